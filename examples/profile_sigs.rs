@@ -1,0 +1,41 @@
+//! Runs one signature workload in a loop so a profiler can show where the time goes:
+//!
+//! ```sh
+//! cargo build --release --example profile_sigs
+//! perf record -g target/release/examples/profile_sigs 64 0.0 zip215 200
+//! perf report --no-children
+//! ```
+//!
+//! Arguments: issuers (0 = every item its own key), invalid fraction, policy, repetitions.
+
+use blockverify::workload::{Workload, WorkloadSpec};
+use blockverify::{Policy, Verifier};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.into());
+    let issuers: usize = arg(1, "64").parse().expect("issuers: a number");
+    let invalid: f64 = arg(2, "0").parse().expect("invalid fraction: a number");
+    let policy: Policy = arg(3, "zip215").parse().expect("policy");
+    let reps: usize = arg(4, "100").parse().expect("repetitions: a number");
+    let traffic = Workload::generate(&WorkloadSpec {
+        items: 16_384,
+        issuers,
+        message_len: 256,
+        invalid_fraction: invalid,
+        seed: 1,
+    });
+    let items = traffic.items();
+    let verifier = Verifier::builder()
+        .policy(policy)
+        .key_cache_size(32_768)
+        .build()
+        .expect("a CPU verifier");
+    let t = std::time::Instant::now();
+    for _ in 0..reps {
+        let report = verifier.verify_signatures(&items);
+        assert_eq!(report.invalid_indices(), traffic.corrupted);
+    }
+    let per_s = (reps * items.len()) as f64 / t.elapsed().as_secs_f64();
+    eprintln!("{per_s:.0} sigs/s");
+}

@@ -1,0 +1,351 @@
+//! `blockverify bench`: this crate beside its peers, on the same data, in one run.
+//!
+//! Every figure is a median over repetitions, and every ratio compares rows measured in this
+//! same run on this same machine. Peers get every advantage they offer: keys pre-parsed
+//! (decompressed) outside the timed region, and the same thread count via rayon.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use blockverify::workload::{Workload as Traffic, WorkloadSpec};
+use blockverify::{Policy, SigItem, Verifier, verify_single};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::CliError;
+use super::info::{cpu_model, curve_backend};
+
+/// What to benchmark.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Workload {
+    /// Ed25519 signature verification.
+    Sigs,
+}
+
+pub struct Options {
+    pub workload: Workload,
+    pub quick: bool,
+    pub json: Option<PathBuf>,
+    pub threads: usize,
+}
+
+/// One measured row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// The data set.
+    pub scenario: String,
+    /// Who did the work, and how.
+    pub engine: String,
+    /// Items per run.
+    pub items: usize,
+    /// Median wall time of one run, seconds.
+    pub median_s: f64,
+    /// Items per second at the median.
+    pub per_s: f64,
+    /// This row's speed over the reference row of its scenario (the best peer for valid
+    /// batches; single-verifying each item for batches with invalid items).
+    pub ratio: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    tool: String,
+    command: String,
+    unix_time: u64,
+    cpu: String,
+    threads: usize,
+    curve25519_backend: &'static str,
+    rows: &'a [Row],
+}
+
+pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let rows = match opts.workload {
+        Workload::Sigs => bench_sigs(opts.quick, threads)?,
+    };
+    print_table(&rows);
+    if let Some(path) = &opts.json {
+        let report = Report {
+            tool: format!("blockverify {}", env!("CARGO_PKG_VERSION")),
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            unix_time: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            cpu: cpu_model(),
+            threads,
+            curve25519_backend: curve_backend(),
+            rows: &rows,
+        };
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Times `f` `reps` times after one warm-up run; returns the median in seconds.
+fn median_time(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+struct Scenario {
+    name: String,
+    traffic: Traffic,
+}
+
+/// Runs the signature benchmark and returns its rows.
+pub fn bench_sigs(quick: bool, threads: usize) -> Result<Vec<Row>, CliError> {
+    let (n, reps) = if quick { (2048, 3) } else { (16_384, 7) };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let mut rows = Vec::new();
+    let shapes = [("distinct keys", 0usize), ("64 issuers (Zipf)", 64)];
+    for (shape, issuers) in shapes {
+        for (label, invalid) in [("all valid", 0.0), ("1% invalid", 0.01), ("100% invalid", 1.0)] {
+            let traffic = pool.install(|| {
+                Traffic::generate(&WorkloadSpec {
+                    items: n,
+                    issuers,
+                    message_len: 256,
+                    invalid_fraction: invalid,
+                    seed: 0xB10C,
+                })
+            });
+            let scenario = Scenario {
+                name: format!("{shape}, {label}"),
+                traffic,
+            };
+            eprintln!("bench: {} ({n} items, {threads} threads)", scenario.name);
+            let first = rows.len();
+            bench_scenario(&scenario, invalid > 0.0, threads, reps, &pool, &mut rows)?;
+            for r in &rows[first..] {
+                eprintln!("  {:<48} {:>12.0}/s", r.engine, r.per_s);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn bench_scenario(
+    sc: &Scenario,
+    has_invalid: bool,
+    threads: usize,
+    reps: usize,
+    pool: &rayon::ThreadPool,
+    rows: &mut Vec<Row>,
+) -> Result<(), CliError> {
+    let items = sc.traffic.items();
+    let n = items.len();
+    let mut push = |engine: String, median_s: f64| {
+        rows.push(Row {
+            scenario: sc.name.clone(),
+            engine,
+            items: n,
+            median_s,
+            per_s: n as f64 / median_s,
+            ratio: None,
+        })
+    };
+
+    // This crate. Each verifier is built once, as a node would; its verdicts are checked
+    // against the corruptions the generator made, so a fast wrong answer cannot pass.
+    for (engine, policy, cache) in [
+        ("blockverify zip215 (key cache warm)", Policy::Zip215, true),
+        ("blockverify zip215 (no key cache)", Policy::Zip215, false),
+        ("blockverify strict", Policy::Strict, true),
+    ] {
+        let mut builder = Verifier::builder().policy(policy).threads(threads);
+        if !cache {
+            builder = builder.key_cache_size(0);
+        } else {
+            builder = builder.key_cache_size(n.max(blockverify::DEFAULT_KEY_CACHE_SIZE));
+        }
+        let verifier = builder.build()?;
+        let report = verifier.verify_signatures(&items);
+        if report.invalid_indices() != sc.traffic.corrupted {
+            return Err(format!(
+                "{engine} on '{}': verdicts differ from the generator's corruptions",
+                sc.name
+            )
+            .into());
+        }
+        let t = median_time(reps, || {
+            std::hint::black_box(verifier.verify_signatures(&items));
+        });
+        push(engine.to_string(), t);
+    }
+
+    let peers = Peers::new(&sc.traffic, &items);
+    if has_invalid {
+        let t = median_time(reps, || {
+            pool.install(|| {
+                let ok = items
+                    .par_iter()
+                    .filter(|i| verify_single(Policy::Zip215, i).is_valid())
+                    .count();
+                std::hint::black_box(ok);
+            })
+        });
+        push(format!("single-verify each (reference, {threads} thr)"), t);
+        let t = median_time(reps, || {
+            pool.install(|| std::hint::black_box(peers.dalek_each_parallel()));
+        });
+        push(format!("ed25519-dalek verify each ({threads} thr)"), t);
+    } else {
+        let t = median_time(reps.min(3), || {
+            std::hint::black_box(peers.dalek_each_serial());
+        });
+        push("ed25519-dalek verify (1 thr)".into(), t);
+        let t = median_time(reps, || {
+            pool.install(|| std::hint::black_box(peers.dalek_batch(threads)));
+        });
+        push(format!("ed25519-dalek verify_batch ({threads} thr, keys pre-parsed)"), t);
+        let t = median_time(reps, || {
+            pool.install(|| std::hint::black_box(peers.zebra_batch(threads)));
+        });
+        push(format!("ed25519-zebra batch ({threads} thr)"), t);
+        let t = median_time(reps, || {
+            pool.install(|| std::hint::black_box(peers.ring_each()));
+        });
+        push(format!("ring verify each ({threads} thr)"), t);
+    }
+    Ok(())
+}
+
+
+/// The peer crates, with whatever they can pre-compute done outside the timed region.
+struct Peers<'a> {
+    items: &'a [SigItem<'a>],
+    dalek_keys: Vec<Option<ed25519_dalek::VerifyingKey>>,
+    dalek_sigs: Vec<ed25519_dalek::Signature>,
+}
+
+impl<'a> Peers<'a> {
+    fn new(_traffic: &Traffic, items: &'a [SigItem<'a>]) -> Self {
+        Peers {
+            items,
+            dalek_keys: items
+                .iter()
+                .map(|i| ed25519_dalek::VerifyingKey::from_bytes(i.public_key).ok())
+                .collect(),
+            dalek_sigs: items
+                .iter()
+                .map(|i| ed25519_dalek::Signature::from_bytes(i.signature))
+                .collect(),
+        }
+    }
+
+    fn dalek_one(&self, i: usize) -> bool {
+        use ed25519_dalek::Verifier as _;
+        self.dalek_keys[i]
+            .as_ref()
+            .is_some_and(|k| k.verify(self.items[i].message, &self.dalek_sigs[i]).is_ok())
+    }
+
+    fn dalek_each_serial(&self) -> usize {
+        (0..self.items.len()).filter(|&i| self.dalek_one(i)).count()
+    }
+
+    fn dalek_each_parallel(&self) -> usize {
+        (0..self.items.len())
+            .into_par_iter()
+            .filter(|&i| self.dalek_one(i))
+            .count()
+    }
+
+    fn chunk(&self, threads: usize) -> usize {
+        self.items.len().div_ceil(threads.max(1)).max(1)
+    }
+
+    fn dalek_batch(&self, threads: usize) -> bool {
+        let chunk = self.chunk(threads);
+        let keys: Option<Vec<ed25519_dalek::VerifyingKey>> = self.dalek_keys.iter().copied().collect();
+        let Some(keys) = keys else { return false };
+        (0..self.items.len())
+            .collect::<Vec<_>>()
+            .par_chunks(chunk)
+            .all(|idx| {
+                let msgs: Vec<&[u8]> = idx.iter().map(|&i| self.items[i].message).collect();
+                let lo = idx[0];
+                let hi = lo + idx.len();
+                ed25519_dalek::verify_batch(&msgs, &self.dalek_sigs[lo..hi], &keys[lo..hi]).is_ok()
+            })
+    }
+
+    fn zebra_batch(&self, threads: usize) -> bool {
+        self.items.par_chunks(self.chunk(threads)).all(|chunk| {
+            let mut v = ed25519_zebra::batch::Verifier::new();
+            for it in chunk {
+                v.queue((
+                    ed25519_zebra::VerificationKeyBytes::from(*it.public_key),
+                    ed25519_zebra::Signature::from_bytes(it.signature),
+                    it.message,
+                ));
+            }
+            v.verify(rand::rng()).is_ok()
+        })
+    }
+
+    fn ring_each(&self) -> usize {
+        use ring::signature::{ED25519, UnparsedPublicKey};
+        self.items
+            .par_iter()
+            .filter(|it| {
+                UnparsedPublicKey::new(&ED25519, it.public_key)
+                    .verify(it.message, it.signature)
+                    .is_ok()
+            })
+            .count()
+    }
+}
+
+/// Fills in ratios and prints the table.
+fn print_table(rows: &[Row]) {
+    let mut rows = rows.to_vec();
+    let scenarios: Vec<String> = {
+        let mut s: Vec<String> = rows.iter().map(|r| r.scenario.clone()).collect();
+        s.dedup();
+        s
+    };
+    for sc in &scenarios {
+        let reference = rows
+            .iter()
+            .filter(|r| &r.scenario == sc && !r.engine.starts_with("blockverify"))
+            .filter(|r| !r.engine.contains("(1 thr)"))
+            .map(|r| r.per_s)
+            .fold(0.0, f64::max);
+        for r in rows.iter_mut().filter(|r| &r.scenario == sc) {
+            r.ratio = (reference > 0.0).then(|| r.per_s / reference);
+        }
+    }
+    println!(
+        "{:<36} {:<48} {:>8} {:>12} {:>12} {:>8}",
+        "scenario", "engine", "items", "median ms", "items/s", "ratio"
+    );
+    for r in &rows {
+        println!(
+            "{:<36} {:<48} {:>8} {:>12.2} {:>12.0} {:>8}",
+            r.scenario,
+            r.engine,
+            r.items,
+            r.median_s * 1e3,
+            r.per_s,
+            r.ratio.map_or("-".into(), |x| format!("{x:.2}x"))
+        );
+    }
+    println!("ratio: over the fastest multi-threaded peer (valid batches) or over the fastest single-verify-each row (batches with invalid items); medians.");
+}

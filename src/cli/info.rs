@@ -1,0 +1,64 @@
+//! `blockverify info`: what this build and this machine offer.
+
+use std::process::ExitCode;
+
+use super::CliError;
+
+/// The curve25519-dalek backend this binary was compiled with.
+pub fn curve_backend() -> &'static str {
+    if cfg!(curve25519_dalek_backend = "avx512") {
+        "avx512 (AVX-512 IFMA, with AVX2 and serial fallbacks chosen at run time)"
+    } else if cfg!(curve25519_dalek_backend = "serial") {
+        "serial"
+    } else if cfg!(curve25519_dalek_backend = "fiat") {
+        "fiat (formally verified serial)"
+    } else {
+        "default (AVX2 where available at run time, else serial)"
+    }
+}
+
+/// CPU features relevant to this crate, as detected at run time.
+pub fn cpu_features() -> Vec<(&'static str, bool)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        vec![
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+            ("avx512ifma", std::arch::is_x86_feature_detected!("avx512ifma")),
+            ("sha (SHA-NI)", std::arch::is_x86_feature_detected!("sha")),
+        ]
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Vec::new()
+    }
+}
+
+/// A one-line description of the CPU, from /proc/cpuinfo where there is one.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+pub fn run() -> Result<ExitCode, CliError> {
+    println!("blockverify {}", env!("CARGO_PKG_VERSION"));
+    println!("cpu: {} ({} threads available)", cpu_model(), rayon::current_num_threads());
+    for (name, present) in cpu_features() {
+        println!("  {name:<14} {}", if present { "yes" } else { "no" });
+    }
+    println!("curve25519 backend: {}", curve_backend());
+    if cfg!(curve25519_dalek_backend = "avx512")
+        && !cpu_features().iter().any(|(n, p)| *n == "avx512ifma" && *p)
+    {
+        println!("  note: this CPU lacks IFMA, so the AVX2 path runs");
+    }
+    println!("backends: cpu (available), gpu (not in this release)");
+    Ok(ExitCode::SUCCESS)
+}

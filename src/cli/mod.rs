@@ -1,0 +1,9 @@
+//! Subcommands of the `blockverify` binary, one module each.
+
+pub mod bench;
+pub mod demo;
+pub mod info;
+pub mod sigs;
+
+/// An error that ends a command with exit status 2 (usage or I/O), with its message.
+pub type CliError = Box<dyn std::error::Error + Send + Sync>;

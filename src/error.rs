@@ -1,0 +1,32 @@
+//! The one error type for misuse and unavailable resources.
+//!
+//! An invalid signature is *not* an error: it is a [`Verdict`](crate::Verdict) in a
+//! [`SigReport`](crate::SigReport). `Error` is returned only where the caller asked for
+//! something this build or this machine cannot give (a GPU that is not there, a thread pool
+//! that cannot be created).
+
+use std::fmt;
+
+/// Why a [`Verifier`](crate::Verifier) could not be built or a request could not be served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The GPU backend was requested but cannot be used; the text says why.
+    GpuUnavailable(String),
+    /// The worker thread pool could not be created (for example, the OS refused a thread).
+    ThreadPool(String),
+    /// A builder option is out of its allowed range; the text names the option and the range.
+    InvalidConfig(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::GpuUnavailable(why) => write!(f, "GPU backend unavailable: {why}"),
+            Error::ThreadPool(why) => write!(f, "could not create the worker thread pool: {why}"),
+            Error::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

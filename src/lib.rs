@@ -1,0 +1,71 @@
+//! # blockverify
+//!
+//! Clears blocks of signed ledger records — e-invoices, e-certificates, evidence deposits —
+//! by verifying every Ed25519 signature with exact, deterministic per-item verdicts, in
+//! parallel across CPU cores.
+//!
+//! ```
+//! use blockverify::{Backend, Policy, SigItem, Verdict, Verifier};
+//! use blockverify::workload::SigningKey;
+//!
+//! # fn main() -> Result<(), blockverify::Error> {
+//! // One verifier per node, shared across threads (it is Send + Sync).
+//! let verifier = Verifier::builder()
+//!     .policy(Policy::Zip215)   // the default; Policy::Strict = dalek's verify_strict
+//!     .backend(Backend::Cpu)
+//!     .threads(0)               // 0 = every core
+//!     .build()?;
+//!
+//! let issuer = SigningKey::from_seed(&[7; 32]);
+//! let pk = issuer.public_key();
+//! let records: Vec<Vec<u8>> = (0..100u32).map(|i| format!("invoice #{i}").into_bytes()).collect();
+//! let mut sigs: Vec<[u8; 64]> = records.iter().map(|m| issuer.sign(m)).collect();
+//! sigs[42][0] ^= 1; // corrupt one
+//!
+//! // Items borrow from the caller's buffers: no copies.
+//! let items: Vec<SigItem> = records
+//!     .iter()
+//!     .zip(&sigs)
+//!     .map(|(m, s)| SigItem::new(&pk, s, m))
+//!     .collect();
+//! let report = verifier.verify_signatures(&items);
+//!
+//! assert!(!report.all_valid());
+//! assert_eq!(report.invalid_indices(), vec![42]);
+//! assert!(matches!(report.verdict(42), Some(Verdict::Invalid(_))));
+//! assert_eq!(report.valid_count(), 99);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## What is guaranteed
+//!
+//! * **Exact verdicts**: one [`Verdict`] per item, in input order, with the [`Reason`] of the
+//!   first check that failed. Batch verification is used only where it is exactly equivalent
+//!   to checking each item alone ([`Policy::Zip215`]); failing batches are searched until every
+//!   bad item is named.
+//! * **Determinism**: an item's verdict depends on its bytes and the policy, never on batch
+//!   size, neighbours, order, thread count, backend or randomness. [`verify_single`] is the
+//!   reference every fast path is tested against.
+//! * **Bounded cost under attack**: a batch of bad signatures costs at most a small constant
+//!   times checking each alone.
+//! * No input makes the library panic.
+//!
+//! See the [`sig`] module for the validity rules of each policy.
+//!
+//! ## Performance
+//!
+//! Build with `--cfg curve25519_dalek_backend="avx512"` on CPUs with AVX-512 IFMA (see
+//! README.md). Figures, with peers measured in the same run, are in BENCHMARKS.md.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+pub mod sig;
+mod verifier;
+pub mod workload;
+
+pub use error::Error;
+pub use sig::{Policy, Reason, SigItem, SigReport, Verdict, verify_single};
+pub use verifier::{Backend, DEFAULT_KEY_CACHE_SIZE, MAX_THREADS, Verifier, VerifierBuilder};

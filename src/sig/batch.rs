@@ -1,0 +1,196 @@
+//! The `Zip215` batch equation and the search for bad items when it fails.
+//!
+//! # The equation
+//!
+//! For items `i` with scalars `S_i`, points `R_i`, keys `A_j(i)` and challenges `k_i`, draw
+//! independent random 128-bit `z_i` (from the thread's CSPRNG, after the items are fixed, so
+//! whoever wrote the signatures cannot predict them) and compute
+//!
+//! ```text
+//!   P = [−Σ z_i·S_i] B  +  Σ [z_i] R_i  +  Σ_j [Σ_{i: key(i)=j} z_i·k_i] A_j
+//! ```
+//!
+//! and accept the group when `[8]P = O`. Each item's own cofactored equation says
+//! `[8](R_i + [k_i]A_i − [S_i]B) = O`, so `[8]P` is the `z`-weighted sum of the per-item
+//! errors, which all lie in the prime-order subgroup: if any is non-zero, the sum vanishes
+//! with probability at most about 2⁻¹²⁷. Because the cofactor is cleared *per item*, a torsion
+//! component can never make the batch and single verdicts differ, which is why only `Zip215`
+//! is batched (see the [module docs](super)).
+//!
+//! Cost: one multiscalar multiplication of size `n + m + 1` for `n` items signed by `m`
+//! distinct keys (terms of items sharing a key are merged into one), where the `R` terms
+//! carry half-size (128-bit) scalars. With few issuers, `m ≪ n` and the cost per item is
+//! roughly that of one 128-bit scalar multiplication.
+//!
+//! # Finding the bad items
+//!
+//! `P` is linear in the items, so when a group fails we compute the combination `P_L` of its
+//! left half only and get the right half's as `P − P_L`: each bisection level costs a
+//! multiscalar multiplication over *half* the failing items. Groups of [`SINGLES_BELOW`] items
+//! or fewer are settled by the single-item equation, which is exact: every item reported
+//! invalid has failed the same check [`verify_single`](super::verify_single) applies.
+//!
+//! An adversary who fills a block with bad signatures would make plain bisection cost
+//! `O(n log n)`. Two limits prevent that: within a group, once bisection has spent as much
+//! multiscalar work as the group's first check, the unresolved rest goes straight to single
+//! checks; and across groups, the engine (see `engine.rs`) shrinks groups or skips batching
+//! altogether when recent failures are dense.
+
+use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+use curve25519_dalek::edwards::EdwardsPoint;
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use rand::RngExt;
+
+use super::rules::zip215_equation;
+use super::{Reason, Verdict};
+
+
+/// An item whose encodings passed rules 1–3, waiting for the equation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Prepared {
+    /// Where its verdict goes.
+    pub slot: usize,
+    pub s: Scalar,
+    pub r: EdwardsPoint,
+    pub k: Scalar,
+    /// Index into the group's key table.
+    pub key: usize,
+}
+
+/// Reusable buffers for building combinations.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    z: Vec<Scalar>,
+    per_key: Vec<Scalar>,
+    key_touched: Vec<bool>,
+    touched: Vec<usize>,
+}
+
+/// Checks `items` (whose keys are `keys[item.key]`) with the batch equation and writes
+/// `Invalid(EquationFailed)` into `verdicts[item.slot]` for every item that fails its own
+/// equation. Items not written stay as the caller left them (valid). Returns how many
+/// failures were found.
+pub(crate) fn check_zip215(
+    items: &[Prepared],
+    keys: &[EdwardsPoint],
+    scratch: &mut Scratch,
+    verdicts: &mut [Verdict],
+) -> usize {
+    if items.is_empty() {
+        return 0;
+    }
+    let mut rng = rand::rng();
+    scratch.z.clear();
+    // Low bit forced to 1: z is never zero, so no item can drop out of the sum.
+    scratch
+        .z
+        .extend((0..items.len()).map(|_| Scalar::from(rng.random::<u128>() | 1)));
+    scratch.per_key.clear();
+    scratch.per_key.resize(keys.len(), Scalar::ZERO);
+    scratch.key_touched.clear();
+    scratch.key_touched.resize(keys.len(), false);
+
+    let z = std::mem::take(&mut scratch.z);
+    let whole = combination(items, &z, keys, scratch);
+    let mut search = Search {
+        keys,
+        scratch,
+        verdicts,
+        budget: items.len(),
+        failures: 0,
+    };
+    search.settle(items, &z, whole);
+    let failures = search.failures;
+    scratch.z = z;
+    failures
+}
+
+struct Search<'a> {
+    keys: &'a [EdwardsPoint],
+    scratch: &'a mut Scratch,
+    verdicts: &'a mut [Verdict],
+    /// Multiscalar work (in items) bisection may still spend before falling back to singles.
+    budget: usize,
+    failures: usize,
+}
+
+impl Search<'_> {
+    /// `p` is the combination of exactly `items` (with weights `z`).
+    fn settle(&mut self, items: &[Prepared], z: &[Scalar], p: EdwardsPoint) {
+        if passes(&p) {
+            return;
+        }
+        if let [it] = items {
+            // A group of one is decided exactly by its own combination: 0 < z < L, so
+            // [8]([z]e) = O if and only if [8]e = O, the item's own cofactored equation.
+            self.verdicts[it.slot] = Verdict::Invalid(Reason::EquationFailed);
+            self.failures += 1;
+            return;
+        }
+        let half = items.len() / 2;
+        if self.budget < half {
+            self.singles(items);
+            return;
+        }
+        self.budget -= half;
+        let (left, right) = items.split_at(half);
+        let (z_left, z_right) = z.split_at(half);
+        let p_left = combination(left, z_left, self.keys, self.scratch);
+        let p_right = p - p_left;
+        self.settle(left, z_left, p_left);
+        self.settle(right, z_right, p_right);
+    }
+
+    fn singles(&mut self, items: &[Prepared]) {
+        for it in items {
+            let a = &self.keys[it.key];
+            if let Err(reason) = zip215_equation(&it.s, a, &it.r, &it.k) {
+                debug_assert_eq!(reason, Reason::EquationFailed);
+                self.verdicts[it.slot] = Verdict::Invalid(reason);
+                self.failures += 1;
+            }
+        }
+    }
+}
+
+fn passes(p: &EdwardsPoint) -> bool {
+    p.mul_by_cofactor().is_identity()
+}
+
+/// `Σ z_i (R_i + k_i A_i − S_i B)` over `items`, with same-key `A` terms merged.
+fn combination(
+    items: &[Prepared],
+    z: &[Scalar],
+    keys: &[EdwardsPoint],
+    scratch: &mut Scratch,
+) -> EdwardsPoint {
+    let mut b_coeff = Scalar::ZERO;
+    scratch.touched.clear();
+    for (it, zi) in items.iter().zip(z) {
+        b_coeff -= zi * it.s;
+        if !scratch.key_touched[it.key] {
+            scratch.key_touched[it.key] = true;
+            scratch.touched.push(it.key);
+        }
+        scratch.per_key[it.key] += zi * it.k;
+    }
+    let key_scalars: Vec<Scalar> = scratch
+        .touched
+        .iter()
+        .map(|&j| std::mem::replace(&mut scratch.per_key[j], Scalar::ZERO))
+        .collect();
+    for &j in &scratch.touched {
+        scratch.key_touched[j] = false;
+    }
+    let scalars = z
+        .iter()
+        .chain(std::iter::once(&b_coeff))
+        .chain(key_scalars.iter());
+    let points = items
+        .iter()
+        .map(|it| &it.r)
+        .chain(std::iter::once(&ED25519_BASEPOINT_POINT))
+        .chain(scratch.touched.iter().map(|&j| &keys[j]));
+    EdwardsPoint::vartime_multiscalar_mul(scalars, points)
+}

@@ -1,0 +1,216 @@
+//! The CPU engine: items split into chunks across a rayon pool; per chunk, encodings are
+//! checked and decoded, keys coalesced (one decode and one multiscalar term per distinct key),
+//! and the policy's equation applied — as a batch for `Zip215`, item by item for `Strict`.
+//!
+//! # Chunk and group sizes
+//!
+//! A chunk is the unit of parallel work and of key coalescing; a *group* is the unit of one
+//! batch equation. Larger groups make the multiscalar multiplication cheaper per item
+//! (curve25519-dalek switches from Straus to Pippenger at 190 terms, and Pippenger's cost per
+//! point keeps falling with size) but make a failing group costlier to search. The constants
+//! below were chosen by measurement on the development machine (BENCHMARKS.md, "Tuning").
+//!
+//! The group size follows the failure density recently seen by this engine: with no recent
+//! failures the whole chunk is one group; as failures become common groups shrink so that a
+//! group holds about [`BAD_PER_GROUP`] bad items; past [`DENSE_FAILURE_RATE`] batching cannot
+//! pay for its searches and every item is checked alone. Locating one bad item in a group of
+//! `g` costs about `g` items' worth of multiscalar work, so the cost of failures stays
+//! proportional to their number, whatever the batch size. This only changes cost: every path gives
+//! the same verdicts (see `batch.rs`).
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use curve25519_dalek::edwards::EdwardsPoint;
+use rayon::prelude::*;
+
+use super::batch::{self, Prepared, Scratch};
+use super::key_cache::KeyCache;
+use super::rules::{
+    challenge, decode_r, decode_s, strict_equation, strict_point_checks, zip215_equation,
+};
+use super::{Policy, Reason, SigItem, Verdict};
+use crate::Error;
+
+/// The most items one rayon task takes.
+pub(crate) const MAX_CHUNK: usize = 1024;
+/// The fewest items worth a task of their own (below it, scheduling costs more than it saves).
+pub(crate) const MIN_CHUNK: usize = 64;
+/// Smallest batch group once failures have been seen.
+const MIN_GROUP: usize = 4;
+/// Above this fraction of failing equations, batching is abandoned for single checks
+/// (measured crossover: at 20% failures, groups of 4 and single checks cost the same).
+const DENSE_FAILURE_RATE: f64 = 0.2;
+/// Target expected bad items per group. Measured optimum on 16,384-item batches: groups of
+/// 16 at 1% failures, 8 at 5%, 4 at 10% (BENCHMARKS.md, "Tuning").
+const BAD_PER_GROUP: f64 = 0.25;
+/// How many recent items the failure estimate remembers (it halves its counts past this).
+const FAILURE_WINDOW: u64 = 1 << 15;
+
+/// See the module docs.
+pub(crate) struct CpuEngine {
+    policy: Policy,
+    pool: rayon::ThreadPool,
+    keys: KeyCache,
+    recent: FailureRate,
+}
+
+#[derive(Default)]
+struct ChunkState {
+    key_slots: HashMap<[u8; 32], Option<usize>>,
+    key_points: Vec<EdwardsPoint>,
+    prepared: Vec<Prepared>,
+    scratch: Scratch,
+}
+
+impl CpuEngine {
+    pub fn new(policy: Policy, threads: usize, key_cache_size: usize) -> Result<Self, Error> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("blockverify-cpu-{i}"))
+            .build()
+            .map_err(|e| Error::ThreadPool(e.to_string()))?;
+        Ok(CpuEngine {
+            policy,
+            pool,
+            keys: KeyCache::new(key_cache_size),
+            recent: FailureRate::default(),
+        })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    /// One verdict per item, in order.
+    pub fn verify(&self, items: &[SigItem<'_>]) -> Vec<Verdict> {
+        let mut verdicts = vec![Verdict::Valid; items.len()];
+        let chunk = items
+            .len()
+            .div_ceil(self.threads())
+            .clamp(MIN_CHUNK, MAX_CHUNK);
+        self.pool.install(|| {
+            verdicts
+                .par_chunks_mut(chunk)
+                .zip(items.par_chunks(chunk))
+                .for_each_init(ChunkState::default, |state, (out, chunk)| match self.policy {
+                    Policy::Zip215 => self.zip215_chunk(chunk, out, state),
+                    Policy::Strict => self.strict_chunk(chunk, out),
+                });
+        });
+        verdicts
+    }
+
+    fn zip215_chunk(&self, chunk: &[SigItem<'_>], out: &mut [Verdict], st: &mut ChunkState) {
+        st.key_slots.clear();
+        st.key_points.clear();
+        st.prepared.clear();
+        for (slot, item) in chunk.iter().enumerate() {
+            match self.prepare(item, slot, st) {
+                Ok(p) => st.prepared.push(p),
+                Err(reason) => out[slot] = Verdict::Invalid(reason),
+            }
+        }
+        let failures = match self.recent.group_size(st.prepared.len()) {
+            None => {
+                let mut failures = 0;
+                for p in &st.prepared {
+                    if let Err(reason) = zip215_equation(&p.s, &st.key_points[p.key], &p.r, &p.k)
+                    {
+                        out[p.slot] = Verdict::Invalid(reason);
+                        failures += 1;
+                    }
+                }
+                failures
+            }
+            Some(group) => st
+                .prepared
+                .chunks(group)
+                .map(|g| batch::check_zip215(g, &st.key_points, &mut st.scratch, out))
+                .sum(),
+        };
+        self.recent.record(st.prepared.len(), failures);
+    }
+
+    /// Rules 1–3 for one item, with its key coalesced into the chunk's key table.
+    fn prepare(
+        &self,
+        item: &SigItem<'_>,
+        slot: usize,
+        st: &mut ChunkState,
+    ) -> Result<Prepared, Reason> {
+        let s = decode_s(item.s_bytes())?;
+        let key = match st.key_slots.entry(*item.public_key) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                let slot = self.keys.get(item.public_key).ok().map(|k| {
+                    st.key_points.push(k.point);
+                    st.key_points.len() - 1
+                });
+                *e.insert(slot)
+            }
+        };
+        let key = key.ok_or(Reason::KeyNotOnCurve)?;
+        let r = decode_r(item.r_bytes())?;
+        Ok(Prepared {
+            slot,
+            s,
+            r,
+            k: challenge(item),
+            key,
+        })
+    }
+
+    fn strict_chunk(&self, chunk: &[SigItem<'_>], out: &mut [Verdict]) {
+        for (item, verdict) in chunk.iter().zip(out) {
+            *verdict = self.strict_one(item).into();
+        }
+    }
+
+    fn strict_one(&self, item: &SigItem<'_>) -> Result<(), Reason> {
+        let s = decode_s(item.s_bytes())?;
+        let key = self.keys.get(item.public_key)?;
+        let r = decode_r(item.r_bytes())?;
+        strict_point_checks(key.small_order, &r, item.r_bytes())?;
+        strict_equation(&s, &key.point, item.r_bytes(), &challenge(item))
+    }
+}
+
+/// A decaying estimate of the fraction of prepared items whose equation fails.
+///
+/// Updated with relaxed atomics from every chunk; races only blur the estimate, which steers
+/// cost, never verdicts.
+#[derive(Default)]
+struct FailureRate {
+    items: AtomicU64,
+    failures: AtomicU64,
+}
+
+impl FailureRate {
+    fn record(&self, items: usize, failures: usize) {
+        let n = self.items.fetch_add(items as u64, Ordering::Relaxed) + items as u64;
+        let f = self.failures.fetch_add(failures as u64, Ordering::Relaxed) + failures as u64;
+        if n > FAILURE_WINDOW {
+            self.items.store(n / 2, Ordering::Relaxed);
+            self.failures.store(f / 2, Ordering::Relaxed);
+        }
+    }
+
+    /// The batch group size for `n` prepared items, or `None` for single checks.
+    fn group_size(&self, n: usize) -> Option<usize> {
+        let items = self.items.load(Ordering::Relaxed);
+        let failures = self.failures.load(Ordering::Relaxed);
+        if failures == 0 || items == 0 {
+            return Some(n.max(1));
+        }
+        let rate = failures as f64 / items as f64;
+        if rate > DENSE_FAILURE_RATE {
+            return None;
+        }
+        let group = ((BAD_PER_GROUP / rate) as usize).max(1);
+        // Powers of two keep bisection halves balanced.
+        let group = 1 << group.ilog2();
+        Some(group.clamp(MIN_GROUP, n.max(MIN_GROUP)))
+    }
+}

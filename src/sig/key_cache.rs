@@ -1,0 +1,118 @@
+//! A bounded, thread-safe cache of decompressed public keys.
+//!
+//! Ledger traffic comes from few issuers: the same 32-byte key arrives thousands of times per
+//! block, and decompressing it (a field square root, about a fifth of a single verification)
+//! each time is waste. The cache maps key bytes to the decoded point, or to the fact that the
+//! bytes are not a point, so hostile keys are not decompressed twice either.
+//!
+//! Design: `SHARDS` independent LRU maps, each behind its own mutex, selected by key bytes.
+//! Lookups happen once per *distinct* key per chunk (the engine coalesces keys first), so lock
+//! traffic is small; sharding keeps two threads from queueing on one lock. A capacity of 0
+//! turns caching off. What is cached is a pure function of the key bytes, so the cache can
+//! never change a verdict, only its cost.
+
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+
+use curve25519_dalek::edwards::EdwardsPoint;
+use lru::LruCache;
+
+use super::Reason;
+use super::rules::decode_key;
+
+const SHARDS: usize = 16;
+
+/// A public key as the checks need it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DecodedKey {
+    /// The decoded point `A`.
+    pub point: EdwardsPoint,
+    /// `A` is one of the 8 small-order points (refused under Strict).
+    pub small_order: bool,
+}
+
+type Entry = Result<DecodedKey, Reason>;
+
+/// See the module docs.
+pub(crate) struct KeyCache {
+    shards: Vec<Mutex<LruCache<[u8; 32], Entry>>>,
+}
+
+impl KeyCache {
+    /// A cache holding at most about `capacity` keys (rounded up to a multiple of the shard
+    /// count); `0` disables caching.
+    pub fn new(capacity: usize) -> Self {
+        let per_shard = capacity.div_ceil(SHARDS);
+        let shards = match NonZeroUsize::new(per_shard) {
+            None => Vec::new(),
+            Some(n) => (0..SHARDS).map(|_| Mutex::new(LruCache::new(n))).collect(),
+        };
+        KeyCache { shards }
+    }
+
+    /// Decodes `bytes`, from the cache when it is there.
+    pub fn get(&self, bytes: &[u8; 32]) -> Entry {
+        if self.shards.is_empty() {
+            return decode(bytes);
+        }
+        // The low byte of y is uniformly distributed for honest keys; a hostile issuer that
+        // crowds one shard only evicts its own entries.
+        let shard = &self.shards[usize::from(bytes[0]) % SHARDS];
+        if let Some(hit) = lock(shard).get(bytes) {
+            return *hit;
+        }
+        // Decode outside the lock: decompression is the expensive part.
+        let entry = decode(bytes);
+        lock(shard).put(*bytes, entry);
+        entry
+    }
+}
+
+fn decode(bytes: &[u8; 32]) -> Entry {
+    decode_key(bytes).map(|point| DecodedKey {
+        point,
+        small_order: point.is_small_order(),
+    })
+}
+
+/// A poisoned shard only means another thread panicked mid-update of an LRU list whose
+/// entries are all pure functions of their keys; the data is still right, so keep going.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+
+    #[test]
+    fn hits_and_misses_agree_and_capacity_bounds() {
+        let cache = KeyCache::new(32);
+        let keys: Vec<[u8; 32]> = (1u64..200)
+            .map(|i| (ED25519_BASEPOINT_POINT * curve25519_dalek::Scalar::from(i)).compress().0)
+            .collect();
+        for _ in 0..2 {
+            for k in &keys {
+                let got = cache.get(k).expect("valid point");
+                assert_eq!(got.point.compress().0, *k);
+                assert!(!got.small_order);
+            }
+        }
+        let held: usize = cache.shards.iter().map(|s| lock(s).len()).sum();
+        assert!(held <= 32, "cache holds {held} > capacity");
+        // The first small y that is not on the curve: its refusal is cached and stays a refusal.
+        let bad = (2u8..=255)
+            .map(|y| {
+                let mut b = [0u8; 32];
+                b[0] = y;
+                b
+            })
+            .find(|b| decode_key(b).is_err())
+            .expect("about half of all y are off the curve");
+        assert_eq!(cache.get(&bad).err(), Some(Reason::KeyNotOnCurve));
+        assert_eq!(cache.get(&bad).err(), Some(Reason::KeyNotOnCurve));
+        let off = KeyCache::new(0);
+        assert!(off.get(&keys[0]).is_ok());
+    }
+}

@@ -1,0 +1,139 @@
+//! Per-item verdicts and the report that carries them.
+
+use std::fmt;
+
+/// Which check an invalid signature failed. The checks run in the order documented in the
+/// [`sig` module](crate::sig), and the first failure is reported, on every backend alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// `S` is not a canonical scalar (`S ≥ L`, which includes any of the top three bits set).
+    NonCanonicalS,
+    /// The public key `A` does not decode to a point on the curve.
+    KeyNotOnCurve,
+    /// `R` does not decode to a point on the curve.
+    RNotOnCurve,
+    /// `Strict` only: the public key is of small order (one of the 8 torsion points).
+    SmallOrderKey,
+    /// `Strict` only: `R` is of small order.
+    SmallOrderR,
+    /// `Strict` only: `R` decodes, but not from its canonical encoding, so the byte-wise
+    /// comparison of `verify_strict` can never succeed.
+    NonCanonicalR,
+    /// The encodings are acceptable but the policy's verification equation does not hold.
+    EquationFailed,
+}
+
+impl Reason {
+    /// A short, stable, human-readable description (used in the CLI's JSON output).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::NonCanonicalS => "non-canonical S (S >= L)",
+            Reason::KeyNotOnCurve => "public key is not a curve point",
+            Reason::RNotOnCurve => "R is not a curve point",
+            Reason::SmallOrderKey => "public key has small order",
+            Reason::SmallOrderR => "R has small order",
+            Reason::NonCanonicalR => "R is not canonically encoded",
+            Reason::EquationFailed => "verification equation failed",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The verdict on one signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The signature is valid under the policy.
+    Valid,
+    /// The signature is invalid; the reason names the first check that failed.
+    Invalid(Reason),
+}
+
+impl Verdict {
+    /// `true` for [`Verdict::Valid`].
+    pub fn is_valid(self) -> bool {
+        matches!(self, Verdict::Valid)
+    }
+
+    /// The reason, if invalid.
+    pub fn reason(self) -> Option<Reason> {
+        match self {
+            Verdict::Valid => None,
+            Verdict::Invalid(r) => Some(r),
+        }
+    }
+}
+
+impl From<Result<(), Reason>> for Verdict {
+    fn from(r: Result<(), Reason>) -> Self {
+        match r {
+            Ok(()) => Verdict::Valid,
+            Err(reason) => Verdict::Invalid(reason),
+        }
+    }
+}
+
+/// One verdict per submitted item, in input order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SigReport {
+    verdicts: Vec<Verdict>,
+    invalid: usize,
+}
+
+impl SigReport {
+    pub(crate) fn from_verdicts(verdicts: Vec<Verdict>) -> Self {
+        let invalid = verdicts.iter().filter(|v| !v.is_valid()).count();
+        SigReport { verdicts, invalid }
+    }
+
+    /// `true` when every item is valid (also for an empty batch).
+    pub fn all_valid(&self) -> bool {
+        self.invalid == 0
+    }
+
+    /// Indices of the invalid items, ascending.
+    pub fn invalid_indices(&self) -> Vec<usize> {
+        self.verdicts
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_valid())
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The verdict on item `index`, or `None` if out of range.
+    pub fn verdict(&self, index: usize) -> Option<Verdict> {
+        self.verdicts.get(index).copied()
+    }
+
+    /// All verdicts, in input order.
+    pub fn verdicts(&self) -> &[Verdict] {
+        &self.verdicts
+    }
+
+    /// Number of items checked.
+    pub fn len(&self) -> usize {
+        self.verdicts.len()
+    }
+
+    /// `true` for a report on an empty batch.
+    pub fn is_empty(&self) -> bool {
+        self.verdicts.is_empty()
+    }
+
+    /// Number of valid items.
+    pub fn valid_count(&self) -> usize {
+        self.verdicts.len() - self.invalid
+    }
+
+    /// Number of invalid items.
+    pub fn invalid_count(&self) -> usize {
+        self.invalid
+    }
+}
