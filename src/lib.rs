@@ -68,4 +68,9 @@ pub mod workload;
 
 pub use error::Error;
 pub use sig::{Policy, Reason, SigItem, SigReport, Verdict, verify_single};
+/// The README's Rust example, compiled and run as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use verifier::{Backend, DEFAULT_KEY_CACHE_SIZE, MAX_THREADS, Verifier, VerifierBuilder};

@@ -1,0 +1,179 @@
+//! End-to-end tests of the `blockverify` binary: output format, exit codes, malformed input.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::{Owned, make_item};
+
+fn blockverify(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_blockverify"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("binary finishes")
+}
+
+fn line(o: &Owned) -> String {
+    format!(
+        r#"{{"pk":"{}","sig":"{}","msg":"{}"}}"#,
+        hex::encode(o.pk),
+        hex::encode(o.sig),
+        hex::encode(&o.msg)
+    )
+}
+
+fn out_lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(o.stdout.clone())
+        .expect("UTF-8 output")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
+        .collect()
+}
+
+#[test]
+fn all_valid_input_exits_zero_with_one_line_per_item() {
+    let input: String = (0..50).map(|i| line(&make_item(0, i)) + "\n").collect();
+    let out = blockverify(&["sigs"], input.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let lines = out_lines(&out);
+    assert_eq!(lines.len(), 50);
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["index"], i);
+        assert_eq!(l["valid"], true);
+        assert!(l.get("reason").is_none());
+    }
+}
+
+#[test]
+fn malformed_lines_are_reported_and_the_rest_continue() {
+    let good = line(&make_item(0, 1));
+    let bad_sig = line(&make_item(2, 2));
+    let pk = "00".repeat(32);
+    let sig = "00".repeat(64);
+    let input = [
+        good.clone(),
+        "this is not json".into(),
+        format!(r#"{{"pk":"{pk}","sig":"{sig}","msg":"zz"}}"#),
+        format!(r#"{{"pk":"abcd","sig":"{sig}","msg":""}}"#),
+        format!(r#"{{"pk":"{pk}","msg":""}}"#),
+        String::new(),
+        bad_sig,
+        good,
+    ]
+    .join("\n");
+    // Small windows: lines straddle verification batches.
+    let out = blockverify(&["sigs", "--window", "3", "-"], input.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let lines = out_lines(&out);
+    assert_eq!(lines.len(), 8, "the missing final newline still ends the last line");
+    let reason = |i: usize| lines[i]["reason"].as_str().unwrap_or("").to_string();
+    assert_eq!(lines[0]["valid"], true);
+    assert!(reason(1).starts_with("malformed: bad JSON"), "{}", reason(1));
+    assert!(reason(2).starts_with("malformed: msg: bad hex"), "{}", reason(2));
+    assert!(reason(3).starts_with("malformed: pk: expected 64 hex digits"), "{}", reason(3));
+    assert!(reason(4).starts_with("malformed: bad JSON"), "{}", reason(4));
+    assert!(reason(5).starts_with("malformed: empty line"), "{}", reason(5));
+    assert_eq!(reason(6), "verification equation failed");
+    assert_eq!(lines[7]["valid"], true);
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["index"], i);
+    }
+}
+
+#[test]
+fn policy_flag_changes_verdicts_as_documented() {
+    // Small-order key and R with S = 0: valid under ZIP 215, refused under Strict.
+    let input = line(&make_item(6, 3)) + "\n";
+    let zip = blockverify(&["sigs", "--policy", "zip215"], input.as_bytes());
+    assert_eq!(zip.status.code(), Some(0));
+    let strict = blockverify(&["sigs", "--policy", "strict"], input.as_bytes());
+    assert_eq!(strict.status.code(), Some(1));
+    assert_eq!(out_lines(&strict)[0]["reason"], "public key has small order");
+}
+
+#[test]
+fn usage_and_io_errors_exit_two() {
+    assert_eq!(blockverify(&["sigs", "--policy", "lenient"], b"").status.code(), Some(2));
+    assert_eq!(blockverify(&["sigs", "--window", "0"], b"").status.code(), Some(2));
+    let missing = blockverify(&["sigs", "/nonexistent/blockverify-input.jsonl"], b"");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open"));
+    let gpu = blockverify(&["sigs", "--backend", "gpu"], b"");
+    assert_eq!(gpu.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&gpu.stderr).contains("GPU backend unavailable"));
+    assert_eq!(blockverify(&["no-such-command"], b"").status.code(), Some(2));
+}
+
+#[test]
+fn overlong_and_binary_lines_are_malformed_not_fatal() {
+    let mut input = vec![b'{'; 4096];
+    input.push(b'\n');
+    input.extend_from_slice(&[0xff, 0xfe, 0x00, b'\n']);
+    input.extend_from_slice(line(&make_item(0, 9)).as_bytes());
+    let out = blockverify(&["sigs", "--max-line-bytes", "1024"], &input);
+    assert_eq!(out.status.code(), Some(1));
+    let lines = out_lines(&out);
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["reason"], "malformed: line longer than 1024 bytes");
+    assert_eq!(lines[1]["reason"], "malformed: line is not UTF-8");
+    assert_eq!(lines[2]["valid"], true);
+}
+
+#[test]
+fn empty_input_is_all_valid() {
+    let out = blockverify(&["sigs"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn demo_runs_and_finds_exactly_the_corrupted_records() {
+    let out = blockverify(&["demo", "--records", "3000", "--invalid-rate", "0.01"], b"");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(text.matches("exactly the corrupted records").count(), 2, "{text}");
+    assert!(text.contains("zip215") && text.contains("strict"));
+}
+
+#[test]
+fn info_and_help_work() {
+    let info = blockverify(&["info"], b"");
+    assert_eq!(info.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&info.stdout).contains("curve25519 backend"));
+    for cmd in ["sigs", "bench", "demo", "info"] {
+        let help = blockverify(&[cmd, "--help"], b"");
+        assert_eq!(help.status.code(), Some(0), "{cmd} --help");
+        assert!(!help.stdout.is_empty());
+    }
+}
+
+#[test]
+fn bench_quick_writes_json_with_every_row() {
+    let dir = std::env::temp_dir().join(format!("blockverify-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let json = dir.join("bench.json");
+    let out = blockverify(
+        &["bench", "sigs", "--quick", "--json", json.to_str().expect("utf-8 path")],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("JSON");
+    let rows = report["rows"].as_array().expect("rows");
+    for engine in ["blockverify zip215", "blockverify strict", "ed25519-dalek verify_batch", "ed25519-zebra batch", "ring verify each"] {
+        assert!(rows.iter().any(|r| r["engine"].as_str().unwrap_or("").starts_with(engine)), "{engine}");
+    }
+    assert!(rows.iter().all(|r| r["per_s"].as_f64().unwrap_or(0.0) > 0.0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
