@@ -49,10 +49,15 @@ fn sigs(c: &mut Criterion) {
         let chunk = ITEMS.div_ceil(threads);
         group.bench_function("ed25519-dalek/verify_batch", |b| {
             b.iter(|| {
-                (0..ITEMS).step_by(chunk).collect::<Vec<_>>().par_iter().all(|&lo| {
-                    let hi = (lo + chunk).min(ITEMS);
-                    ed25519_dalek::verify_batch(&msgs[lo..hi], &sigs[lo..hi], &keys[lo..hi]).is_ok()
-                })
+                (0..ITEMS)
+                    .step_by(chunk)
+                    .collect::<Vec<_>>()
+                    .par_iter()
+                    .all(|&lo| {
+                        let hi = (lo + chunk).min(ITEMS);
+                        ed25519_dalek::verify_batch(&msgs[lo..hi], &sigs[lo..hi], &keys[lo..hi])
+                            .is_ok()
+                    })
             })
         });
         group.bench_function("ed25519-zebra/batch", |b| {

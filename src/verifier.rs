@@ -36,7 +36,9 @@ impl std::str::FromStr for Backend {
             "auto" => Ok(Backend::Auto),
             "cpu" => Ok(Backend::Cpu),
             "gpu" => Ok(Backend::Gpu),
-            other => Err(format!("unknown backend '{other}' (expected auto, cpu or gpu)")),
+            other => Err(format!(
+                "unknown backend '{other}' (expected auto, cpu or gpu)"
+            )),
         }
     }
 }

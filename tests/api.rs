@@ -9,7 +9,12 @@ use blockverify::{Backend, Error, MAX_THREADS, Policy, SigItem, Verdict, Verifie
 fn verifier_is_send_and_sync_and_shareable() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Verifier>();
-    let v = Arc::new(Verifier::builder().threads(2).build().expect("cpu verifier"));
+    let v = Arc::new(
+        Verifier::builder()
+            .threads(2)
+            .build()
+            .expect("cpu verifier"),
+    );
     let traffic = Arc::new(Workload::generate(&WorkloadSpec {
         items: 500,
         issuers: 4,
@@ -34,13 +39,19 @@ fn gpu_backend_is_a_clear_error_until_it_lands() {
         Err(Error::GpuUnavailable(why)) => assert!(why.contains("GPU")),
         other => panic!("expected GpuUnavailable, got {other:?}"),
     }
-    let auto = Verifier::builder().backend(Backend::Auto).build().expect("auto");
+    let auto = Verifier::builder()
+        .backend(Backend::Auto)
+        .build()
+        .expect("auto");
     assert_eq!(auto.backend(), Backend::Cpu);
 }
 
 #[test]
 fn builder_rejects_absurd_thread_counts() {
-    let err = Verifier::builder().threads(MAX_THREADS + 1).build().unwrap_err();
+    let err = Verifier::builder()
+        .threads(MAX_THREADS + 1)
+        .build()
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidConfig(_)));
     assert!(err.to_string().contains("threads"));
 }
@@ -48,7 +59,10 @@ fn builder_rejects_absurd_thread_counts() {
 #[test]
 fn empty_batch_is_all_valid() {
     for policy in [Policy::Zip215, Policy::Strict] {
-        let v = Verifier::builder().policy(policy).build().expect("verifier");
+        let v = Verifier::builder()
+            .policy(policy)
+            .build()
+            .expect("verifier");
         let report = v.verify_signatures(&[]);
         assert!(report.all_valid());
         assert!(report.is_empty());
@@ -65,14 +79,27 @@ fn report_accessors_agree() {
     let mut sigs: Vec<[u8; 64]> = msgs.iter().map(|m| key.sign(m)).collect();
     sigs[3][63] |= 0xe0; // S >= L
     sigs[7][40] ^= 1; // equation
-    let items: Vec<SigItem> = msgs.iter().zip(&sigs).map(|(m, s)| SigItem::new(&pk, s, m)).collect();
-    let report = Verifier::builder().build().expect("verifier").verify_signatures(&items);
+    let items: Vec<SigItem> = msgs
+        .iter()
+        .zip(&sigs)
+        .map(|(m, s)| SigItem::new(&pk, s, m))
+        .collect();
+    let report = Verifier::builder()
+        .build()
+        .expect("verifier")
+        .verify_signatures(&items);
     assert_eq!(report.len(), 10);
     assert_eq!(report.invalid_indices(), vec![3, 7]);
     assert_eq!(report.invalid_count(), 2);
     assert_eq!(report.valid_count(), 8);
-    assert_eq!(report.verdict(3), Some(Verdict::Invalid(blockverify::Reason::NonCanonicalS)));
-    assert_eq!(report.verdict(7), Some(Verdict::Invalid(blockverify::Reason::EquationFailed)));
+    assert_eq!(
+        report.verdict(3),
+        Some(Verdict::Invalid(blockverify::Reason::NonCanonicalS))
+    );
+    assert_eq!(
+        report.verdict(7),
+        Some(Verdict::Invalid(blockverify::Reason::EquationFailed))
+    );
     assert_eq!(report.verdicts().len(), 10);
 }
 

@@ -45,7 +45,12 @@ fn out_lines(o: &Output) -> Vec<serde_json::Value> {
 fn all_valid_input_exits_zero_with_one_line_per_item() {
     let input: String = (0..50).map(|i| line(&make_item(0, i)) + "\n").collect();
     let out = blockverify(&["sigs"], input.as_bytes());
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = out_lines(&out);
     assert_eq!(lines.len(), 50);
     for (i, l) in lines.iter().enumerate() {
@@ -76,14 +81,38 @@ fn malformed_lines_are_reported_and_the_rest_continue() {
     let out = blockverify(&["sigs", "--window", "3", "-"], input.as_bytes());
     assert_eq!(out.status.code(), Some(1));
     let lines = out_lines(&out);
-    assert_eq!(lines.len(), 8, "the missing final newline still ends the last line");
+    assert_eq!(
+        lines.len(),
+        8,
+        "the missing final newline still ends the last line"
+    );
     let reason = |i: usize| lines[i]["reason"].as_str().unwrap_or("").to_string();
     assert_eq!(lines[0]["valid"], true);
-    assert!(reason(1).starts_with("malformed: bad JSON"), "{}", reason(1));
-    assert!(reason(2).starts_with("malformed: msg: bad hex"), "{}", reason(2));
-    assert!(reason(3).starts_with("malformed: pk: expected 64 hex digits"), "{}", reason(3));
-    assert!(reason(4).starts_with("malformed: bad JSON"), "{}", reason(4));
-    assert!(reason(5).starts_with("malformed: empty line"), "{}", reason(5));
+    assert!(
+        reason(1).starts_with("malformed: bad JSON"),
+        "{}",
+        reason(1)
+    );
+    assert!(
+        reason(2).starts_with("malformed: msg: bad hex"),
+        "{}",
+        reason(2)
+    );
+    assert!(
+        reason(3).starts_with("malformed: pk: expected 64 hex digits"),
+        "{}",
+        reason(3)
+    );
+    assert!(
+        reason(4).starts_with("malformed: bad JSON"),
+        "{}",
+        reason(4)
+    );
+    assert!(
+        reason(5).starts_with("malformed: empty line"),
+        "{}",
+        reason(5)
+    );
     assert_eq!(reason(6), "verification equation failed");
     assert_eq!(lines[7]["valid"], true);
     for (i, l) in lines.iter().enumerate() {
@@ -99,20 +128,34 @@ fn policy_flag_changes_verdicts_as_documented() {
     assert_eq!(zip.status.code(), Some(0));
     let strict = blockverify(&["sigs", "--policy", "strict"], input.as_bytes());
     assert_eq!(strict.status.code(), Some(1));
-    assert_eq!(out_lines(&strict)[0]["reason"], "public key has small order");
+    assert_eq!(
+        out_lines(&strict)[0]["reason"],
+        "public key has small order"
+    );
 }
 
 #[test]
 fn usage_and_io_errors_exit_two() {
-    assert_eq!(blockverify(&["sigs", "--policy", "lenient"], b"").status.code(), Some(2));
-    assert_eq!(blockverify(&["sigs", "--window", "0"], b"").status.code(), Some(2));
+    assert_eq!(
+        blockverify(&["sigs", "--policy", "lenient"], b"")
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        blockverify(&["sigs", "--window", "0"], b"").status.code(),
+        Some(2)
+    );
     let missing = blockverify(&["sigs", "/nonexistent/blockverify-input.jsonl"], b"");
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open"));
     let gpu = blockverify(&["sigs", "--backend", "gpu"], b"");
     assert_eq!(gpu.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&gpu.stderr).contains("GPU backend unavailable"));
-    assert_eq!(blockverify(&["no-such-command"], b"").status.code(), Some(2));
+    assert_eq!(
+        blockverify(&["no-such-command"], b"").status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -139,10 +182,17 @@ fn empty_input_is_all_valid() {
 
 #[test]
 fn demo_runs_and_finds_exactly_the_corrupted_records() {
-    let out = blockverify(&["demo", "--records", "3000", "--invalid-rate", "0.01"], b"");
+    let out = blockverify(
+        &["demo", "--records", "3000", "--invalid-rate", "0.01"],
+        b"",
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_eq!(text.matches("exactly the corrupted records").count(), 2, "{text}");
+    assert_eq!(
+        text.matches("exactly the corrupted records").count(),
+        2,
+        "{text}"
+    );
     assert!(text.contains("zip215") && text.contains("strict"));
 }
 
@@ -164,16 +214,40 @@ fn bench_quick_writes_json_with_every_row() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let json = dir.join("bench.json");
     let out = blockverify(
-        &["bench", "sigs", "--quick", "--json", json.to_str().expect("utf-8 path")],
+        &[
+            "bench",
+            "sigs",
+            "--quick",
+            "--json",
+            json.to_str().expect("utf-8 path"),
+        ],
         b"",
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("JSON");
     let rows = report["rows"].as_array().expect("rows");
-    for engine in ["blockverify zip215", "blockverify strict", "ed25519-dalek verify_batch", "ed25519-zebra batch", "ring verify each"] {
-        assert!(rows.iter().any(|r| r["engine"].as_str().unwrap_or("").starts_with(engine)), "{engine}");
+    for engine in [
+        "blockverify zip215",
+        "blockverify strict",
+        "ed25519-dalek verify_batch",
+        "ed25519-zebra batch",
+        "ring verify each",
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r["engine"].as_str().unwrap_or("").starts_with(engine)),
+            "{engine}"
+        );
     }
-    assert!(rows.iter().all(|r| r["per_s"].as_f64().unwrap_or(0.0) > 0.0));
+    assert!(
+        rows.iter()
+            .all(|r| r["per_s"].as_f64().unwrap_or(0.0) > 0.0)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

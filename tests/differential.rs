@@ -32,16 +32,19 @@ fn mix() -> impl Strategy<Value = Vec<Owned>> {
 /// Mostly valid items with a few bad ones at random positions: the shape in which batch
 /// search bugs hide.
 fn sparse_mix() -> impl Strategy<Value = Vec<Owned>> {
-    (1usize..2000, prop::collection::vec(any::<(u16, u8)>(), 0..12), any::<u64>()).prop_map(
-        |(n, bad, seed)| {
+    (
+        1usize..2000,
+        prop::collection::vec(any::<(u16, u8)>(), 0..12),
+        any::<u64>(),
+    )
+        .prop_map(|(n, bad, seed)| {
             let mut items: Vec<Owned> = (0..n as u64).map(|i| make_item(0, seed ^ i)).collect();
             for (pos, kind) in bad {
                 let pos = usize::from(pos) % n;
                 items[pos] = make_item(2 + kind % (KINDS - 2), seed.rotate_left(7) ^ pos as u64);
             }
             items
-        },
-    )
+        })
 }
 
 proptest! {
@@ -112,7 +115,10 @@ fn check_engine(items: &[Owned], threads: usize) -> Result<(), TestCaseError> {
                     cache
                 );
             }
-            prop_assert_eq!(report.invalid_count(), expected.iter().filter(|v| !v.is_valid()).count());
+            prop_assert_eq!(
+                report.invalid_count(),
+                expected.iter().filter(|v| !v.is_valid()).count()
+            );
         }
     }
     Ok(())
@@ -126,13 +132,19 @@ fn verdicts_survive_failure_estimate_swings() {
     let v = verifier(Policy::Zip215, 2, 256);
     for round in 0..6u64 {
         let kind = if round % 2 == 0 { 2 } else { 0 };
-        let items: Vec<Owned> = (0..700).map(|i| make_item(kind, round * 1000 + i)).collect();
+        let items: Vec<Owned> = (0..700)
+            .map(|i| make_item(kind, round * 1000 + i))
+            .collect();
         let mut mixed = items.clone();
         mixed[350] = make_item(2 - kind, 77 + round);
         let borrowed: Vec<_> = mixed.iter().map(Owned::item).collect();
         let report = v.verify_signatures(&borrowed);
         for (i, it) in borrowed.iter().enumerate() {
-            assert_eq!(report.verdict(i), Some(verify_single(Policy::Zip215, it)), "round {round} item {i}");
+            assert_eq!(
+                report.verdict(i),
+                Some(verify_single(Policy::Zip215, it)),
+                "round {round} item {i}"
+            );
         }
     }
 }

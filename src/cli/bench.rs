@@ -115,7 +115,11 @@ pub fn bench_sigs(quick: bool, threads: usize) -> Result<Vec<Row>, CliError> {
     let mut rows = Vec::new();
     let shapes = [("distinct keys", 0usize), ("64 issuers (Zipf)", 64)];
     for (shape, issuers) in shapes {
-        for (label, invalid) in [("all valid", 0.0), ("1% invalid", 0.01), ("100% invalid", 1.0)] {
+        for (label, invalid) in [
+            ("all valid", 0.0),
+            ("1% invalid", 0.01),
+            ("100% invalid", 1.0),
+        ] {
             let traffic = pool.install(|| {
                 Traffic::generate(&WorkloadSpec {
                     items: n,
@@ -213,7 +217,10 @@ fn bench_scenario(
         let t = median_time(reps, || {
             pool.install(|| std::hint::black_box(peers.dalek_batch(threads)));
         });
-        push(format!("ed25519-dalek verify_batch ({threads} thr, keys pre-parsed)"), t);
+        push(
+            format!("ed25519-dalek verify_batch ({threads} thr, keys pre-parsed)"),
+            t,
+        );
         let t = median_time(reps, || {
             pool.install(|| std::hint::black_box(peers.zebra_batch(threads)));
         });
@@ -225,7 +232,6 @@ fn bench_scenario(
     }
     Ok(())
 }
-
 
 /// The peer crates, with whatever they can pre-compute done outside the timed region.
 struct Peers<'a> {
@@ -273,7 +279,8 @@ impl<'a> Peers<'a> {
 
     fn dalek_batch(&self, threads: usize) -> bool {
         let chunk = self.chunk(threads);
-        let keys: Option<Vec<ed25519_dalek::VerifyingKey>> = self.dalek_keys.iter().copied().collect();
+        let keys: Option<Vec<ed25519_dalek::VerifyingKey>> =
+            self.dalek_keys.iter().copied().collect();
         let Some(keys) = keys else { return false };
         (0..self.items.len())
             .collect::<Vec<_>>()
@@ -347,5 +354,7 @@ fn print_table(rows: &[Row]) {
             r.ratio.map_or("-".into(), |x| format!("{x:.2}x"))
         );
     }
-    println!("ratio: over the fastest multi-threaded peer (valid batches) or over the fastest single-verify-each row (batches with invalid items); medians.");
+    println!(
+        "ratio: over the fastest multi-threaded peer (valid batches) or over the fastest single-verify-each row (batches with invalid items); medians."
+    );
 }

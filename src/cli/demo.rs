@@ -38,8 +38,8 @@ pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
     );
     let items = traffic.items();
     println!(
-        "\n{:<8} {:<8} {:>8} {:>10} {:>10} {:>12}  {}",
-        "policy", "backend", "threads", "valid", "invalid", "sigs/s", "verdicts"
+        "\n{:<8} {:<8} {:>8} {:>10} {:>10} {:>12}  verdicts",
+        "policy", "backend", "threads", "valid", "invalid", "sigs/s"
     );
     let mut all_right = true;
     for policy in [Policy::Zip215, Policy::Strict] {

@@ -24,7 +24,10 @@ pub fn cpu_features() -> Vec<(&'static str, bool)> {
         vec![
             ("avx2", std::arch::is_x86_feature_detected!("avx2")),
             ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
-            ("avx512ifma", std::arch::is_x86_feature_detected!("avx512ifma")),
+            (
+                "avx512ifma",
+                std::arch::is_x86_feature_detected!("avx512ifma"),
+            ),
             ("sha (SHA-NI)", std::arch::is_x86_feature_detected!("sha")),
         ]
     }
@@ -49,7 +52,11 @@ pub fn cpu_model() -> String {
 
 pub fn run() -> Result<ExitCode, CliError> {
     println!("blockverify {}", env!("CARGO_PKG_VERSION"));
-    println!("cpu: {} ({} threads available)", cpu_model(), rayon::current_num_threads());
+    println!(
+        "cpu: {} ({} threads available)",
+        cpu_model(),
+        rayon::current_num_threads()
+    );
     for (name, present) in cpu_features() {
         println!("  {name:<14} {}", if present { "yes" } else { "no" });
     }

@@ -109,7 +109,11 @@ pub fn verify_stream(
     }
 }
 
-fn write_verdict(out: &mut impl Write, index: u64, verdict: Result<Verdict, &str>) -> io::Result<()> {
+fn write_verdict(
+    out: &mut impl Write,
+    index: u64,
+    verdict: Result<Verdict, &str>,
+) -> io::Result<()> {
     let reason = match verdict {
         Ok(Verdict::Valid) => return writeln!(out, "{{\"index\":{index},\"valid\":true}}"),
         Ok(Verdict::Invalid(r)) => r.as_str().to_string(),
@@ -117,7 +121,10 @@ fn write_verdict(out: &mut impl Write, index: u64, verdict: Result<Verdict, &str
         Err(what) => format!("malformed: {what}"),
     };
     let reason = serde_json::to_string(&reason).map_err(io::Error::other)?;
-    writeln!(out, "{{\"index\":{index},\"valid\":false,\"reason\":{reason}}}")
+    writeln!(
+        out,
+        "{{\"index\":{index},\"valid\":false,\"reason\":{reason}}}"
+    )
 }
 
 enum LineRead {
@@ -217,7 +224,12 @@ mod tests {
     fn line_splitting_handles_crlf_missing_final_newline_and_overlong_lines() {
         assert_eq!(
             lines_of(b"a\r\nbb\n\nccc", 10),
-            vec![Ok(b"a".to_vec()), Ok(b"bb".to_vec()), Ok(vec![]), Ok(b"ccc".to_vec())]
+            vec![
+                Ok(b"a".to_vec()),
+                Ok(b"bb".to_vec()),
+                Ok(vec![]),
+                Ok(b"ccc".to_vec())
+            ]
         );
         assert_eq!(
             lines_of(b"short\nthis one is too long\nok\n", 8),
@@ -230,12 +242,24 @@ mod tests {
     fn decode_line_names_what_is_wrong() {
         let pk = "00".repeat(32);
         let sig = "00".repeat(64);
-        assert!(decode_line(format!(r#"{{"pk":"{pk}","sig":"{sig}","msg":""}}"#).as_bytes()).is_ok());
+        assert!(
+            decode_line(format!(r#"{{"pk":"{pk}","sig":"{sig}","msg":""}}"#).as_bytes()).is_ok()
+        );
         let err = |s: String| decode_line(s.as_bytes()).err().unwrap();
         assert!(err(format!(r#"{{"pk":"{pk}","sig":"{sig}"}}"#)).contains("bad JSON"));
-        assert!(err(format!(r#"{{"pk":"00","sig":"{sig}","msg":""}}"#)).contains("pk: expected 64"));
-        assert!(err(format!(r#"{{"pk":"{pk}","sig":"{sig}","msg":"0g"}}"#)).contains("msg: bad hex"));
-        assert!(err(format!(r#"{{"pk":"{pk}","sig":"zz{}","msg":""}}"#, &sig[2..])).contains("sig: bad hex"));
+        assert!(
+            err(format!(r#"{{"pk":"00","sig":"{sig}","msg":""}}"#)).contains("pk: expected 64")
+        );
+        assert!(
+            err(format!(r#"{{"pk":"{pk}","sig":"{sig}","msg":"0g"}}"#)).contains("msg: bad hex")
+        );
+        assert!(
+            err(format!(
+                r#"{{"pk":"{pk}","sig":"zz{}","msg":""}}"#,
+                &sig[2..]
+            ))
+            .contains("sig: bad hex")
+        );
         assert!(err("   ".into()).contains("empty"));
         assert!(decode_line(&[0xff, 0xfe]).err().unwrap().contains("UTF-8"));
     }

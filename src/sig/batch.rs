@@ -45,7 +45,6 @@ use rand::RngExt;
 use super::rules::zip215_equation;
 use super::{Reason, Verdict};
 
-
 /// An item whose encodings passed rules 1–3, waiting for the equation.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Prepared {

@@ -94,9 +94,11 @@ impl CpuEngine {
             verdicts
                 .par_chunks_mut(chunk)
                 .zip(items.par_chunks(chunk))
-                .for_each_init(ChunkState::default, |state, (out, chunk)| match self.policy {
-                    Policy::Zip215 => self.zip215_chunk(chunk, out, state),
-                    Policy::Strict => self.strict_chunk(chunk, out),
+                .for_each_init(ChunkState::default, |state, (out, chunk)| {
+                    match self.policy {
+                        Policy::Zip215 => self.zip215_chunk(chunk, out, state),
+                        Policy::Strict => self.strict_chunk(chunk, out),
+                    }
                 });
         });
         verdicts
@@ -116,8 +118,7 @@ impl CpuEngine {
             None => {
                 let mut failures = 0;
                 for p in &st.prepared {
-                    if let Err(reason) = zip215_equation(&p.s, &st.key_points[p.key], &p.r, &p.k)
-                    {
+                    if let Err(reason) = zip215_equation(&p.s, &st.key_points[p.key], &p.r, &p.k) {
                         out[p.slot] = Verdict::Invalid(reason);
                         failures += 1;
                     }

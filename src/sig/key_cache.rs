@@ -90,7 +90,11 @@ mod tests {
     fn hits_and_misses_agree_and_capacity_bounds() {
         let cache = KeyCache::new(32);
         let keys: Vec<[u8; 32]> = (1u64..200)
-            .map(|i| (ED25519_BASEPOINT_POINT * curve25519_dalek::Scalar::from(i)).compress().0)
+            .map(|i| {
+                (ED25519_BASEPOINT_POINT * curve25519_dalek::Scalar::from(i))
+                    .compress()
+                    .0
+            })
             .collect();
         for _ in 0..2 {
             for k in &keys {

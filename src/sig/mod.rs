@@ -72,7 +72,9 @@ impl std::str::FromStr for Policy {
         match s.to_ascii_lowercase().as_str() {
             "zip215" => Ok(Policy::Zip215),
             "strict" => Ok(Policy::Strict),
-            other => Err(format!("unknown policy '{other}' (expected zip215 or strict)")),
+            other => Err(format!(
+                "unknown policy '{other}' (expected zip215 or strict)"
+            )),
         }
     }
 }
