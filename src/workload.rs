@@ -42,6 +42,12 @@ impl SigningKey {
         }
     }
 
+    /// The secret scalar `a mod L` (little-endian), so tests can hand-build signatures over
+    /// altered keys and nonces. Test traffic only: never expose a real key's scalar.
+    pub fn secret_scalar_bytes(&self) -> [u8; 32] {
+        self.scalar.to_bytes()
+    }
+
     /// The public key `A`.
     pub fn public_key(&self) -> [u8; 32] {
         self.public

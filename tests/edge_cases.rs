@@ -15,6 +15,8 @@
 //! oracle ever disagree on validity. The regular tests read the committed file and check
 //! `verify_single`, the oracles and the batch [`Verifier`] against it.
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
@@ -22,6 +24,7 @@ use blockverify::workload::{SigningKey, Workload, WorkloadSpec};
 use blockverify::{
     DEFAULT_KEY_CACHE_SIZE, Policy, Reason, SigItem, Verdict, Verifier, verify_single,
 };
+use common::{L_BYTES, add256, challenge, oracle_valid};
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
@@ -146,33 +149,7 @@ fn load_cases() -> Vec<Case> {
 // Oracles
 // ---------------------------------------------------------------------------------------------
 
-/// `ed25519-zebra` 5 `VerificationKey::verify` (ZIP 215); a key that does not decode is invalid.
-fn zebra_valid(pk: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> bool {
-    match ed25519_zebra::VerificationKey::try_from(*pk) {
-        Ok(vk) => vk
-            .verify(&ed25519_zebra::Signature::from_bytes(sig), msg)
-            .is_ok(),
-        Err(_) => false,
-    }
-}
-
-/// `ed25519-dalek` 3 `VerifyingKey::verify_strict`; a key that does not decode is invalid.
-fn dalek_strict_valid(pk: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> bool {
-    match ed25519_dalek::VerifyingKey::from_bytes(pk) {
-        Ok(vk) => vk
-            .verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig))
-            .is_ok(),
-        Err(_) => false,
-    }
-}
-
-fn oracle_valid(policy: Policy, pk: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> bool {
-    match policy {
-        Policy::Zip215 => zebra_valid(pk, sig, msg),
-        Policy::Strict => dalek_strict_valid(pk, sig, msg),
-        other => panic!("no oracle for policy {other:?}"),
-    }
-}
+// The oracles (zebra_valid, dalek_strict_valid, oracle_valid) live in tests/common.
 
 // ---------------------------------------------------------------------------------------------
 // RFC 8032 §7.1 TEST 1–3
@@ -206,24 +183,6 @@ const RFC8032: [(&str, &str, &str, &str, &str); 3] = [
 // ---------------------------------------------------------------------------------------------
 // The generator
 // ---------------------------------------------------------------------------------------------
-
-/// `L = 2^252 + 27742317777372353535851937790883648493`, little-endian.
-const L_BYTES: [u8; 32] = [
-    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-];
-
-/// `a + b` on 256-bit little-endian integers; `None` on overflow past 2^256.
-fn add256(a: &[u8; 32], b: &[u8; 32]) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    let mut carry = 0u16;
-    for i in 0..32 {
-        let t = u16::from(a[i]) + u16::from(b[i]) + carry;
-        out[i] = t as u8;
-        carry = t >> 8;
-    }
-    (carry == 0).then_some(out)
-}
 
 /// `a - b` on 256-bit little-endian integers, `a >= b`.
 fn sub256(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
@@ -275,16 +234,6 @@ fn mul_base(s: &Scalar) -> EdwardsPoint {
     EdwardsPoint::mul_base(s)
 }
 
-/// `k = SHA-512(R ‖ A ‖ M) mod L`.
-fn challenge(r: &[u8; 32], a: &[u8; 32], m: &[u8]) -> Scalar {
-    let d = Sha512::new()
-        .chain_update(r)
-        .chain_update(a)
-        .chain_update(m)
-        .finalize();
-    Scalar::from_bytes_mod_order_wide(&d.into())
-}
-
 /// A fixed nonce scalar per label (deterministic, no randomness).
 fn nonce(label: &str) -> Scalar {
     let d = Sha512::new()
@@ -312,13 +261,7 @@ struct Honest {
 impl Honest {
     fn new(seed: [u8; 32]) -> Self {
         let signer = SigningKey::from_seed(&seed);
-        let h: [u8; 64] = Sha512::digest(seed).into();
-        let mut a = [0u8; 32];
-        a.copy_from_slice(&h[..32]);
-        a[0] &= 248;
-        a[31] &= 127;
-        a[31] |= 64;
-        let a = Scalar::from_bytes_mod_order(a);
+        let a = Scalar::from_bytes_mod_order(signer.secret_scalar_bytes());
         let pk = signer.public_key();
         assert_eq!(
             mul_base(&a).compress().0,

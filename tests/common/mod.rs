@@ -20,26 +20,33 @@ impl Owned {
     }
 }
 
-/// `ed25519-zebra`'s single verification: the definition of `Zip215`.
-pub fn zebra_valid(o: &Owned) -> bool {
-    ed25519_zebra::VerificationKey::try_from(o.pk)
-        .and_then(|vk| vk.verify(&ed25519_zebra::Signature::from_bytes(&o.sig), &o.msg))
+/// `ed25519-zebra` 5 single verification, the definition of `Zip215`; a key that does not
+/// decode is invalid.
+pub fn zebra_valid(pk: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> bool {
+    ed25519_zebra::VerificationKey::try_from(*pk)
+        .and_then(|vk| vk.verify(&ed25519_zebra::Signature::from_bytes(sig), msg))
         .is_ok()
 }
 
-/// `ed25519-dalek`'s `verify_strict`: the definition of `Strict`.
-pub fn dalek_strict_valid(o: &Owned) -> bool {
-    ed25519_dalek::VerifyingKey::from_bytes(&o.pk)
-        .and_then(|vk| vk.verify_strict(&o.msg, &ed25519_dalek::Signature::from_bytes(&o.sig)))
+/// `ed25519-dalek` 3 `verify_strict`, the definition of `Strict`; a key that does not decode
+/// is invalid.
+pub fn dalek_strict_valid(pk: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> bool {
+    ed25519_dalek::VerifyingKey::from_bytes(pk)
+        .and_then(|vk| vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig)))
         .is_ok()
+}
+
+/// The peer crate that defines `policy`'s verdict.
+pub fn oracle_valid(policy: Policy, pk: &[u8; 32], sig: &[u8; 64], msg: &[u8]) -> bool {
+    match policy {
+        Policy::Zip215 => zebra_valid(pk, sig, msg),
+        Policy::Strict => dalek_strict_valid(pk, sig, msg),
+        other => panic!("no oracle for policy {other:?}"),
+    }
 }
 
 pub fn oracle(policy: Policy, o: &Owned) -> bool {
-    match policy {
-        Policy::Zip215 => zebra_valid(o),
-        Policy::Strict => dalek_strict_valid(o),
-        _ => unreachable!("no other policy"),
-    }
+    oracle_valid(policy, &o.pk, &o.sig, &o.msg)
 }
 
 /// The kinds of item the random mixes are made of. Several are valid under one policy and
@@ -115,14 +122,7 @@ pub fn make_item(kind: u8, seed: u64) -> Owned {
 
 /// The RFC 8032 secret scalar of a seed (clamped, reduced mod L).
 pub fn secret_scalar(seed: &[u8; 32]) -> Scalar {
-    use sha2::Digest;
-    let h = sha2::Sha512::digest(seed);
-    let mut a = [0u8; 32];
-    a.copy_from_slice(&h[..32]);
-    a[0] &= 248;
-    a[31] &= 127;
-    a[31] |= 64;
-    Scalar::from_bytes_mod_order(a)
+    Scalar::from_bytes_mod_order(SigningKey::from_seed(seed).secret_scalar_bytes())
 }
 
 pub fn challenge(r: &[u8; 32], a: &[u8; 32], msg: &[u8]) -> Scalar {
@@ -135,18 +135,25 @@ pub fn challenge(r: &[u8; 32], a: &[u8; 32], msg: &[u8]) -> Scalar {
     Scalar::from_bytes_mod_order_wide(&h.into())
 }
 
-/// Little-endian `s + L` (fits: s < L < 2^253).
-pub fn add_l(s: &[u8; 32]) -> [u8; 32] {
-    const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
-        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-    ];
+/// `L = 2^252 + 27742317777372353535851937790883648493`, little-endian.
+pub const L_BYTES: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+/// `a + b` on 256-bit little-endian integers; `None` on overflow past 2^256.
+pub fn add256(a: &[u8; 32], b: &[u8; 32]) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     let mut carry = 0u16;
     for i in 0..32 {
-        let v = u16::from(s[i]) + u16::from(L[i]) + carry;
-        out[i] = v as u8;
-        carry = v >> 8;
+        let t = u16::from(a[i]) + u16::from(b[i]) + carry;
+        out[i] = t as u8;
+        carry = t >> 8;
     }
-    out
+    (carry == 0).then_some(out)
+}
+
+/// Little-endian `s + L` (fits: s < L < 2^253).
+pub fn add_l(s: &[u8; 32]) -> [u8; 32] {
+    add256(s, &L_BYTES).expect("s < L, so s + L < 2^254")
 }
