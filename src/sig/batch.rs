@@ -64,6 +64,7 @@ pub(crate) struct Scratch {
     per_key: Vec<Scalar>,
     key_touched: Vec<bool>,
     touched: Vec<usize>,
+    key_scalars: Vec<Scalar>,
 }
 
 /// Checks `items` (whose keys are `keys[item.key]`) with the batch equation and writes
@@ -85,10 +86,12 @@ pub(crate) fn check_zip215(
     scratch
         .z
         .extend((0..items.len()).map(|_| Scalar::from(rng.random::<u128>() | 1)));
-    scratch.per_key.clear();
-    scratch.per_key.resize(keys.len(), Scalar::ZERO);
-    scratch.key_touched.clear();
-    scratch.key_touched.resize(keys.len(), false);
+    // `combination` leaves every per-key slot zeroed and untouched when it returns, so the
+    // buffers only ever need to grow (not be cleared for each small group).
+    if scratch.per_key.len() < keys.len() {
+        scratch.per_key.resize(keys.len(), Scalar::ZERO);
+        scratch.key_touched.resize(keys.len(), false);
+    }
 
     let z = std::mem::take(&mut scratch.z);
     let whole = combination(items, &z, keys, scratch);
@@ -174,18 +177,16 @@ fn combination(
         }
         scratch.per_key[it.key] += zi * it.k;
     }
-    let key_scalars: Vec<Scalar> = scratch
-        .touched
-        .iter()
-        .map(|&j| std::mem::replace(&mut scratch.per_key[j], Scalar::ZERO))
-        .collect();
+    scratch.key_scalars.clear();
     for &j in &scratch.touched {
+        let merged = std::mem::replace(&mut scratch.per_key[j], Scalar::ZERO);
+        scratch.key_scalars.push(merged);
         scratch.key_touched[j] = false;
     }
     let scalars = z
         .iter()
         .chain(std::iter::once(&b_coeff))
-        .chain(key_scalars.iter());
+        .chain(scratch.key_scalars.iter());
     let points = items
         .iter()
         .map(|it| &it.r)
