@@ -20,8 +20,10 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::EdwardsPoint;
 use rayon::prelude::*;
 
@@ -47,6 +49,10 @@ const DENSE_FAILURE_RATE: f64 = 0.2;
 const BAD_PER_GROUP: f64 = 0.25;
 /// How many recent items the failure estimate remembers (it halves its counts past this).
 const FAILURE_WINDOW: u64 = 1 << 15;
+
+/// The canonical encodings of the 8 points of small order.
+static SMALL_ORDER_ENCODINGS: LazyLock<[[u8; 32]; 8]> =
+    LazyLock::new(|| EIGHT_TORSION.map(|t| t.compress().0));
 
 /// See the module docs.
 pub(crate) struct CpuEngine {
@@ -172,9 +178,21 @@ impl CpuEngine {
     fn strict_one(&self, item: &SigItem<'_>) -> Result<(), Reason> {
         let s = decode_s(item.s_bytes())?;
         let key = self.keys.get(item.public_key)?;
+        let k = challenge(item);
+        // Fast path, exact: if compress([S]B − [k]A) equals R's bytes, then R decodes and is
+        // canonically encoded (it is the encoding of a point), and R is of small order exactly
+        // when those canonical bytes are one of the 8 torsion points' encodings. So rules 3, 5
+        // and 6 hold without decompressing R, saving a field square root per valid signature.
+        let equation = (!key.small_order && !SMALL_ORDER_ENCODINGS.contains(item.r_bytes()))
+            .then(|| strict_equation(&s, &key.point, item.r_bytes(), &k));
+        if equation == Some(Ok(())) {
+            return Ok(());
+        }
+        // Otherwise the checks in reference order, so the reason is the reference's; the
+        // equation already computed is reused, so a bad signature costs no more than before.
         let r = decode_r(item.r_bytes())?;
         strict_point_checks(key.small_order, &r, item.r_bytes())?;
-        strict_equation(&s, &key.point, item.r_bytes(), &challenge(item))
+        equation.unwrap_or_else(|| strict_equation(&s, &key.point, item.r_bytes(), &k))
     }
 }
 
