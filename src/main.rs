@@ -43,8 +43,8 @@ struct SigsArgs {
     #[arg(long, default_value = "auto")]
     backend: Backend,
     /// Worker threads (0 = all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=blockverify::MAX_THREADS as u64))]
+    threads: u64,
     /// Lines verified together; bounds memory.
     #[arg(long, default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     window: u64,
@@ -68,8 +68,8 @@ struct BenchArgs {
     #[arg(long)]
     json: Option<PathBuf>,
     /// Worker threads for this crate and the parallel peers (0 = all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=blockverify::MAX_THREADS as u64))]
+    threads: u64,
 }
 
 #[derive(Args, Debug)]
@@ -94,7 +94,7 @@ fn main() -> ExitCode {
         Command::Sigs(a) => cli::sigs::run(&cli::sigs::Options {
             policy: a.policy,
             backend: a.backend,
-            threads: a.threads,
+            threads: a.threads as usize,
             window: a.window as usize,
             max_line_bytes: a.max_line_bytes as usize,
             input: a.input,
@@ -103,7 +103,7 @@ fn main() -> ExitCode {
             workload: a.workload,
             quick: a.quick,
             json: a.json,
-            threads: a.threads,
+            threads: a.threads as usize,
         }),
         Command::Demo(a) => cli::demo::run(&cli::demo::Options {
             records: a.records as usize,

@@ -194,7 +194,7 @@ fn bench_scenario(
         push(engine.to_string(), t);
     }
 
-    let peers = Peers::new(&sc.traffic, &items);
+    let peers = Peers::new(&items);
     if has_invalid {
         let t = median_time(reps, || {
             pool.install(|| {
@@ -242,7 +242,7 @@ struct Peers<'a> {
 }
 
 impl<'a> Peers<'a> {
-    fn new(_traffic: &Traffic, items: &'a [SigItem<'a>]) -> Self {
+    fn new(items: &'a [SigItem<'a>]) -> Self {
         Peers {
             items,
             dalek_keys: items
