@@ -58,10 +58,11 @@
 //! Build with `--cfg curve25519_dalek_backend="avx512"` on CPUs with AVX-512 IFMA (see
 //! README.md). Figures, with peers measured in the same run, are in BENCHMARKS.md.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 mod error;
+pub mod merkle;
 pub mod sig;
 mod verifier;
 pub mod workload;

@@ -1,6 +1,7 @@
 //! [`Verifier`]: the one object a node builds, shares and calls.
 
 use crate::Error;
+use crate::merkle::{self, MerkleError, MerkleTree, RootReport, Scheme};
 use crate::sig::{CpuEngine, Policy, SigItem, SigReport};
 
 /// Where the work runs.
@@ -181,5 +182,30 @@ impl Verifier {
     /// double-scalar multiplication per item. An empty slice gives an empty, all-valid report.
     pub fn verify_signatures(&self, items: &[SigItem<'_>]) -> SigReport {
         SigReport::from_verdicts(self.cpu.verify(items))
+    }
+
+    /// The Merkle root of `leaves` under `scheme`, on this verifier's pool and the fastest
+    /// SHA-256 path of this CPU; the same root [`merkle::merkle_root`] computes.
+    ///
+    /// # Errors
+    /// [`MerkleError::InvalidLeafLength`] for a Bitcoin leaf that is not 32 bytes.
+    pub fn merkle_root<L: AsRef<[u8]> + Sync>(
+        &self,
+        scheme: Scheme,
+        leaves: &[L],
+    ) -> Result<RootReport, MerkleError> {
+        self.cpu.install(|| merkle::merkle_root(scheme, leaves))
+    }
+
+    /// Builds a [`MerkleTree`] (every level kept, for proofs) on this verifier's pool.
+    ///
+    /// # Errors
+    /// As [`Verifier::merkle_root`].
+    pub fn merkle_tree<L: AsRef<[u8]> + Sync>(
+        &self,
+        scheme: Scheme,
+        leaves: &[L],
+    ) -> Result<MerkleTree, MerkleError> {
+        self.cpu.install(|| MerkleTree::build(scheme, leaves))
     }
 }

@@ -90,6 +90,11 @@ impl CpuEngine {
     }
 
     /// One verdict per item, in order.
+    /// Runs `work` on this engine's pool (for the Merkle engine, which shares the pool).
+    pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(work)
+    }
+
     pub fn verify(&self, items: &[SigItem<'_>]) -> Vec<Verdict> {
         let mut verdicts = vec![Verdict::Valid; items.len()];
         let chunk = items

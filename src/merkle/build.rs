@@ -1,0 +1,249 @@
+//! Building levels: leaf hashing, one level up, aligned subtrees in parallel.
+
+use rayon::prelude::*;
+
+use super::sha256::Platform;
+use super::{DuplicatePair, MerkleError, RootReport, Scheme};
+
+/// Leaves per subtree task (a power of two). 4096 leaves make 128 KiB of leaf hashes, which
+/// with their levels stay in this machine's L2 while the subtree is built; larger subtrees
+/// spill to L3 and smaller ones leave too many roots for the serial top. Measured with
+/// `cargo bench --bench merkle -- subtree` (BENCHMARKS.md).
+pub const SUBTREE_LEAVES: usize = 1 << 12;
+
+/// The hashing a tree needs, for one scheme on one SHA-256 path.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TreeHasher {
+    pub(crate) scheme: Scheme,
+    pub(crate) platform: Platform,
+}
+
+impl TreeHasher {
+    /// Level 0: RFC 9162 leaf hashes, or Bitcoin txids checked for length and copied.
+    /// `first_index` is the position of `leaves[0]` in the whole tree, for error reports.
+    pub(crate) fn leaf_level<L: AsRef<[u8]>>(
+        &self,
+        leaves: &[L],
+        first_index: usize,
+        out: &mut [[u8; 32]],
+    ) -> Result<(), MerkleError> {
+        match self.scheme {
+            Scheme::Rfc9162 => self.platform.hash_prefixed_into(Some(0x00), leaves, out),
+            Scheme::Bitcoin => {
+                for (i, (leaf, o)) in leaves.iter().zip(out.iter_mut()).enumerate() {
+                    let leaf = leaf.as_ref();
+                    *o = leaf
+                        .try_into()
+                        .map_err(|_| MerkleError::InvalidLeafLength {
+                            index: first_index + i,
+                            len: leaf.len(),
+                        })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One level up: `parents` must hold `children.len().div_ceil(2)` nodes. An odd last child
+    /// moves up unchanged (RFC 9162) or is hashed with itself (Bitcoin). Returns the local
+    /// index of the first identical sibling pair (Bitcoin only).
+    pub(crate) fn level_up(&self, children: &[[u8; 32]], parents: &mut [[u8; 32]]) -> Option<u64> {
+        let pairs = children.len() / 2;
+        match self.scheme {
+            Scheme::Rfc9162 => self
+                .platform
+                .hash_rfc9162_nodes(children, &mut parents[..pairs]),
+            Scheme::Bitcoin => self
+                .platform
+                .hash_bitcoin_nodes(children, &mut parents[..pairs]),
+        }
+        if children.len() % 2 == 1 {
+            let last = children[children.len() - 1];
+            parents[pairs] = match self.scheme {
+                Scheme::Rfc9162 => last,
+                Scheme::Bitcoin => self.scheme.node_hash(&last, &last),
+            };
+        }
+        if self.scheme == Scheme::Bitcoin {
+            children
+                .chunks_exact(2)
+                .position(|pair| pair[0] == pair[1])
+                .map(|i| 2 * i as u64)
+        } else {
+            None
+        }
+    }
+}
+
+/// The earlier (lower level, then lower index) of two duplicate-pair findings.
+fn first_duplicate(a: Option<DuplicatePair>, b: Option<DuplicatePair>) -> Option<DuplicatePair> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if (y.level, y.index) < (x.level, x.index) {
+            y
+        } else {
+            x
+        }),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// Hashes `level` up until it is one node, or to exactly `subtree_height` when given (a
+/// subtree of a larger tree), ping-ponging between `level` and `spare`. `base_level`/`base_index` place the first node in the whole tree so
+/// duplicate pairs are reported in global coordinates. Returns the top level reached.
+fn climb(
+    hasher: &TreeHasher,
+    level: &mut Vec<[u8; 32]>,
+    spare: &mut Vec<[u8; 32]>,
+    base_level: u32,
+    base_index: u64,
+    subtree_height: Option<u32>,
+    duplicate: &mut Option<DuplicatePair>,
+) -> u32 {
+    let stop_level = subtree_height.unwrap_or(u32::MAX);
+    let mut height = base_level;
+    while level.len() > 1 && height < stop_level {
+        spare.clear();
+        spare.resize(level.len().div_ceil(2), [0; 32]);
+        if let Some(i) = hasher.level_up(level, spare) {
+            let found = DuplicatePair {
+                level: height,
+                index: (base_index >> (height - base_level)) + i,
+            };
+            *duplicate = first_duplicate(*duplicate, Some(found));
+        }
+        std::mem::swap(level, spare);
+        height += 1;
+    }
+    // Bitcoin pairs a lone last node with itself at every level up to a subtree's full
+    // height, because in the whole tree it is the odd last node of each of those levels.
+    while subtree_height.is_some() && height < stop_level && hasher.scheme == Scheme::Bitcoin {
+        let last = level[0];
+        level[0] = hasher.scheme.node_hash(&last, &last);
+        height += 1;
+    }
+    height
+}
+
+/// The root on one thread: subtrees in order, then the top.
+pub(crate) fn root_serial<L: AsRef<[u8]>>(
+    scheme: Scheme,
+    platform: Platform,
+    leaves: &[L],
+) -> Result<RootReport, MerkleError> {
+    let hasher = TreeHasher { scheme, platform };
+    if leaves.len() <= SUBTREE_LEAVES {
+        return whole_tree_root(&hasher, leaves);
+    }
+    let mut scratch = (Vec::new(), Vec::new());
+    let subtrees = leaves
+        .chunks(SUBTREE_LEAVES)
+        .enumerate()
+        .map(|(c, chunk)| subtree_root(&hasher, chunk, c, &mut scratch))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(combine_subtrees(&hasher, leaves.len(), subtrees))
+}
+
+/// The root on rayon's current pool: one task per aligned subtree.
+pub(crate) fn root_parallel<L: AsRef<[u8]> + Sync>(
+    scheme: Scheme,
+    platform: Platform,
+    leaves: &[L],
+) -> Result<RootReport, MerkleError> {
+    let hasher = TreeHasher { scheme, platform };
+    if leaves.len() <= SUBTREE_LEAVES {
+        return whole_tree_root(&hasher, leaves);
+    }
+    let subtrees = leaves
+        .par_chunks(SUBTREE_LEAVES)
+        .enumerate()
+        .map_init(
+            || (Vec::new(), Vec::new()),
+            |scratch, (c, chunk)| subtree_root(&hasher, chunk, c, scratch),
+        )
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(combine_subtrees(&hasher, leaves.len(), subtrees))
+}
+
+/// A tree small enough to be one subtree.
+fn whole_tree_root<L: AsRef<[u8]>>(
+    hasher: &TreeHasher,
+    leaves: &[L],
+) -> Result<RootReport, MerkleError> {
+    if leaves.is_empty() {
+        return Ok(RootReport {
+            root: hasher.scheme.empty_root(),
+            leaves: 0,
+            duplicate_pair: None,
+        });
+    }
+    let mut level = vec![[0u8; 32]; leaves.len()];
+    hasher.leaf_level(leaves, 0, &mut level)?;
+    let mut duplicate = None;
+    climb(
+        hasher,
+        &mut level,
+        &mut Vec::new(),
+        0,
+        0,
+        None,
+        &mut duplicate,
+    );
+    Ok(RootReport {
+        root: level[0],
+        leaves: leaves.len() as u64,
+        duplicate_pair: duplicate,
+    })
+}
+
+/// Subtree `index` (of `SUBTREE_LEAVES` leaves, the last one possibly fewer) raised to the
+/// subtree height, with its first duplicate pair.
+fn subtree_root<L: AsRef<[u8]>>(
+    hasher: &TreeHasher,
+    chunk: &[L],
+    index: usize,
+    (level, spare): &mut (Vec<[u8; 32]>, Vec<[u8; 32]>),
+) -> Result<([u8; 32], Option<DuplicatePair>), MerkleError> {
+    level.clear();
+    level.resize(chunk.len(), [0; 32]);
+    hasher.leaf_level(chunk, index * SUBTREE_LEAVES, level)?;
+    let mut duplicate = None;
+    let height = SUBTREE_LEAVES.trailing_zeros();
+    climb(
+        hasher,
+        level,
+        spare,
+        0,
+        (index * SUBTREE_LEAVES) as u64,
+        Some(height),
+        &mut duplicate,
+    );
+    Ok((level[0], duplicate))
+}
+
+/// The tree above the subtree roots.
+fn combine_subtrees(
+    hasher: &TreeHasher,
+    leaves: usize,
+    subtrees: Vec<([u8; 32], Option<DuplicatePair>)>,
+) -> RootReport {
+    let mut duplicate = subtrees
+        .iter()
+        .fold(None, |acc, (_, d)| first_duplicate(acc, *d));
+    let mut level: Vec<[u8; 32]> = subtrees.into_iter().map(|(root, _)| root).collect();
+    let height = SUBTREE_LEAVES.trailing_zeros();
+    climb(
+        hasher,
+        &mut level,
+        &mut Vec::new(),
+        height,
+        0,
+        None,
+        &mut duplicate,
+    );
+    RootReport {
+        root: level[0],
+        leaves: leaves as u64,
+        duplicate_pair: duplicate,
+    }
+}

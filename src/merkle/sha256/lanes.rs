@@ -1,0 +1,112 @@
+//! The SHA-256 compression written once for any vector of `u32` lanes (AVX2: 8, AVX-512: 16).
+//!
+//! Each lane hashes its own message; all lanes run the same instructions. The ISA modules
+//! implement [`U32Lanes`] with `#[inline(always)]` wrappers around their intrinsics and call
+//! [`compress_lanes`] from a `#[target_feature]` function, so after inlining the whole
+//! compression is compiled for that ISA. Only the operations SHA-256 needs are abstracted,
+//! and AVX-512's three-input logic (`vpternlogd`) and rotates (`vprord`) stay single
+//! instructions where the ISA has them.
+
+#![allow(unsafe_code)]
+
+use super::{Blocks, K256, LaneStates};
+
+/// A vector of `u32` lanes and the operations SHA-256 needs on it.
+///
+/// # Safety
+/// Every method may only be called where the implementing ISA's target features are enabled
+/// (the kernels guarantee this: they reach these methods only from their
+/// `#[target_feature]` entry points, which are reached only after run-time detection).
+pub(super) unsafe trait U32Lanes: Copy {
+    /// Every lane = `x`.
+    unsafe fn splat(x: u32) -> Self;
+    /// Lane-wise wrapping addition.
+    unsafe fn add(a: Self, b: Self) -> Self;
+    /// `a ^ b ^ c`.
+    unsafe fn xor3(a: Self, b: Self, c: Self) -> Self;
+    /// SHA-256 `Ch(e, f, g) = (e & f) ^ (!e & g)`.
+    unsafe fn choose(e: Self, f: Self, g: Self) -> Self;
+    /// SHA-256 `Maj(a, b, c)`.
+    unsafe fn majority(a: Self, b: Self, c: Self) -> Self;
+    /// Rotate each lane right by `R` bits (`L` = 32 − `R`, spelled out because stable Rust
+    /// has no const arithmetic on generic parameters).
+    unsafe fn rotr<const R: i32, const L: i32>(a: Self) -> Self;
+    /// Shift each lane right by `R` bits.
+    unsafe fn shr<const R: i32>(a: Self) -> Self;
+    /// Word `word` (big-endian) of each lane's block: lane `l` reads `blocks[l][4*word..]`.
+    unsafe fn load_message_word(blocks: &Blocks, word: usize) -> Self;
+    /// State word `word` of each lane: lane `l` reads `states[l][word]`.
+    unsafe fn load_state_word(states: &LaneStates, word: usize) -> Self;
+    /// Writes each lane back to `states[l][word]`.
+    unsafe fn store_state_word(self, states: &mut LaneStates, word: usize);
+}
+
+/// Compresses `blocks[b][lane]` for every `b`, in order, into `states[lane]`, for the first
+/// `V::LANES` lanes. Follows FIPS 180-4 §6.2.2 word for word, lane-parallel.
+///
+/// # Safety
+/// `V`'s target features must be enabled in the caller.
+#[inline(always)]
+pub(super) unsafe fn compress_lanes<V: U32Lanes>(states: &mut LaneStates, blocks: &[Blocks]) {
+    // SAFETY: the caller guarantees V's features (this function's contract).
+    unsafe {
+        let mut s = [V::splat(0); 8];
+        for (i, word) in s.iter_mut().enumerate() {
+            *word = V::load_state_word(states, i);
+        }
+        for block in blocks {
+            let mut w = [V::splat(0); 16];
+            for (t, word) in w.iter_mut().enumerate() {
+                *word = V::load_message_word(block, t);
+            }
+            let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = s;
+            for t in 0..64 {
+                if t >= 16 {
+                    // W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16], in a 16-word ring.
+                    let w15 = w[(t - 15) % 16];
+                    let w2 = w[(t - 2) % 16];
+                    let s0 = V::xor3(
+                        V::rotr::<7, 25>(w15),
+                        V::rotr::<18, 14>(w15),
+                        V::shr::<3>(w15),
+                    );
+                    let s1 = V::xor3(
+                        V::rotr::<17, 15>(w2),
+                        V::rotr::<19, 13>(w2),
+                        V::shr::<10>(w2),
+                    );
+                    w[t % 16] = V::add(V::add(w[t % 16], s0), V::add(w[(t - 7) % 16], s1));
+                }
+                let big_s1 = V::xor3(
+                    V::rotr::<6, 26>(e),
+                    V::rotr::<11, 21>(e),
+                    V::rotr::<25, 7>(e),
+                );
+                let t1 = V::add(
+                    V::add(h, big_s1),
+                    V::add(V::choose(e, f, g), V::add(V::splat(K256[t]), w[t % 16])),
+                );
+                let big_s0 = V::xor3(
+                    V::rotr::<2, 30>(a),
+                    V::rotr::<13, 19>(a),
+                    V::rotr::<22, 10>(a),
+                );
+                let t2 = V::add(big_s0, V::majority(a, b, c));
+                h = g;
+                g = f;
+                f = e;
+                e = V::add(d, t1);
+                d = c;
+                c = b;
+                b = a;
+                a = V::add(t1, t2);
+            }
+            for (word, v) in s.iter_mut().zip([a, b, c, d, e, f, g, h]) {
+                *word = V::add(*word, v);
+            }
+        }
+        for (i, word) in s.iter().enumerate() {
+            word.store_state_word(states, i);
+        }
+    }
+}

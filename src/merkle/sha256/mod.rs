@@ -1,0 +1,405 @@
+//! Multi-buffer SHA-256: many independent messages hashed at once.
+//!
+//! A Merkle level is thousands of independent 64- or 65-byte messages, which is the one shape
+//! where SHA-256 can run near the hardware's throughput instead of its latency: a single
+//! message's compression is a chain of dependent rounds, but several messages' chains can be
+//! interleaved (SHA-NI) or laid side by side in vector lanes (AVX2 8 lanes, AVX-512 16).
+//!
+//! Dispatch follows BLAKE3's `Platform`: one enum, detected once ([`Platform::detect`]), with an
+//! explicit constructor per path ([`Platform::sha_ni`], [`Platform::avx512`], …) so tests and
+//! benchmarks can force each one. Every kernel implements the same function,
+//! `compress(states, blocks)`; everything above it (padding, the Merkle node layouts, lane
+//! scheduling) is shared, so a kernel cannot get padding wrong on its own. [`Platform::Portable`]
+//! is the reference; the `sha2` crate is the independent oracle in the tests.
+//!
+//! Which path `detect` picks was decided by measurement on the reference machine (Intel Xeon,
+//! Ice Lake class, SHA-NI + AVX-512; `cargo bench --bench merkle`, BENCHMARKS.md): see
+//! [`Platform::detect`].
+
+mod lanes;
+mod portable;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod shani;
+
+use std::sync::OnceLock;
+
+/// The widest kernel's lane count; buffers are sized for it and narrower kernels use a prefix.
+const MAX_LANES: usize = 16;
+/// One 64-byte block per lane.
+type Blocks = [[u8; 64]; MAX_LANES];
+/// One eight-word chaining state per lane, FIPS word order (`a..h`).
+type LaneStates = [[u32; 8]; MAX_LANES];
+
+/// SHA-256 initial hash value (FIPS 180-4 §5.3.3).
+pub(crate) const IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+/// SHA-256 round constants (FIPS 180-4 §4.2.2).
+const K256: [u32; 64] = [
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+];
+
+/// A SHA-256 implementation this CPU can run.
+///
+/// Every variant computes exactly SHA-256; they differ only in speed. Construct one with
+/// [`Platform::detect`] (the fastest here) or force a path with its constructor, which
+/// returns `None` where the CPU lacks the instructions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Platform {
+    /// Plain Rust, one message at a time: the reference, and the fallback on any CPU.
+    Portable,
+    /// x86 SHA extensions, two messages interleaved.
+    ShaNi,
+    /// AVX2, eight messages in vector lanes.
+    Avx2,
+    /// AVX-512 (F + BW), sixteen messages in vector lanes.
+    Avx512,
+}
+
+impl Platform {
+    /// The fastest path on this CPU, detected once per process.
+    ///
+    /// Preference, from measurement on the reference machine (BENCHMARKS.md): AVX-512 first
+    /// (16 lanes beat two interleaved SHA-NI streams by about 1.6× on Merkle levels, and even
+    /// beat the SHA-NI throughput bound), then SHA-NI, then AVX2, then portable. Small
+    /// remainders that would leave most vector lanes empty go to SHA-NI when present.
+    pub fn detect() -> Platform {
+        static DETECTED: OnceLock<Platform> = OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            Platform::avx512()
+                .or_else(Platform::sha_ni)
+                .or_else(Platform::avx2)
+                .unwrap_or(Platform::Portable)
+        })
+    }
+
+    /// The portable reference path (always available).
+    pub fn portable() -> Platform {
+        Platform::Portable
+    }
+
+    /// The SHA-NI path, if this CPU has the SHA extensions (and SSE4.1).
+    pub fn sha_ni() -> Option<Platform> {
+        #[cfg(target_arch = "x86_64")]
+        if shani::is_supported() {
+            return Some(Platform::ShaNi);
+        }
+        None
+    }
+
+    /// The AVX2 path, if this CPU has AVX2.
+    pub fn avx2() -> Option<Platform> {
+        #[cfg(target_arch = "x86_64")]
+        if avx2::is_supported() {
+            return Some(Platform::Avx2);
+        }
+        None
+    }
+
+    /// The AVX-512 path, if this CPU has AVX-512 F and BW.
+    pub fn avx512() -> Option<Platform> {
+        #[cfg(target_arch = "x86_64")]
+        if avx512::is_supported() {
+            return Some(Platform::Avx512);
+        }
+        None
+    }
+
+    /// Every path this CPU can run, portable first.
+    pub fn available() -> Vec<Platform> {
+        [
+            Some(Platform::Portable),
+            Platform::sha_ni(),
+            Platform::avx2(),
+            Platform::avx512(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// Parses a path name as printed by [`Platform::name`]; `None` if unknown or unavailable.
+    pub fn from_name(name: &str) -> Option<Platform> {
+        match name {
+            "portable" => Some(Platform::Portable),
+            "sha-ni" => Platform::sha_ni(),
+            "avx2" => Platform::avx2(),
+            "avx512" => Platform::avx512(),
+            _ => None,
+        }
+    }
+
+    /// A short lowercase name: `portable`, `sha-ni`, `avx2`, `avx512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Portable => "portable",
+            Platform::ShaNi => "sha-ni",
+            Platform::Avx2 => "avx2",
+            Platform::Avx512 => "avx512",
+        }
+    }
+
+    /// Messages this path hashes side by side.
+    pub fn lanes(self) -> usize {
+        self.kernel().lanes
+    }
+
+    /// Hashes every input with plain SHA-256; `out[i]` = SHA-256(`inputs[i]`).
+    pub fn hash_many<M: AsRef<[u8]>>(self, inputs: &[M]) -> Vec<[u8; 32]> {
+        let mut out = vec![[0u8; 32]; inputs.len()];
+        self.hash_prefixed_into(None, inputs, &mut out);
+        out
+    }
+
+    /// `out[i]` = SHA-256(`prefix` ‖ `inputs[i]`) for every `i` (the prefix is RFC 9162's
+    /// leaf domain byte). Inputs may differ in length; they are grouped by block count so
+    /// lanes stay full. `out` must be as long as `inputs` (extra outputs are left alone).
+    pub(crate) fn hash_prefixed_into<M: AsRef<[u8]>>(
+        self,
+        prefix: Option<u8>,
+        inputs: &[M],
+        out: &mut [[u8; 32]],
+    ) {
+        let prefix_len = usize::from(prefix.is_some());
+        let block_count = |m: &M| (prefix_len + m.as_ref().len() + 9).div_ceil(64);
+        let uniform = inputs
+            .windows(2)
+            .all(|w| block_count(&w[0]) == block_count(&w[1]));
+        let order: Vec<usize> = if uniform {
+            (0..inputs.len()).collect()
+        } else {
+            let mut order: Vec<usize> = (0..inputs.len()).collect();
+            order.sort_by_key(|&i| block_count(&inputs[i]));
+            order
+        };
+        let mut buffer: Vec<Blocks> = Vec::new();
+        let mut start = 0;
+        while start < order.len() {
+            let blocks = block_count(&inputs[order[start]]);
+            let remaining = order.len() - start;
+            let kernel = self.kernel_for(remaining);
+            let mut end = start + 1;
+            while end < order.len()
+                && end - start < kernel.lanes
+                && block_count(&inputs[order[end]]) == blocks
+            {
+                end += 1;
+            }
+            let chunk = &order[start..end];
+            buffer.resize(blocks, [[0u8; 64]; MAX_LANES]);
+            for (lane, &i) in chunk.iter().enumerate() {
+                let data = inputs[i].as_ref();
+                for (b, block) in buffer.iter_mut().enumerate() {
+                    fill_padded_block(prefix, data, b, &mut block[lane]);
+                }
+            }
+            let mut states = [IV; MAX_LANES];
+            (kernel.compress)(&mut states, &buffer);
+            for (lane, &i) in chunk.iter().enumerate() {
+                if let Some(o) = out.get_mut(i) {
+                    *o = state_bytes(&states[lane]);
+                }
+            }
+            start = end;
+        }
+    }
+
+    /// RFC 9162 interior nodes: `parents[i]` = SHA-256(0x01 ‖ `children[2i]` ‖ `children[2i+1]`)
+    /// for `i < min(parents.len(), children.len() / 2)`.
+    pub(crate) fn hash_rfc9162_nodes(self, children: &[[u8; 32]], parents: &mut [[u8; 32]]) {
+        // The 65-byte message spans two blocks; the second is the last child byte, the 0x80
+        // terminator and the bit length 520, so only its first byte changes per node.
+        let mut blocks = [[[0u8; 64]; MAX_LANES]; 2];
+        for block in blocks[1].iter_mut() {
+            block[1] = 0x80;
+            block[56..].copy_from_slice(&(65u64 * 8).to_be_bytes());
+        }
+        let mut start = 0;
+        let total = parents.len().min(children.len() / 2);
+        while start < total {
+            let kernel = self.kernel_for(total - start);
+            let end = (start + kernel.lanes).min(total);
+            for (lane, i) in (start..end).enumerate() {
+                let (left, right) = (&children[2 * i], &children[2 * i + 1]);
+                let first = &mut blocks[0][lane];
+                first[0] = 0x01;
+                first[1..33].copy_from_slice(left);
+                first[33..].copy_from_slice(&right[..31]);
+                blocks[1][lane][0] = right[31];
+            }
+            let mut states = [IV; MAX_LANES];
+            (kernel.compress)(&mut states, &blocks);
+            for (lane, parent) in parents[start..end].iter_mut().enumerate() {
+                *parent = state_bytes(&states[lane]);
+            }
+            start = end;
+        }
+    }
+
+    /// Bitcoin interior nodes: `parents[i]` = SHA-256(SHA-256(`children[2i]` ‖ `children[2i+1]`))
+    /// for `i < min(parents.len(), children.len() / 2)`.
+    pub(crate) fn hash_bitcoin_nodes(self, children: &[[u8; 32]], parents: &mut [[u8; 32]]) {
+        // First hash: the 64 bytes, then a constant padding block (0x80, bit length 512).
+        // Second hash: one block holding the 32-byte digest, 0x80 and bit length 256.
+        let mut first = [[[0u8; 64]; MAX_LANES]; 2];
+        for block in first[1].iter_mut() {
+            block[0] = 0x80;
+            block[56..].copy_from_slice(&(64u64 * 8).to_be_bytes());
+        }
+        let mut second = [[[0u8; 64]; MAX_LANES]; 1];
+        for block in second[0].iter_mut() {
+            block[32] = 0x80;
+            block[56..].copy_from_slice(&(32u64 * 8).to_be_bytes());
+        }
+        let mut start = 0;
+        let total = parents.len().min(children.len() / 2);
+        while start < total {
+            let kernel = self.kernel_for(total - start);
+            let end = (start + kernel.lanes).min(total);
+            for (lane, i) in (start..end).enumerate() {
+                first[0][lane][..32].copy_from_slice(&children[2 * i]);
+                first[0][lane][32..].copy_from_slice(&children[2 * i + 1]);
+            }
+            let mut states = [IV; MAX_LANES];
+            (kernel.compress)(&mut states, &first);
+            for lane in 0..end - start {
+                second[0][lane][..32].copy_from_slice(&state_bytes(&states[lane]));
+            }
+            let mut states = [IV; MAX_LANES];
+            (kernel.compress)(&mut states, &second);
+            for (lane, parent) in parents[start..end].iter_mut().enumerate() {
+                *parent = state_bytes(&states[lane]);
+            }
+            start = end;
+        }
+    }
+
+    /// This path's kernel.
+    fn kernel(self) -> Kernel {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Platform::ShaNi => Kernel {
+                lanes: shani::LANES,
+                compress: shani::compress,
+            },
+            #[cfg(target_arch = "x86_64")]
+            Platform::Avx2 => Kernel {
+                lanes: avx2::LANES,
+                compress: avx2::compress,
+            },
+            #[cfg(target_arch = "x86_64")]
+            Platform::Avx512 => Kernel {
+                lanes: avx512::LANES,
+                compress: avx512::compress,
+            },
+            _ => Kernel {
+                lanes: portable::LANES,
+                compress: portable::compress,
+            },
+        }
+    }
+
+    /// The kernel for `remaining` messages: a wide vector path hands a small remainder (at most
+    /// half its lanes) to a narrower path rather than hash mostly empty lanes. Results are the
+    /// same either way; only the waste differs.
+    fn kernel_for(self, remaining: usize) -> Kernel {
+        let kernel = self.kernel();
+        if kernel.lanes > 2 && remaining * 2 <= kernel.lanes {
+            Platform::sha_ni().unwrap_or(Platform::Portable).kernel()
+        } else {
+            kernel
+        }
+    }
+}
+
+/// A compression kernel: how many lanes it fills and the function that runs them.
+#[derive(Clone, Copy)]
+struct Kernel {
+    lanes: usize,
+    compress: fn(&mut LaneStates, &[Blocks]),
+}
+
+/// Writes block `index` of the padded message `prefix ‖ data ‖ 0x80 ‖ 0… ‖ bitlen` (FIPS 180-4
+/// §5.1.1) into `block`, copying the data part with one slice copy.
+fn fill_padded_block(prefix: Option<u8>, data: &[u8], index: usize, block: &mut [u8; 64]) {
+    let prefix_len = usize::from(prefix.is_some());
+    let message_len = prefix_len + data.len();
+    let start = 64 * index;
+    let end = start + 64;
+    let mut written = 0;
+    if let (Some(byte), 0) = (prefix, index) {
+        block[0] = byte;
+        written = 1;
+    }
+    // Data occupies stream bytes prefix_len..message_len.
+    let data_lo = start.max(prefix_len);
+    let data_hi = end.min(message_len);
+    if data_lo < data_hi {
+        block[data_lo - start..data_hi - start]
+            .copy_from_slice(&data[data_lo - prefix_len..data_hi - prefix_len]);
+        written = data_hi - start;
+    }
+    if written < 64 {
+        block[written..].fill(0);
+        if (start..end).contains(&message_len) {
+            block[message_len - start] = 0x80;
+        }
+        // The bit length ends the last block; the block count guarantees it fits there.
+        let total_blocks = (message_len + 9).div_ceil(64);
+        if index + 1 == total_blocks {
+            block[56..].copy_from_slice(&((message_len as u64) * 8).to_be_bytes());
+        }
+    }
+}
+
+/// A chaining state as the big-endian digest bytes.
+#[inline]
+fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+/// Measures the SHA-NI compression throughput bound on this CPU: `rounds` × 64 compressions
+/// in each of `streams` (1–4) interleaved independent states, on blocks already in L1, with no padding, copying or
+/// scheduling around them. Returns compressions per second, or `None` without SHA-NI.
+///
+/// This is the ceiling the Merkle benchmarks quote their node rates against.
+pub fn sha_ni_bound(streams: usize, rounds: usize) -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let start = std::time::Instant::now();
+        let states = shani::bound_probe(streams, rounds)?;
+        let elapsed = start.elapsed().as_secs_f64();
+        std::hint::black_box(states);
+        Some((streams * rounds * 64) as f64 / elapsed)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (streams, rounds);
+        None
+    }
+}
+
+/// SHA-256 of one message on the portable path (small, rare uses: the empty-tree root).
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [[0u8; 32]; 1];
+    Platform::Portable.hash_prefixed_into(None, &[data], &mut out);
+    out[0]
+}
