@@ -1,20 +1,22 @@
-//! Quick probe of SHA-256 path throughput (nodes/s) on this machine; the criterion bench and
-//! `blockverify bench merkle` are the recorded measurements.
+//! Quick probe of SHA-256 path throughput on this machine (the criterion bench and
+//! `blockverify bench merkle` are the recorded measurements).
 use blockverify::merkle::sha256::{Platform, sha_ni_bound};
-use blockverify::merkle::{Scheme, merkle_root_with};
+use blockverify::merkle::{Scheme, hash_level, merkle_root, merkle_root_with};
 use std::time::Instant;
 
-fn main() {
-    for streams in 1..=4 {
-        let mut best: f64 = 0.0;
-        for _ in 0..5 {
-            best = best.max(sha_ni_bound(streams, 2_000).unwrap_or(0.0));
-        }
-        println!(
-            "sha-ni bound streams={streams}: {:.1} M compressions/s",
-            best / 1e6
-        );
+fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
+    let mut best = f64::MAX;
+    for _ in 0..reps {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed().as_secs_f64());
     }
+    best
+}
+
+fn main() {
+    let bound = (1..=4).map(|s| sha_ni_bound(s, 2_000).unwrap_or(0.0)).fold(0.0, f64::max);
+    println!("sha-ni bound: {:.1} M compressions/s", bound / 1e6);
     let leaves: Vec<[u8; 32]> = (0..1u32 << 20)
         .map(|i| {
             let mut l = [0u8; 32];
@@ -22,24 +24,22 @@ fn main() {
             l
         })
         .collect();
-    for p in Platform::available()
-        .into_iter()
-        .filter(|p| *p != Platform::Portable)
-    {
+    for p in Platform::available().into_iter().filter(|p| *p != Platform::Portable) {
+        let t = best_of(5, || {
+            std::hint::black_box(hash_level(Scheme::Rfc9162, p, &leaves));
+        });
+        println!("{:>8} rfc9162 node hashing 1 thread: {:.1} M nodes/s", p.name(), 0.5 * leaves.len() as f64 / t / 1e6);
         for scheme in [Scheme::Rfc9162, Scheme::Bitcoin] {
-            let mut best = f64::MAX;
-            for _ in 0..5 {
-                let t = Instant::now();
+            let t = best_of(5, || {
                 std::hint::black_box(merkle_root_with(scheme, p, &leaves).unwrap());
-                best = best.min(t.elapsed().as_secs_f64());
-            }
-            println!(
-                "{:>8} {:>8} 2^20 root 1 thread: {:.1} ms = {:.1} M nodes/s",
-                p.name(),
-                scheme.name(),
-                best * 1e3,
-                (leaves.len() as f64 - 1.0) / best / 1e6
-            );
+            });
+            println!("{:>8} {:>8} 2^20 root 1 thread: {:.1} ms", p.name(), scheme.name(), t * 1e3);
         }
+    }
+    for scheme in [Scheme::Rfc9162, Scheme::Bitcoin] {
+        let t = best_of(9, || {
+            std::hint::black_box(merkle_root(scheme, &leaves).unwrap());
+        });
+        println!("detected {:>8} 2^20 root all threads: {:.1} ms", scheme.name(), t * 1e3);
     }
 }

@@ -10,7 +10,7 @@ use core::arch::x86_64::{
     _mm256_storeu_si256, _mm256_xor_si256,
 };
 
-use super::lanes::{U32Lanes, compress_lanes};
+use super::lanes::{U32Lanes, compress_lanes, compress_rfc9162_node};
 use super::{Blocks, LaneStates};
 
 /// Messages per call.
@@ -32,6 +32,19 @@ pub(super) fn compress(states: &mut LaneStates, blocks: &[Blocks]) {
 fn compress_avx2(states: &mut LaneStates, blocks: &[Blocks]) {
     // SAFETY: this function is compiled with the features `Lanes8` needs.
     unsafe { compress_lanes::<Lanes8>(states, blocks) }
+}
+
+/// An RFC 9162 node (two blocks, the second's words 1–15 fixed), all lanes.
+pub(super) fn rfc9162_node(states: &mut LaneStates, blocks: &[Blocks; 2]) {
+    debug_assert!(is_supported());
+    // SAFETY: as for `compress`.
+    unsafe { rfc9162_node_avx2(states, blocks) }
+}
+
+#[target_feature(enable = "avx2")]
+fn rfc9162_node_avx2(states: &mut LaneStates, blocks: &[Blocks; 2]) {
+    // SAFETY: this function is compiled with the features `Lanes8` needs.
+    unsafe { compress_rfc9162_node::<Lanes8>(states, blocks) }
 }
 
 #[derive(Clone, Copy)]

@@ -242,7 +242,7 @@ impl Platform {
                 blocks[1][lane][0] = right[31];
             }
             let mut states = [IV; MAX_LANES];
-            (kernel.compress)(&mut states, &blocks);
+            (kernel.rfc9162_node)(&mut states, &blocks);
             for (lane, parent) in parents[start..end].iter_mut().enumerate() {
                 *parent = state_bytes(&states[lane]);
             }
@@ -295,20 +295,24 @@ impl Platform {
             Platform::ShaNi => Kernel {
                 lanes: shani::LANES,
                 compress: shani::compress,
+                rfc9162_node: |states, blocks| shani::compress(states, blocks),
             },
             #[cfg(target_arch = "x86_64")]
             Platform::Avx2 => Kernel {
                 lanes: avx2::LANES,
                 compress: avx2::compress,
+                rfc9162_node: avx2::rfc9162_node,
             },
             #[cfg(target_arch = "x86_64")]
             Platform::Avx512 => Kernel {
                 lanes: avx512::LANES,
                 compress: avx512::compress,
+                rfc9162_node: avx512::rfc9162_node,
             },
             _ => Kernel {
                 lanes: portable::LANES,
                 compress: portable::compress,
+                rfc9162_node: |states, blocks| portable::compress(states, blocks),
             },
         }
     }
@@ -331,6 +335,9 @@ impl Platform {
 struct Kernel {
     lanes: usize,
     compress: fn(&mut LaneStates, &[Blocks]),
+    /// `compress` of an RFC 9162 node's two blocks from the IV (callers pass IV states), where
+    /// the vector kernels exploit the IV and the second block's fixed words.
+    rfc9162_node: fn(&mut LaneStates, &[Blocks; 2]),
 }
 
 /// Writes block `index` of the padded message `prefix ‖ data ‖ 0x80 ‖ 0… ‖ bitlen` (FIPS 180-4
