@@ -1,8 +1,8 @@
 //! # blockverify
 //!
 //! Clears blocks of signed ledger records — e-invoices, e-certificates, evidence deposits —
-//! by verifying every Ed25519 signature with exact, deterministic per-item verdicts, in
-//! parallel across CPU cores.
+//! by verifying every Ed25519 signature with exact, deterministic per-item verdicts and every
+//! Merkle root, in parallel across CPU cores.
 //!
 //! ```
 //! use blockverify::{Backend, Policy, SigItem, Verdict, Verifier};
@@ -52,6 +52,18 @@
 //! * No input makes the library panic.
 //!
 //! See the [`sig`] module for the validity rules of each policy.
+//!
+//! ## Merkle trees
+//!
+//! The [`merkle`] module computes RFC 9162 and Bitcoin roots (also through
+//! [`Verifier::merkle_root`]), serves and verifies inclusion and consistency proofs, and keeps
+//! append-only logs, with SHA-256 hashed many messages at a time ([`merkle::sha256`]).
+//!
+//! ## `unsafe`
+//!
+//! Only the SHA-256 SIMD kernels (`merkle::sha256::{shani, avx2, avx512, lanes}`) use
+//! `unsafe`: CPU intrinsics behind run-time feature detection, and unaligned loads inside
+//! fixed-size arrays, each with its safety argument. Everything else is `deny(unsafe_code)`.
 //!
 //! ## Performance
 //!

@@ -26,6 +26,14 @@ enum Command {
     /// rest continue. Input is streamed in windows, so memory does not grow with the file.
     /// Exit status: 0 all valid, 1 any invalid or malformed, 2 usage or I/O error.
     Sigs(SigsArgs),
+    /// Merkle roots and proofs (RFC 9162, Bitcoin) over hex leaves, one per line.
+    ///
+    /// root: print the root; prove / consistency: print an inclusion / consistency proof as
+    /// JSON; verify-inclusion / verify-consistency: check such a proof.
+    Merkle {
+        #[command(subcommand)]
+        command: cli::merkle::Command,
+    },
     /// Measure throughput beside peer crates on the same data, in one run.
     Bench(BenchArgs),
     /// Generate signed ledger records, verify them under each policy, print a table.
@@ -58,7 +66,7 @@ struct SigsArgs {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Workload: sigs (more workloads arrive with the Merkle and block engines).
+    /// Workload: sigs or merkle.
     #[arg(default_value = "sigs")]
     workload: cli::bench::Workload,
     /// Smaller batches and fewer repetitions (a smoke run, not a measurement).
@@ -99,6 +107,7 @@ fn main() -> ExitCode {
             max_line_bytes: a.max_line_bytes as usize,
             input: a.input,
         }),
+        Command::Merkle { command } => cli::merkle::run(command),
         Command::Bench(a) => cli::bench::run(&cli::bench::Options {
             workload: a.workload,
             quick: a.quick,

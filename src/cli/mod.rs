@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod info;
+pub mod merkle;
 pub mod sigs;
 
 /// An error that ends a command with exit status 2 (usage or I/O), with its message.

@@ -70,7 +70,10 @@ pub(super) unsafe fn compress_lanes<V: U32Lanes>(states: &mut LaneStates, blocks
 /// # Safety
 /// `V`'s target features must be enabled in the caller.
 #[inline(always)]
-pub(super) unsafe fn compress_rfc9162_node<V: U32Lanes>(states: &mut LaneStates, blocks: &[Blocks; 2]) {
+pub(super) unsafe fn compress_rfc9162_node<V: U32Lanes>(
+    states: &mut LaneStates,
+    blocks: &[Blocks; 2],
+) {
     // SAFETY: the caller guarantees V's features (this function's contract).
     unsafe {
         let mut s = super::IV.map(|word| V::splat(word));
@@ -125,16 +128,32 @@ unsafe fn compress_words<V: U32Lanes>(s: &mut [V; 8], mut w: [V; 16]) {
                 // W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16], in a 16-word ring.
                 let w15 = w[(t - 15) % 16];
                 let w2 = w[(t - 2) % 16];
-                let s0 = V::xor3(V::rotr::<7, 25>(w15), V::rotr::<18, 14>(w15), V::shr::<3>(w15));
-                let s1 = V::xor3(V::rotr::<17, 15>(w2), V::rotr::<19, 13>(w2), V::shr::<10>(w2));
+                let s0 = V::xor3(
+                    V::rotr::<7, 25>(w15),
+                    V::rotr::<18, 14>(w15),
+                    V::shr::<3>(w15),
+                );
+                let s1 = V::xor3(
+                    V::rotr::<17, 15>(w2),
+                    V::rotr::<19, 13>(w2),
+                    V::shr::<10>(w2),
+                );
                 w[t % 16] = V::add(V::add(w[t % 16], s0), V::add(w[(t - 7) % 16], s1));
             }
-            let big_s1 = V::xor3(V::rotr::<6, 26>(e), V::rotr::<11, 21>(e), V::rotr::<25, 7>(e));
+            let big_s1 = V::xor3(
+                V::rotr::<6, 26>(e),
+                V::rotr::<11, 21>(e),
+                V::rotr::<25, 7>(e),
+            );
             let t1 = V::add(
                 V::add(h, big_s1),
                 V::add(V::choose(e, f, g), V::add(V::splat(K256[t]), w[t % 16])),
             );
-            let big_s0 = V::xor3(V::rotr::<2, 30>(a), V::rotr::<13, 19>(a), V::rotr::<22, 10>(a));
+            let big_s0 = V::xor3(
+                V::rotr::<2, 30>(a),
+                V::rotr::<13, 19>(a),
+                V::rotr::<22, 10>(a),
+            );
             let t2 = V::add(big_s0, V::majority(a, b, c));
             h = g;
             g = f;
