@@ -15,7 +15,9 @@ fn best_of(reps: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    let bound = (1..=4).map(|s| sha_ni_bound(s, 2_000).unwrap_or(0.0)).fold(0.0, f64::max);
+    let bound = (1..=4)
+        .map(|s| sha_ni_bound(s, 2_000).unwrap_or(0.0))
+        .fold(0.0, f64::max);
     println!("sha-ni bound: {:.1} M compressions/s", bound / 1e6);
     let leaves: Vec<[u8; 32]> = (0..1u32 << 20)
         .map(|i| {
@@ -24,22 +26,38 @@ fn main() {
             l
         })
         .collect();
-    for p in Platform::available().into_iter().filter(|p| *p != Platform::Portable) {
+    for p in Platform::available()
+        .into_iter()
+        .filter(|p| *p != Platform::Portable)
+    {
         let t = best_of(5, || {
             std::hint::black_box(hash_level(Scheme::Rfc9162, p, &leaves));
         });
-        println!("{:>8} rfc9162 node hashing 1 thread: {:.1} M nodes/s", p.name(), 0.5 * leaves.len() as f64 / t / 1e6);
+        println!(
+            "{:>8} rfc9162 node hashing 1 thread: {:.1} M nodes/s",
+            p.name(),
+            0.5 * leaves.len() as f64 / t / 1e6
+        );
         for scheme in [Scheme::Rfc9162, Scheme::Bitcoin] {
             let t = best_of(5, || {
                 std::hint::black_box(merkle_root_with(scheme, p, &leaves).unwrap());
             });
-            println!("{:>8} {:>8} 2^20 root 1 thread: {:.1} ms", p.name(), scheme.name(), t * 1e3);
+            println!(
+                "{:>8} {:>8} 2^20 root 1 thread: {:.1} ms",
+                p.name(),
+                scheme.name(),
+                t * 1e3
+            );
         }
     }
     for scheme in [Scheme::Rfc9162, Scheme::Bitcoin] {
         let t = best_of(9, || {
             std::hint::black_box(merkle_root(scheme, &leaves).unwrap());
         });
-        println!("detected {:>8} 2^20 root all threads: {:.1} ms", scheme.name(), t * 1e3);
+        println!(
+            "detected {:>8} 2^20 root all threads: {:.1} ms",
+            scheme.name(),
+            t * 1e3
+        );
     }
 }
