@@ -849,3 +849,16 @@ fn nist_sha256_short_and_long_messages_on_every_platform() {
         }
     }
 }
+
+#[test]
+fn hash_level_into_writes_what_fits_and_never_panics() {
+    let children = txids(9, 9);
+    let full = merkle::hash_level(Scheme::Rfc9162, Platform::detect(), &children);
+    for room in 0..8 {
+        let mut parents = vec![[0u8; 32]; room];
+        let written =
+            merkle::hash_level_into(Scheme::Rfc9162, Platform::detect(), &children, &mut parents);
+        assert_eq!(written, room.min(5));
+        assert_eq!(parents[..written], full[..written], "room {room}");
+    }
+}

@@ -307,6 +307,21 @@ pub fn merkle_root_reference<L: AsRef<[u8]>>(
 /// or is hashed with itself (Bitcoin). Returns the parents (`children.len().div_ceil(2)`).
 pub fn hash_level(scheme: Scheme, platform: Platform, children: &[[u8; 32]]) -> Vec<[u8; 32]> {
     let mut parents = vec![[0u8; 32]; children.len().div_ceil(2)];
-    build::TreeHasher { scheme, platform }.level_up(children, &mut parents);
+    hash_level_into(scheme, platform, children, &mut parents);
     parents
+}
+
+/// [`hash_level`] into a caller's buffer (a node reusing its buffers across blocks allocates
+/// nothing). Hashes the parents of as many children as fit: `min(parents.len(),
+/// children.len().div_ceil(2))` parents are written, and that count is returned.
+pub fn hash_level_into(
+    scheme: Scheme,
+    platform: Platform,
+    children: &[[u8; 32]],
+    parents: &mut [[u8; 32]],
+) -> usize {
+    let count = parents.len().min(children.len().div_ceil(2));
+    let children = &children[..children.len().min(2 * count)];
+    build::TreeHasher { scheme, platform }.level_up(children, &mut parents[..count]);
+    count
 }
