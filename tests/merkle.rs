@@ -792,6 +792,14 @@ fn incremental_tree_matches_whole_tree_at_every_size_and_restores_from_its_front
             assert_eq!(restored.root(), log.root());
         }
         assert!(IncrementalTree::from_frontier(scheme, 7, &[[0; 32]; 2]).is_none());
+        // A hostile saved state cannot set up an overflow: sizes past 2^63 are refused, and
+        // the largest accepted one still appends.
+        assert!(IncrementalTree::from_frontier(scheme, u64::MAX, &[[0; 32]; 64]).is_none());
+        let max = IncrementalTree::MAX_RESTORED_SIZE;
+        let mut restored = IncrementalTree::from_frontier(scheme, max, &[[7; 32]]).unwrap();
+        restored.append(&[1; 32]).unwrap();
+        assert_eq!(restored.size(), max + 1);
+        assert_eq!(restored.frontier().len(), 2);
     }
 }
 

@@ -6,9 +6,9 @@ use super::sha256::Platform;
 use super::{DuplicatePair, MerkleError, RootReport, Scheme};
 
 /// Leaves per subtree task (a power of two). 4096 leaves make 128 KiB of leaf hashes, which
-/// with their levels stay in this machine's L2 while the subtree is built; larger subtrees
-/// spill to L3 and smaller ones leave too many roots for the serial top. Measured with
-/// `cargo bench --bench merkle -- subtree` (BENCHMARKS.md).
+/// with their levels stay in L2 (1.25 MiB per core on the reference Ice Lake Xeon) while the
+/// subtree is built, and 2^20 leaves still give 256 tasks to balance across threads. Chosen
+/// by that cache arithmetic; other sizes have not been benchmarked yet.
 pub const SUBTREE_LEAVES: usize = 1 << 12;
 
 /// The hashing a tree needs, for one scheme on one SHA-256 path.
@@ -19,6 +19,32 @@ pub(crate) struct TreeHasher {
 }
 
 impl TreeHasher {
+    /// The hasher on this CPU's fastest path (single messages go to SHA-NI where present).
+    pub(crate) fn detected(scheme: Scheme) -> Self {
+        TreeHasher {
+            scheme,
+            platform: Platform::detect(),
+        }
+    }
+
+    /// One leaf's hash (see [`Scheme::leaf_hash`]).
+    pub(crate) fn leaf(&self, data: &[u8]) -> Result<[u8; 32], MerkleError> {
+        let mut out = [[0u8; 32]; 1];
+        self.leaf_level(&[data], 0, &mut out)?;
+        Ok(out[0])
+    }
+
+    /// One parent (see [`Scheme::node_hash`]).
+    pub(crate) fn node(&self, left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
+        let mut out = [[0u8; 32]; 1];
+        let children = [*left, *right];
+        match self.scheme {
+            Scheme::Rfc9162 => self.platform.hash_rfc9162_nodes(&children, &mut out),
+            Scheme::Bitcoin => self.platform.hash_bitcoin_nodes(&children, &mut out),
+        }
+        out[0]
+    }
+
     /// Level 0: RFC 9162 leaf hashes, or Bitcoin txids checked for length and copied.
     /// `first_index` is the position of `leaves[0]` in the whole tree, for error reports.
     pub(crate) fn leaf_level<L: AsRef<[u8]>>(
@@ -61,7 +87,7 @@ impl TreeHasher {
             let last = children[children.len() - 1];
             parents[pairs] = match self.scheme {
                 Scheme::Rfc9162 => last,
-                Scheme::Bitcoin => self.scheme.node_hash(&last, &last),
+                Scheme::Bitcoin => self.node(&last, &last),
             };
         }
         if self.scheme == Scheme::Bitcoin {
@@ -75,8 +101,12 @@ impl TreeHasher {
     }
 }
 
-/// The earlier (lower level, then lower index) of two duplicate-pair findings.
-fn first_duplicate(a: Option<DuplicatePair>, b: Option<DuplicatePair>) -> Option<DuplicatePair> {
+/// The earlier (lower level, then lower index) of two duplicate-pair findings: the one a
+/// report names, whatever order subtrees or appends found them in.
+pub(crate) fn first_duplicate(
+    a: Option<DuplicatePair>,
+    b: Option<DuplicatePair>,
+) -> Option<DuplicatePair> {
     match (a, b) {
         (Some(x), Some(y)) => Some(if (y.level, y.index) < (x.level, x.index) {
             y
@@ -119,7 +149,7 @@ fn climb(
     // height, because in the whole tree it is the odd last node of each of those levels.
     while subtree_height.is_some() && height < stop_level && hasher.scheme == Scheme::Bitcoin {
         let last = level[0];
-        level[0] = hasher.scheme.node_hash(&last, &last);
+        level[0] = hasher.node(&last, &last);
         height += 1;
     }
     height

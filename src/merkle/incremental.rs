@@ -1,6 +1,6 @@
 //! An append-only log's tree in O(log n) memory.
 
-use super::build::TreeHasher;
+use super::build::{TreeHasher, first_duplicate};
 use super::sha256::Platform;
 use super::{DuplicatePair, MerkleError, RootReport, Scheme};
 
@@ -29,6 +29,10 @@ pub struct IncrementalTree {
 }
 
 impl IncrementalTree {
+    /// The largest size [`from_frontier`](IncrementalTree::from_frontier) accepts: 2^63
+    /// leaves, leaving 2^63 appends of headroom before the size counter could overflow.
+    pub const MAX_RESTORED_SIZE: u64 = 1 << 63;
+
     /// An empty log.
     pub fn new(scheme: Scheme) -> Self {
         IncrementalTree {
@@ -41,9 +45,13 @@ impl IncrementalTree {
 
     /// Restores a log from its size and [`frontier`](IncrementalTree::frontier) hashes
     /// (highest level first). Returns `None` if the number of hashes is not the number of set
-    /// bits of `size`.
+    /// bits of `size`, or if `size` exceeds [`IncrementalTree::MAX_RESTORED_SIZE`] (a saved
+    /// state is outside input; a size near `u64::MAX` would leave no room to append).
+    ///
+    /// A restored Bitcoin log reports duplicate pairs found after the restore and on the
+    /// current right edge; pairs inside the restored subtrees were the saver's to report.
     pub fn from_frontier(scheme: Scheme, size: u64, hashes: &[[u8; 32]]) -> Option<Self> {
-        if hashes.len() != size.count_ones() as usize {
+        if size > Self::MAX_RESTORED_SIZE || hashes.len() != size.count_ones() as usize {
             return None;
         }
         let mut tree = IncrementalTree::new(scheme);
@@ -116,10 +124,11 @@ impl IncrementalTree {
             let left = self.frontier[level];
             if self.scheme == Scheme::Bitcoin && left == carry {
                 let index = (self.size >> level) - 1;
-                self.note_duplicate(DuplicatePair {
+                let found = DuplicatePair {
                     level: level as u32,
                     index,
-                });
+                };
+                self.duplicate_pair = first_duplicate(self.duplicate_pair, Some(found));
             }
             carry = self.scheme.node_hash(&left, &carry);
             level += 1;
@@ -162,11 +171,7 @@ impl IncrementalTree {
                             level: level as u32,
                             index: (size >> level) - 1,
                         };
-                        if duplicate
-                            .is_none_or(|d| (level as u32, found.index) < (d.level, d.index))
-                        {
-                            duplicate = Some(found);
-                        }
+                        duplicate = first_duplicate(duplicate, Some(found));
                     }
                     Some(self.scheme.node_hash(&left, &right))
                 }
@@ -186,15 +191,6 @@ impl IncrementalTree {
         match self.scheme {
             Scheme::Rfc9162 => node,
             Scheme::Bitcoin => self.scheme.node_hash(&node, &node),
-        }
-    }
-
-    fn note_duplicate(&mut self, found: DuplicatePair) {
-        if self
-            .duplicate_pair
-            .is_none_or(|d| (found.level, found.index) < (d.level, d.index))
-        {
-            self.duplicate_pair = Some(found);
         }
     }
 }

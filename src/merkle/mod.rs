@@ -95,28 +95,12 @@ impl Scheme {
     /// # Errors
     /// [`MerkleError::InvalidLeafLength`] for a Bitcoin leaf that is not 32 bytes.
     pub fn leaf_hash(self, data: &[u8]) -> Result<[u8; 32], MerkleError> {
-        match self {
-            Scheme::Rfc9162 => {
-                let mut out = [[0u8; 32]; 1];
-                Platform::Portable.hash_prefixed_into(Some(0x00), &[data], &mut out);
-                Ok(out[0])
-            }
-            Scheme::Bitcoin => data.try_into().map_err(|_| MerkleError::InvalidLeafLength {
-                index: 0,
-                len: data.len(),
-            }),
-        }
+        build::TreeHasher::detected(self).leaf(data)
     }
 
     /// The parent of two nodes: SHA-256(0x01 ‖ left ‖ right), or SHA-256d(left ‖ right).
     pub fn node_hash(self, left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
-        let mut out = [[0u8; 32]; 1];
-        let children = [*left, *right];
-        match self {
-            Scheme::Rfc9162 => Platform::Portable.hash_rfc9162_nodes(&children, &mut out),
-            Scheme::Bitcoin => Platform::Portable.hash_bitcoin_nodes(&children, &mut out),
-        }
-        out[0]
+        build::TreeHasher::detected(self).node(left, right)
     }
 }
 
@@ -262,8 +246,8 @@ pub fn merkle_root_with<L: AsRef<[u8]>>(
     build::root_serial(scheme, platform, leaves)
 }
 
-/// The obvious, slow root: one leaf hash at a time with the `sha2`-independent portable
-/// SHA-256, the tree built by the scheme's recursive definition. The reference twin the fast
+/// The obvious, slow root: one hash at a time with the portable SHA-256 (independent of both
+/// the SIMD paths and `sha2`), the tree built by the scheme's recursive definition. The reference twin the fast
 /// paths are tested against; not for production use.
 ///
 /// # Errors
@@ -272,11 +256,15 @@ pub fn merkle_root_reference<L: AsRef<[u8]>>(
     scheme: Scheme,
     leaves: &[L],
 ) -> Result<[u8; 32], MerkleError> {
+    let hasher = build::TreeHasher {
+        scheme,
+        platform: Platform::Portable,
+    };
     let hashes = leaves
         .iter()
         .enumerate()
         .map(|(index, leaf)| {
-            scheme.leaf_hash(leaf.as_ref()).map_err(|e| match e {
+            hasher.leaf(leaf.as_ref()).map_err(|e| match e {
                 MerkleError::InvalidLeafLength { len, .. } => {
                     MerkleError::InvalidLeafLength { index, len }
                 }
@@ -285,7 +273,7 @@ pub fn merkle_root_reference<L: AsRef<[u8]>>(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(match scheme {
-        Scheme::Rfc9162 => tree::rfc9162_mth(&hashes),
+        Scheme::Rfc9162 => tree::rfc9162_mth(&hasher, &hashes),
         Scheme::Bitcoin => {
             if hashes.is_empty() {
                 return Ok(scheme.empty_root());
@@ -294,7 +282,7 @@ pub fn merkle_root_reference<L: AsRef<[u8]>>(
             while level.len() > 1 {
                 level = level
                     .chunks(2)
-                    .map(|pair| scheme.node_hash(&pair[0], pair.get(1).unwrap_or(&pair[0])))
+                    .map(|pair| hasher.node(&pair[0], pair.get(1).unwrap_or(&pair[0])))
                     .collect();
             }
             level[0]

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::build::{SUBTREE_LEAVES, TreeHasher};
+use super::build::{SUBTREE_LEAVES, TreeHasher, first_duplicate};
 use super::sha256::Platform;
 use super::{DuplicatePair, MerkleError, RootReport, Scheme};
 
@@ -67,7 +67,7 @@ impl MerkleTree {
             }
             let found = per_subtree
                 .into_par_iter()
-                .zip(leaves.par_chunks(SUBTREE_LEAVES.max(1)))
+                .zip(leaves.par_chunks(SUBTREE_LEAVES))
                 .enumerate()
                 .map(
                     |(c, (mut slices, chunk))| -> Result<Option<DuplicatePair>, MerkleError> {
@@ -87,24 +87,17 @@ impl MerkleTree {
                     },
                 )
                 .collect::<Result<Vec<_>, _>>()?;
-            for d in found.into_iter().flatten() {
-                if duplicate.is_none_or(|e: DuplicatePair| (d.level, d.index) < (e.level, e.index))
-                {
-                    duplicate = Some(d);
-                }
-            }
+            duplicate = found.into_iter().fold(duplicate, first_duplicate);
         }
         // The few levels above the subtrees, serially.
         for j in low..levels.len() {
             let (below, above) = levels.split_at_mut(j);
             if let Some(i) = hasher.level_up(&below[j - 1], &mut above[0]) {
-                let d = DuplicatePair {
+                let found = DuplicatePair {
                     level: (j - 1) as u32,
                     index: i,
                 };
-                if duplicate.is_none_or(|e| (d.level, d.index) < (e.level, e.index)) {
-                    duplicate = Some(d);
-                }
+                duplicate = first_duplicate(duplicate, Some(found));
             }
         }
         Ok(MerkleTree {
@@ -232,15 +225,15 @@ pub(crate) fn largest_power_of_two_below(n: u64) -> u64 {
 }
 
 /// RFC 9162 §2.1.1 `MTH(D[n])` by its recursive definition, over leaf hashes: the reference.
-pub(crate) fn rfc9162_mth(leaf_hashes: &[[u8; 32]]) -> [u8; 32] {
+pub(crate) fn rfc9162_mth(hasher: &TreeHasher, leaf_hashes: &[[u8; 32]]) -> [u8; 32] {
     match leaf_hashes.len() {
         0 => Scheme::Rfc9162.empty_root(),
         1 => leaf_hashes[0],
         n => {
             let k = largest_power_of_two_below(n as u64) as usize;
-            let left = rfc9162_mth(&leaf_hashes[..k]);
-            let right = rfc9162_mth(&leaf_hashes[k..]);
-            Scheme::Rfc9162.node_hash(&left, &right)
+            let left = rfc9162_mth(hasher, &leaf_hashes[..k]);
+            let right = rfc9162_mth(hasher, &leaf_hashes[k..]);
+            hasher.node(&left, &right)
         }
     }
 }
