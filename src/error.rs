@@ -30,3 +30,36 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// What went wrong on the GPU when a job fell back to the CPU engine.
+///
+/// A GPU fault never changes a result: the job is redone on the CPU engine, and the result
+/// (for example [`RootReport::gpu_fault`](crate::merkle::RootReport::gpu_fault)) carries the
+/// fault so the caller can see that it happened and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GpuFault {
+    /// The device was lost (driver reset, GPU removed, or destroyed); the verifier opens it
+    /// afresh on its next GPU job.
+    DeviceLost,
+    /// The device could not allocate a buffer.
+    OutOfMemory,
+    /// The driver or wgpu rejected a command (a validation or internal error).
+    DispatchFailed,
+    /// Reading results back from the device failed or timed out.
+    ReadbackFailed,
+    /// The device could not be (re)opened.
+    Unavailable,
+}
+
+impl fmt::Display for GpuFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GpuFault::DeviceLost => "GPU device lost",
+            GpuFault::OutOfMemory => "GPU out of memory",
+            GpuFault::DispatchFailed => "GPU dispatch failed",
+            GpuFault::ReadbackFailed => "GPU readback failed",
+            GpuFault::Unavailable => "GPU unavailable",
+        })
+    }
+}

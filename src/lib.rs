@@ -74,16 +74,20 @@
 #![deny(missing_docs)]
 
 mod error;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod merkle;
 pub mod sig;
 mod verifier;
 pub mod workload;
 
-pub use error::Error;
+pub use error::{Error, GpuFault};
 pub use sig::{Policy, Reason, SigItem, SigReport, Verdict, verify_single};
 /// The README's Rust example, compiled and run as a doctest so it cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use verifier::{Backend, DEFAULT_KEY_CACHE_SIZE, MAX_THREADS, Verifier, VerifierBuilder};
+pub use verifier::{
+    Backend, DEFAULT_GPU_MIN_LEAVES, DEFAULT_KEY_CACHE_SIZE, MAX_THREADS, Verifier, VerifierBuilder,
+};

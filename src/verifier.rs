@@ -1,21 +1,25 @@
 //! [`Verifier`]: the one object a node builds, shares and calls.
 
-use crate::Error;
+#[cfg(feature = "gpu")]
+use crate::gpu::{self, AdapterSummary, GpuContext, GpuOptions, KernelTiming};
 use crate::merkle::{self, MerkleError, MerkleTree, RootReport, Scheme};
 use crate::sig::{CpuEngine, Policy, SigItem, SigReport};
+use crate::{Error, GpuFault};
 
 /// Where the work runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Backend {
-    /// The best available: today the CPU engine; GPUs join when the GPU backend lands, for
-    /// the batch sizes where they pay off.
+    /// The best available: the CPU engine, and a hardware GPU (never a CPU emulation) for
+    /// Merkle trees of at least [`VerifierBuilder::gpu_min_leaves`] leaves when one is found.
     #[default]
     Auto,
     /// CPU cores only (SIMD + rayon).
     Cpu,
-    /// A GPU through wgpu. Not yet available in this release: [`VerifierBuilder::build`]
-    /// returns [`Error::GpuUnavailable`].
+    /// A GPU through wgpu (any adapter, a CPU emulation such as lavapipe included) for every
+    /// Merkle job; [`VerifierBuilder::build`] fails with [`Error::GpuUnavailable`] when there
+    /// is none or the crate was built without the `gpu` feature. Signatures are verified by
+    /// the CPU engine in this release (GPU signature verification is a later release).
     Gpu,
 }
 
@@ -48,6 +52,15 @@ impl std::str::FromStr for Backend {
 pub const DEFAULT_KEY_CACHE_SIZE: usize = 16_384;
 /// The most worker threads a builder accepts.
 pub const MAX_THREADS: usize = 4096;
+/// Default of [`VerifierBuilder::gpu_min_leaves`]: under [`Backend::Auto`], Merkle trees
+/// smaller than this stay on the CPU.
+///
+/// 2^17 leaves: the CPU engine builds that many 32-byte leaves in about 4 ms on two cores
+/// (BENCHMARKS.md), which is where a discrete GPU's fixed costs (a submission, a readback,
+/// about 0.1 ms each, plus 4 MiB over PCIe) become small beside the work. This is an estimate
+/// until it is measured on a hardware GPU; `blockverify bench merkle` prints the crossover
+/// on the machine at hand, and a node can set its own.
+pub const DEFAULT_GPU_MIN_LEAVES: usize = 1 << 17;
 
 /// Configures a [`Verifier`]. Obtain one from [`Verifier::builder`].
 #[derive(Debug, Clone)]
@@ -57,6 +70,9 @@ pub struct VerifierBuilder {
     backend: Backend,
     threads: usize,
     key_cache_size: usize,
+    gpu_adapter: Option<String>,
+    gpu_binding_limit: u64,
+    gpu_min_leaves: usize,
 }
 
 impl Default for VerifierBuilder {
@@ -66,6 +82,9 @@ impl Default for VerifierBuilder {
             backend: Backend::default(),
             threads: 0,
             key_cache_size: DEFAULT_KEY_CACHE_SIZE,
+            gpu_adapter: None,
+            gpu_binding_limit: 128 << 20,
+            gpu_min_leaves: DEFAULT_GPU_MIN_LEAVES,
         }
     }
 }
@@ -97,13 +116,37 @@ impl VerifierBuilder {
         self
     }
 
-    /// Builds the verifier: creates its thread pool and, for [`Backend::Gpu`], would open the
-    /// device.
+    /// The GPU adapter to use: any adapter whose name contains `name`, ignoring case. Without
+    /// this the environment variable `BLOCKVERIFY_GPU_ADAPTER` is consulted, then the best
+    /// adapter is taken (see [`crate::gpu`]).
+    pub fn gpu_adapter(mut self, name: impl Into<String>) -> Self {
+        self.gpu_adapter = Some(name.into());
+        self
+    }
+
+    /// The largest storage binding the GPU kernels use, in bytes (default 128 MiB, at least
+    /// 4096; clamped to the adapter's limit). Trees larger than one binding are hashed in
+    /// pieces; a smaller limit means more pieces and less device memory.
+    pub fn gpu_binding_limit(mut self, bytes: u64) -> Self {
+        self.gpu_binding_limit = bytes;
+        self
+    }
+
+    /// Under [`Backend::Auto`], the fewest leaves a Merkle tree needs to go to the GPU
+    /// (default [`DEFAULT_GPU_MIN_LEAVES`]). [`Backend::Gpu`] sends every tree.
+    pub fn gpu_min_leaves(mut self, leaves: usize) -> Self {
+        self.gpu_min_leaves = leaves;
+        self
+    }
+
+    /// Builds the verifier: creates its thread pool and, for [`Backend::Gpu`] and
+    /// [`Backend::Auto`], opens the GPU (Auto quietly goes without one).
     ///
     /// # Errors
-    /// [`Error::GpuUnavailable`] for `Backend::Gpu` (no GPU backend in this release),
-    /// [`Error::InvalidConfig`] for more than [`MAX_THREADS`] threads,
-    /// [`Error::ThreadPool`] if the OS refuses the threads.
+    /// [`Error::GpuUnavailable`] for `Backend::Gpu` without a usable adapter (the text says
+    /// why) or without the `gpu` feature, [`Error::InvalidConfig`] for more than
+    /// [`MAX_THREADS`] threads or a binding limit under 4096 bytes, [`Error::ThreadPool`] if
+    /// the OS refuses the threads.
     pub fn build(self) -> Result<Verifier, Error> {
         if self.threads > MAX_THREADS {
             return Err(Error::InvalidConfig(format!(
@@ -111,19 +154,53 @@ impl VerifierBuilder {
                 self.threads
             )));
         }
-        let backend = match self.backend {
-            Backend::Gpu => {
+        if self.gpu_binding_limit < 4096 {
+            return Err(Error::InvalidConfig(format!(
+                "gpu_binding_limit = {} is below the minimum of 4096 bytes",
+                self.gpu_binding_limit
+            )));
+        }
+        let cpu = CpuEngine::new(self.policy, self.threads, self.key_cache_size)?;
+        #[cfg(feature = "gpu")]
+        {
+            let options = |allow_software| GpuOptions {
+                adapter: self.gpu_adapter.clone(),
+                binding_limit: self.gpu_binding_limit,
+                allow_software,
+            };
+            let (backend, gpu) = match self.backend {
+                Backend::Cpu => (Backend::Cpu, None),
+                Backend::Gpu => {
+                    let context = GpuContext::open(options(true)).map_err(Error::GpuUnavailable)?;
+                    (Backend::Gpu, Some(context))
+                }
+                Backend::Auto => match GpuContext::open(options(false)) {
+                    Ok(context) => (Backend::Auto, Some(context)),
+                    Err(_) => (Backend::Cpu, None),
+                },
+            };
+            Ok(Verifier {
+                policy: self.policy,
+                backend,
+                cpu,
+                gpu,
+                gpu_min_leaves: self.gpu_min_leaves,
+            })
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            if self.backend == Backend::Gpu {
                 return Err(Error::GpuUnavailable(
-                    "this release has no GPU backend yet; use Backend::Cpu or Backend::Auto".into(),
+                    "blockverify was built without its `gpu` feature".into(),
                 ));
             }
-            Backend::Auto | Backend::Cpu => Backend::Cpu,
-        };
-        Ok(Verifier {
-            policy: self.policy,
-            backend,
-            cpu: CpuEngine::new(self.policy, self.threads, self.key_cache_size)?,
-        })
+            let _ = (&self.gpu_adapter, self.gpu_min_leaves);
+            Ok(Verifier {
+                policy: self.policy,
+                backend: Backend::Cpu,
+                cpu,
+            })
+        }
     }
 }
 
@@ -140,6 +217,10 @@ pub struct Verifier {
     policy: Policy,
     backend: Backend,
     cpu: CpuEngine,
+    #[cfg(feature = "gpu")]
+    gpu: Option<GpuContext>,
+    #[cfg(feature = "gpu")]
+    gpu_min_leaves: usize,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -163,9 +244,67 @@ impl Verifier {
         self.policy
     }
 
-    /// The backend actually in use (`Auto` resolves to a concrete one at build time).
+    /// The backend in use: `Cpu` (asked for, or `Auto` found no hardware GPU), `Auto` (a
+    /// hardware GPU takes the large Merkle trees) or `Gpu`.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The GPU adapter this verifier opened, if any.
+    #[cfg(feature = "gpu")]
+    pub fn gpu_adapter(&self) -> Option<&AdapterSummary> {
+        self.gpu.as_ref().map(GpuContext::adapter)
+    }
+
+    /// The GPU context when this job should run on it.
+    #[cfg(feature = "gpu")]
+    fn gpu_for(&self, leaves: usize) -> Option<&GpuContext> {
+        let gpu = self.gpu.as_ref()?;
+        (self.backend == Backend::Gpu || leaves >= self.gpu_min_leaves).then_some(gpu)
+    }
+
+    /// Makes this verifier's next GPU job fail for real: `DeviceLost` destroys the device (as a
+    /// driver reset would), anything else submits a dispatch the driver must reject. For
+    /// tests of the CPU fallback; returns false when there is no GPU.
+    #[doc(hidden)]
+    pub fn inject_gpu_fault(&self, fault: GpuFault) -> bool {
+        #[cfg(feature = "gpu")]
+        if let Some(gpu) = &self.gpu {
+            gpu.inject(match fault {
+                GpuFault::DeviceLost => gpu::InjectedFault::DeviceLost,
+                _ => gpu::InjectedFault::InvalidDispatch,
+            });
+            return true;
+        }
+        let _ = fault;
+        false
+    }
+
+    /// The root of `leaves` on the GPU with each pass timed (timestamp queries where the
+    /// adapter has them; the job is serialised to read them), for benchmarks. No fallback:
+    /// a fault is returned as an error.
+    ///
+    /// # Errors
+    /// [`Error::GpuUnavailable`] without a GPU, or with the fault's description;
+    /// [`Error::InvalidConfig`] for an invalid Bitcoin leaf.
+    #[cfg(feature = "gpu")]
+    pub fn gpu_merkle_root_profiled<L: AsRef<[u8]> + Sync>(
+        &self,
+        scheme: Scheme,
+        leaves: &[L],
+        profile: bool,
+    ) -> Result<(RootReport, KernelTiming), Error> {
+        let gpu = self
+            .gpu
+            .as_ref()
+            .ok_or_else(|| Error::GpuUnavailable("this verifier has no GPU".into()))?;
+        check_leaves(scheme, leaves).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        let (root, duplicate, timing) = self
+            .cpu
+            .install(|| gpu.merkle_root(scheme, leaves, profile))
+            .map_err(|fault| Error::GpuUnavailable(fault.to_string()))?;
+        let report = RootReport::new(root, leaves.len() as u64, duplicate).on(Backend::Gpu, None);
+        Ok((report, timing))
     }
 
     /// Worker threads of the CPU engine.
@@ -184,8 +323,10 @@ impl Verifier {
         SigReport::from_verdicts(self.cpu.verify(items))
     }
 
-    /// The Merkle root of `leaves` under `scheme`, on this verifier's pool and the fastest
-    /// SHA-256 path of this CPU; the same root [`merkle::merkle_root`] computes.
+    /// The Merkle root of `leaves` under `scheme`: on the GPU when this verifier sends the
+    /// job there (see [`Backend`]), else on this verifier's pool and the fastest SHA-256 path
+    /// of this CPU. Either way the same root [`merkle::merkle_root`] computes; a GPU fault
+    /// makes the CPU redo the job, and the report says so ([`RootReport::gpu_fault`]).
     ///
     /// # Errors
     /// [`MerkleError::InvalidLeafLength`] for a Bitcoin leaf that is not 32 bytes.
@@ -194,10 +335,29 @@ impl Verifier {
         scheme: Scheme,
         leaves: &[L],
     ) -> Result<RootReport, MerkleError> {
+        #[cfg(feature = "gpu")]
+        if let Some(gpu) = self.gpu_for(leaves.len()) {
+            check_leaves(scheme, leaves)?;
+            return match self.cpu.install(|| gpu.merkle_root(scheme, leaves, false)) {
+                Ok((root, duplicate, _)) => {
+                    Ok(
+                        RootReport::new(root, leaves.len() as u64, duplicate)
+                            .on(Backend::Gpu, None),
+                    )
+                }
+                Err(fault) => Ok(self
+                    .cpu
+                    .install(|| merkle::merkle_root(scheme, leaves))?
+                    .on(Backend::Cpu, Some(fault))),
+            };
+        }
         self.cpu.install(|| merkle::merkle_root(scheme, leaves))
     }
 
-    /// Builds a [`MerkleTree`] (every level kept, for proofs) on this verifier's pool.
+    /// Builds a [`MerkleTree`] (every level kept, for proofs): on the GPU when this verifier
+    /// sends the job there (levels up to one storage binding's worth come back from the
+    /// device; the few above are hashed on the CPU), else on this verifier's pool. A GPU fault
+    /// makes the CPU redo the build ([`MerkleTree::gpu_fault`]).
     ///
     /// # Errors
     /// As [`Verifier::merkle_root`].
@@ -206,6 +366,36 @@ impl Verifier {
         scheme: Scheme,
         leaves: &[L],
     ) -> Result<MerkleTree, MerkleError> {
+        #[cfg(feature = "gpu")]
+        if let Some(gpu) = self.gpu_for(leaves.len()) {
+            check_leaves(scheme, leaves)?;
+            return match self.cpu.install(|| gpu.merkle_levels(scheme, leaves)) {
+                Ok((levels, duplicate)) => {
+                    Ok(MerkleTree::from_lower_levels(scheme, levels, duplicate))
+                }
+                Err(fault) => Ok(self
+                    .cpu
+                    .install(|| MerkleTree::build(scheme, leaves))?
+                    .on(Backend::Cpu, Some(fault))),
+            };
+        }
         self.cpu.install(|| MerkleTree::build(scheme, leaves))
+    }
+}
+
+/// Leaves the GPU may hash: every Bitcoin leaf is a 32-byte txid (the first that is not is
+/// reported as the CPU engine reports it).
+#[cfg(feature = "gpu")]
+fn check_leaves<L: AsRef<[u8]>>(scheme: Scheme, leaves: &[L]) -> Result<(), MerkleError> {
+    let bad = leaves
+        .iter()
+        .enumerate()
+        .find(|(_, l)| scheme == Scheme::Bitcoin && l.as_ref().len() != 32);
+    match bad {
+        Some((index, leaf)) => Err(MerkleError::InvalidLeafLength {
+            index,
+            len: leaf.as_ref().len(),
+        }),
+        None => Ok(()),
     }
 }

@@ -171,7 +171,12 @@ pub(crate) fn root_serial<L: AsRef<[u8]>>(
         .enumerate()
         .map(|(c, chunk)| subtree_root(&hasher, chunk, c, &mut scratch))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(combine_subtrees(&hasher, leaves.len(), subtrees))
+    Ok(combine_subtrees(
+        &hasher,
+        leaves.len(),
+        subtrees,
+        SUBTREE_LEAVES.trailing_zeros(),
+    ))
 }
 
 /// The root on rayon's current pool: one task per aligned subtree.
@@ -192,7 +197,12 @@ pub(crate) fn root_parallel<L: AsRef<[u8]> + Sync>(
             |scratch, (c, chunk)| subtree_root(&hasher, chunk, c, scratch),
         )
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(combine_subtrees(&hasher, leaves.len(), subtrees))
+    Ok(combine_subtrees(
+        &hasher,
+        leaves.len(),
+        subtrees,
+        SUBTREE_LEAVES.trailing_zeros(),
+    ))
 }
 
 /// A tree small enough to be one subtree.
@@ -201,11 +211,7 @@ fn whole_tree_root<L: AsRef<[u8]>>(
     leaves: &[L],
 ) -> Result<RootReport, MerkleError> {
     if leaves.is_empty() {
-        return Ok(RootReport {
-            root: hasher.scheme.empty_root(),
-            leaves: 0,
-            duplicate_pair: None,
-        });
+        return Ok(RootReport::new(hasher.scheme.empty_root(), 0, None));
     }
     let mut level = vec![[0u8; 32]; leaves.len()];
     hasher.leaf_level(leaves, 0, &mut level)?;
@@ -219,11 +225,7 @@ fn whole_tree_root<L: AsRef<[u8]>>(
         None,
         &mut duplicate,
     );
-    Ok(RootReport {
-        root: level[0],
-        leaves: leaves.len() as u64,
-        duplicate_pair: duplicate,
-    })
+    Ok(RootReport::new(level[0], leaves.len() as u64, duplicate))
 }
 
 /// Subtree `index` (of `SUBTREE_LEAVES` leaves, the last one possibly fewer) raised to the
@@ -251,17 +253,18 @@ fn subtree_root<L: AsRef<[u8]>>(
     Ok((level[0], duplicate))
 }
 
-/// The tree above the subtree roots.
-fn combine_subtrees(
+/// The tree above the roots of aligned subtrees of height `height` (all full but the last,
+/// which has been raised to `height` too).
+pub(crate) fn combine_subtrees(
     hasher: &TreeHasher,
     leaves: usize,
     subtrees: Vec<([u8; 32], Option<DuplicatePair>)>,
+    height: u32,
 ) -> RootReport {
     let mut duplicate = subtrees
         .iter()
         .fold(None, |acc, (_, d)| first_duplicate(acc, *d));
     let mut level: Vec<[u8; 32]> = subtrees.into_iter().map(|(root, _)| root).collect();
-    let height = SUBTREE_LEAVES.trailing_zeros();
     climb(
         hasher,
         &mut level,
@@ -271,9 +274,5 @@ fn combine_subtrees(
         None,
         &mut duplicate,
     );
-    RootReport {
-        root: level[0],
-        leaves: leaves as u64,
-        duplicate_pair: duplicate,
-    }
+    RootReport::new(level[0], leaves as u64, duplicate)
 }

@@ -147,11 +147,7 @@ impl IncrementalTree {
     pub fn root_report(&self) -> RootReport {
         let size = self.size;
         if size == 0 {
-            return RootReport {
-                root: self.scheme.empty_root(),
-                leaves: 0,
-                duplicate_pair: None,
-            };
+            return RootReport::new(self.scheme.empty_root(), 0, None);
         }
         let top = 63 - size.leading_zeros() as usize;
         let mut duplicate = self.duplicate_pair;
@@ -179,11 +175,7 @@ impl IncrementalTree {
             };
         }
         let root = partial.unwrap_or_else(|| self.scheme.empty_root());
-        RootReport {
-            root,
-            leaves: size,
-            duplicate_pair: duplicate,
-        }
+        RootReport::new(root, size, duplicate)
     }
 
     /// The parent of a lone last node: itself (RFC 9162) or the node hashed with itself.

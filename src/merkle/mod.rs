@@ -60,7 +60,10 @@ pub use tree::MerkleTree;
 
 use std::fmt;
 
+use crate::{Backend, GpuFault};
 use sha256::Platform;
+
+pub(crate) use build::first_duplicate;
 
 /// A Merkle tree construction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -140,9 +143,40 @@ pub struct RootReport {
     root: [u8; 32],
     leaves: u64,
     duplicate_pair: Option<DuplicatePair>,
+    backend: Backend,
+    gpu_fault: Option<GpuFault>,
 }
 
 impl RootReport {
+    /// A root computed by the CPU engine.
+    pub(crate) fn new(root: [u8; 32], leaves: u64, duplicate_pair: Option<DuplicatePair>) -> Self {
+        RootReport {
+            root,
+            leaves,
+            duplicate_pair,
+            backend: Backend::Cpu,
+            gpu_fault: None,
+        }
+    }
+
+    /// The same report, saying where it was computed and what the GPU did.
+    pub(crate) fn on(mut self, backend: Backend, gpu_fault: Option<GpuFault>) -> Self {
+        self.backend = backend;
+        self.gpu_fault = gpu_fault;
+        self
+    }
+
+    /// Where the root was computed: [`Backend::Cpu`] or [`Backend::Gpu`] (never `Auto`).
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Set when the job was sent to the GPU and failed there: what went wrong. The root was
+    /// then computed by the CPU engine ([`RootReport::backend`] is `Cpu`) and is the same root.
+    pub fn gpu_fault(&self) -> Option<GpuFault> {
+        self.gpu_fault
+    }
+
     /// The root hash (internal byte order; Bitcoin explorers print it reversed).
     pub fn root(&self) -> [u8; 32] {
         self.root
@@ -312,4 +346,23 @@ pub fn hash_level_into(
     let children = &children[..children.len().min(2 * count)];
     build::TreeHasher { scheme, platform }.level_up(children, &mut parents[..count]);
     count
+}
+
+/// The root above the roots of aligned pieces of height `height` computed elsewhere (the GPU
+/// backend), with the first duplicate pair among the pieces' and the top's.
+#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+pub(crate) fn combine_piece_roots(
+    scheme: Scheme,
+    roots: Vec<[u8; 32]>,
+    height: u32,
+    duplicate: Option<DuplicatePair>,
+) -> ([u8; 32], Option<DuplicatePair>) {
+    let hasher = build::TreeHasher::detected(scheme);
+    let leaves = roots.len() << height;
+    let mut pieces: Vec<_> = roots.into_iter().map(|r| (r, None)).collect();
+    if let Some(first) = pieces.first_mut() {
+        first.1 = duplicate;
+    }
+    let report = build::combine_subtrees(&hasher, leaves, pieces, height);
+    (report.root(), report.duplicate_pair())
 }

@@ -5,6 +5,7 @@ use rayon::prelude::*;
 use super::build::{SUBTREE_LEAVES, TreeHasher, first_duplicate};
 use super::sha256::Platform;
 use super::{DuplicatePair, MerkleError, RootReport, Scheme};
+use crate::{Backend, GpuFault};
 
 /// A Merkle tree with every level kept, so it can prove any leaf's inclusion and its
 /// consistency with any older size.
@@ -20,6 +21,8 @@ pub struct MerkleTree {
     /// (none for the empty tree).
     levels: Vec<Vec<[u8; 32]>>,
     duplicate_pair: Option<DuplicatePair>,
+    backend: Backend,
+    gpu_fault: Option<GpuFault>,
 }
 
 impl MerkleTree {
@@ -104,7 +107,58 @@ impl MerkleTree {
             scheme,
             levels,
             duplicate_pair: duplicate,
+            backend: Backend::Cpu,
+            gpu_fault: None,
         })
+    }
+
+    /// A tree whose levels up to `levels.len() - 1` were built elsewhere (the GPU backend,
+    /// in aligned pieces); the levels above them are hashed here. `duplicate` is the first
+    /// duplicate pair among the given levels.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+    pub(crate) fn from_lower_levels(
+        scheme: Scheme,
+        mut levels: Vec<Vec<[u8; 32]>>,
+        mut duplicate: Option<DuplicatePair>,
+    ) -> Self {
+        let hasher = TreeHasher::detected(scheme);
+        while levels.last().is_some_and(|top| top.len() > 1) {
+            let below = levels.last().expect("checked");
+            let mut above = vec![[0u8; 32]; below.len().div_ceil(2)];
+            if let Some(i) = hasher.level_up(below, &mut above) {
+                let found = DuplicatePair {
+                    level: (levels.len() - 1) as u32,
+                    index: i,
+                };
+                duplicate = first_duplicate(duplicate, Some(found));
+            }
+            levels.push(above);
+        }
+        MerkleTree {
+            scheme,
+            levels,
+            duplicate_pair: duplicate,
+            backend: Backend::Gpu,
+            gpu_fault: None,
+        }
+    }
+
+    /// The same tree, saying where it was built and what the GPU did.
+    pub(crate) fn on(mut self, backend: Backend, gpu_fault: Option<GpuFault>) -> Self {
+        self.backend = backend;
+        self.gpu_fault = gpu_fault;
+        self
+    }
+
+    /// Where the tree was built: [`Backend::Cpu`] or [`Backend::Gpu`].
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Set when the build was sent to the GPU and failed there: what went wrong. The tree was
+    /// then built by the CPU engine and is the same tree.
+    pub fn gpu_fault(&self) -> Option<GpuFault> {
+        self.gpu_fault
     }
 
     /// The scheme the tree was built under.
@@ -126,11 +180,8 @@ impl MerkleTree {
 
     /// The root with what was seen building it (Bitcoin duplicate pairs).
     pub fn root_report(&self) -> RootReport {
-        RootReport {
-            root: self.root(),
-            leaves: self.size(),
-            duplicate_pair: self.duplicate_pair,
-        }
+        RootReport::new(self.root(), self.size(), self.duplicate_pair)
+            .on(self.backend, self.gpu_fault)
     }
 
     /// Leaf `index`'s hash (the leaf itself for Bitcoin).

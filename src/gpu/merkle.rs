@@ -1,0 +1,815 @@
+//! Merkle roots and trees on the GPU (see the module docs of [`crate::gpu`] for the plan).
+
+use std::num::NonZeroU64;
+use std::time::Instant;
+
+use super::context::{DeviceState, GpuContext, Pool};
+use crate::GpuFault;
+use crate::merkle::{DuplicatePair, Scheme};
+
+/// Uniform block of `merkle_leaf.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct LeafParams {
+    count: u32,
+    out_first: u32,
+    grid_width: u32,
+    _pad: u32,
+}
+
+/// Uniform block of `merkle_reduce.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct ReduceParams {
+    count: u32,
+    levels: u32,
+    base_level: u32,
+    flags: u32,
+    grid_width: u32,
+    _pad: [u32; 3],
+}
+
+const FLAG_BITCOIN: u32 = 1;
+const FLAG_RAW_INPUT: u32 = 2;
+/// Levels one reduction dispatch climbs at most (a workgroup's 512 nodes → 1).
+const MAX_FUSED_LEVELS: u32 = 9;
+/// Invocations per workgroup of the leaf kernel.
+const LEAF_GROUP: u32 = 64;
+/// Input nodes per workgroup of the reduction kernel.
+const REDUCE_TILE: u64 = 512;
+/// Per level of a piece, one u32 duplicate-pair minimum.
+const DUPLICATE_SLOTS: u64 = 64;
+/// A piece's result in the readback buffer: its top node, then its duplicate minima.
+const RESULT_BYTES: u64 = 32 + 4 * DUPLICATE_SLOTS;
+/// Piece results collected before one readback.
+const RESULTS_PER_READBACK: usize = 256;
+/// Parameter slots one submission may use.
+const PARAM_SLOTS: u64 = 64;
+
+/// Time spent by one GPU job, for benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KernelTiming {
+    /// Summed execution time of the compute passes, from timestamp queries; `None` where the
+    /// adapter has none.
+    pub kernel_ns: Option<u64>,
+    /// Wall-clock time of the whole job: packing, uploads, kernels, readback.
+    pub total_ns: u64,
+}
+
+/// The levels of a tree up to its piece height (all of them for a one-piece tree), and the
+/// first duplicate pair among them.
+pub(crate) type LowerLevels = (Vec<Vec<[u8; 32]>>, Option<DuplicatePair>);
+
+/// How a tree is cut into pieces that fit one storage binding.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    /// log2 of the leaves per piece.
+    piece_height: u32,
+    /// How many pieces.
+    pieces: usize,
+    /// The height each piece is climbed to: the root's for a single piece, else the
+    /// piece height (the CPU combines piece roots).
+    target: u32,
+}
+
+impl Geometry {
+    fn new(leaves: usize, binding_limit: u64) -> Self {
+        let max_hashes = (binding_limit / 32).max(1);
+        let piece_height = 63 - max_hashes.leading_zeros();
+        let piece = 1usize << piece_height;
+        let pieces = leaves.div_ceil(piece);
+        let target = if pieces == 1 {
+            ceil_log2(leaves as u64)
+        } else {
+            piece_height
+        };
+        Geometry {
+            piece_height,
+            pieces,
+            target,
+        }
+    }
+
+    fn piece_leaves(&self) -> usize {
+        1 << self.piece_height
+    }
+}
+
+fn ceil_log2(n: u64) -> u32 {
+    if n <= 1 {
+        0
+    } else {
+        64 - (n - 1).leading_zeros()
+    }
+}
+
+/// A dispatch of `groups` workgroups as a grid no wider than the device allows.
+fn grid(groups: u64, max_per_dim: u32) -> (u32, u32) {
+    let width = groups.clamp(1, u64::from(max_per_dim));
+    (width as u32, groups.div_ceil(width) as u32)
+}
+
+/// Converts a hash read back as eight state words (little-endian u32 storage) to bytes.
+fn words_to_hash(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (o, w) in out.chunks_exact_mut(4).zip(bytes.chunks_exact(4)) {
+        let word = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        o.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+/// A hash as eight state words in storage byte order (the inverse of [`words_to_hash`]).
+fn hash_to_words(hash: &[u8; 32]) -> [u8; 32] {
+    words_to_hash(hash)
+}
+
+/// The duplicate minima of one piece (relative indices) as global [`DuplicatePair`]s: the
+/// lowest level that has one.
+fn first_duplicate_of_piece(
+    minima: &[u8],
+    piece: usize,
+    piece_height: u32,
+) -> Option<DuplicatePair> {
+    minima.chunks_exact(4).enumerate().find_map(|(level, m)| {
+        let index = u32::from_le_bytes([m[0], m[1], m[2], m[3]]);
+        (index != u32::MAX).then(|| DuplicatePair {
+            level: level as u32,
+            index: ((piece as u64) << (piece_height - level as u32)) + u64::from(index),
+        })
+    })
+}
+
+/// Writes `params` into consecutive uniform slots and returns each slot's binding.
+struct ParamSlots {
+    buffer: wgpu::Buffer,
+    align: u64,
+    used: u64,
+}
+
+impl ParamSlots {
+    fn new(state: &mut DeviceState) -> Self {
+        let align = state.uniform_align.max(32);
+        let buffer = state
+            .pool
+            .get(&state.device, Pool::Params, align * PARAM_SLOTS);
+        ParamSlots {
+            buffer,
+            align,
+            used: 0,
+        }
+    }
+
+    /// The next slot holding `bytes`; slots are reused after each submission (a queued write
+    /// lands between the submissions before and after it).
+    fn push(&mut self, queue: &wgpu::Queue, bytes: &[u8]) -> wgpu::BufferBinding<'_> {
+        let offset = (self.used % PARAM_SLOTS) * self.align;
+        self.used += 1;
+        queue.write_buffer(&self.buffer, offset, bytes);
+        wgpu::BufferBinding {
+            buffer: &self.buffer,
+            offset,
+            size: NonZeroU64::new(bytes.len() as u64),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.used = 0;
+    }
+}
+
+/// Wall-clock and (optionally) timestamp-query accounting of one job.
+struct Profiler {
+    enabled: bool,
+    query_set: Option<wgpu::QuerySet>,
+    kernel_ticks: u64,
+}
+
+impl Profiler {
+    fn new(state: &DeviceState, enabled: bool) -> Self {
+        let query_set = (enabled && state.timestamps).then(|| {
+            state.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("kernel timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            })
+        });
+        Profiler {
+            enabled,
+            query_set,
+            kernel_ticks: 0,
+        }
+    }
+
+    fn timestamp_writes(&self) -> Option<wgpu::ComputePassTimestampWrites<'_>> {
+        self.query_set
+            .as_ref()
+            .map(|set| wgpu::ComputePassTimestampWrites {
+                query_set: set,
+                beginning_of_pass_write_index: Some(0),
+                end_of_pass_write_index: Some(1),
+            })
+    }
+
+    /// Submits `encoder`; when profiling, waits for it and adds its pass time.
+    fn submit(
+        &mut self,
+        state: &mut DeviceState,
+        mut encoder: wgpu::CommandEncoder,
+    ) -> Result<wgpu::SubmissionIndex, GpuFault> {
+        let Some(set) = &self.query_set else {
+            let index = state.queue.submit([encoder.finish()]);
+            if self.enabled {
+                state.wait(Some(index.clone()))?;
+            }
+            return Ok(index);
+        };
+        let resolved = state.pool.get(&state.device, Pool::Timestamps, 16);
+        let readback = state.pool.get(&state.device, Pool::TimestampReadback, 16);
+        encoder.resolve_query_set(set, 0..2, &resolved, 0);
+        encoder.copy_buffer_to_buffer(&resolved, 0, &readback, 0, 16);
+        let index = state.queue.submit([encoder.finish()]);
+        let ticks = state.read_back(&readback, 16, |b| {
+            let begin = u64::from_le_bytes(b[0..8].try_into().expect("8 bytes"));
+            let end = u64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
+            end.saturating_sub(begin)
+        })?;
+        self.kernel_ticks += ticks;
+        Ok(index)
+    }
+
+    fn kernel_ns(&self, state: &DeviceState) -> Option<u64> {
+        self.query_set
+            .as_ref()
+            .map(|_| (self.kernel_ticks as f64 * state.timestamp_period) as u64)
+    }
+}
+
+/// The buffers of one job.
+struct JobBuffers {
+    level_a: wgpu::Buffer,
+    level_b: wgpu::Buffer,
+    duplicates: wgpu::Buffer,
+}
+
+impl JobBuffers {
+    fn new(state: &mut DeviceState, geometry: &Geometry, leaves: usize) -> Self {
+        let piece = leaves.min(geometry.piece_leaves()) as u64;
+        JobBuffers {
+            level_a: state.pool.get(&state.device, Pool::LevelA, piece * 32),
+            level_b: state
+                .pool
+                .get(&state.device, Pool::LevelB, piece.div_ceil(2) * 32),
+            duplicates: state
+                .pool
+                .get(&state.device, Pool::Duplicates, 4 * DUPLICATE_SLOTS),
+        }
+    }
+}
+
+/// The records of `leaves` as batches that each fit one binding: `(first, end)` index ranges.
+/// A record too large for any batch gets a batch of its own, flagged for the CPU.
+fn record_batches<L: AsRef<[u8]>>(leaves: &[L], binding_limit: u64) -> Vec<(usize, usize, bool)> {
+    // Room for the zero word the kernel may read past the last record.
+    let max_bytes = binding_limit - 4;
+    let max_count = (binding_limit / 4 - 1) as usize;
+    let mut batches = Vec::new();
+    let mut first = 0;
+    let mut bytes = 0u64;
+    for (i, leaf) in leaves.iter().enumerate() {
+        let len = leaf.as_ref().len() as u64;
+        if len > max_bytes {
+            if first < i {
+                batches.push((first, i, false));
+            }
+            batches.push((i, i + 1, true));
+            first = i + 1;
+            bytes = 0;
+            continue;
+        }
+        if bytes + len > max_bytes || i - first == max_count {
+            batches.push((first, i, false));
+            first = i;
+            bytes = 0;
+        }
+        bytes += len;
+    }
+    if first < leaves.len() {
+        batches.push((first, leaves.len(), false));
+    }
+    batches
+}
+
+impl GpuContext {
+    /// The root of `leaves` (already validated: Bitcoin leaves are 32 bytes) and the first
+    /// duplicate pair, on the device. `profile` times each pass with timestamp queries
+    /// (serialising the job; for benchmarks).
+    pub(crate) fn merkle_root<L: AsRef<[u8]> + Sync>(
+        &self,
+        scheme: Scheme,
+        leaves: &[L],
+        profile: bool,
+    ) -> Result<([u8; 32], Option<DuplicatePair>, KernelTiming), GpuFault> {
+        let started = Instant::now();
+        self.run(|state| {
+            let geometry = Geometry::new(leaves.len(), state.binding_limit);
+            let mut profiler = Profiler::new(state, profile);
+            let (root, duplicate) = root_job(state, scheme, leaves, geometry, &mut profiler)?;
+            let timing = KernelTiming {
+                kernel_ns: profiler.kernel_ns(state),
+                total_ns: started.elapsed().as_nanos() as u64,
+            };
+            Ok((root, duplicate, timing))
+        })
+    }
+
+    /// Every level of the tree of `leaves` up to the piece height (all of them for a tree that
+    /// fits one piece), with the first duplicate pair among them.
+    pub(crate) fn merkle_levels<L: AsRef<[u8]> + Sync>(
+        &self,
+        scheme: Scheme,
+        leaves: &[L],
+    ) -> Result<LowerLevels, GpuFault> {
+        self.run(|state| {
+            let geometry = Geometry::new(leaves.len(), state.binding_limit);
+            tree_job(state, scheme, leaves, geometry)
+        })
+    }
+}
+
+/// Hashes level 0 of one piece into `level_a`: RFC 9162 leaf hashes, or the raw txids copied
+/// (the first reduction reads them with `FLAG_RAW_INPUT`).
+fn upload_level0<L: AsRef<[u8]> + Sync>(
+    state: &mut DeviceState,
+    scheme: Scheme,
+    chunk: &[L],
+    level_a: &wgpu::Buffer,
+    params: &mut ParamSlots,
+    profiler: &mut Profiler,
+) -> Result<(), GpuFault> {
+    if scheme == Scheme::Bitcoin {
+        let size = NonZeroU64::new(chunk.len() as u64 * 32).expect("pieces are not empty");
+        let mut view = state
+            .queue
+            .write_buffer_with(level_a, 0, size)
+            .ok_or(GpuFault::DispatchFailed)?;
+        copy_records(view.slice(..), chunk);
+        return Ok(());
+    }
+    let batches = record_batches(chunk, state.binding_limit);
+    let mut largest = (0u64, 0u64);
+    for &(first, end, on_cpu) in &batches {
+        if !on_cpu {
+            let bytes: u64 = chunk[first..end]
+                .iter()
+                .map(|l| l.as_ref().len() as u64)
+                .sum();
+            largest = (
+                largest.0.max(bytes + 4),
+                largest.1.max(4 * (end - first) as u64 + 4),
+            );
+        }
+    }
+    let records = state.pool.get(&state.device, Pool::Records, largest.0);
+    let offsets = state.pool.get(&state.device, Pool::Offsets, largest.1);
+    for (first, end, on_cpu) in batches {
+        if on_cpu {
+            let hash = Scheme::Rfc9162
+                .leaf_hash(chunk[first].as_ref())
+                .expect("RFC 9162 accepts any record");
+            state
+                .queue
+                .write_buffer(level_a, first as u64 * 32, &hash_to_words(&hash));
+            continue;
+        }
+        let batch = &chunk[first..end];
+        let mut table = Vec::with_capacity(batch.len() + 1);
+        let mut total = 0u32;
+        table.push(0);
+        for leaf in batch {
+            total += leaf.as_ref().len() as u32;
+            table.push(total);
+        }
+        let size = (u64::from(total) + 4).next_multiple_of(4);
+        {
+            let mut view = state
+                .queue
+                .write_buffer_with(&records, 0, NonZeroU64::new(size).expect("at least 4"))
+                .ok_or(GpuFault::DispatchFailed)?;
+            let (body, mut pad) = view.slice(..).split_at(total as usize);
+            pad.fill(0);
+            copy_records(body, batch);
+        }
+        state
+            .queue
+            .write_buffer(&offsets, 0, bytemuck::cast_slice(&table));
+        let groups = (batch.len() as u64).div_ceil(u64::from(LEAF_GROUP));
+        let (width, height) = grid(groups, state.max_groups_per_dim);
+        let bind = {
+            let uniform = params.push(
+                &state.queue,
+                bytemuck::bytes_of(&LeafParams {
+                    count: batch.len() as u32,
+                    out_first: first as u32,
+                    grid_width: width,
+                    _pad: 0,
+                }),
+            );
+            state.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("leaf batch"),
+                layout: &state.pipelines.leaf.get_bind_group_layout(0),
+                entries: &[
+                    entry(0, &records, size),
+                    entry(1, &offsets, 4 * table.len() as u64),
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: level_a.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: wgpu::BindingResource::Buffer(uniform),
+                    },
+                ],
+            })
+        };
+        let mut encoder = state
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("hash leaves"),
+                timestamp_writes: profiler.timestamp_writes(),
+            });
+            pass.set_pipeline(&state.pipelines.leaf);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(width, height, 1);
+        }
+        // The records buffer is rewritten by the next batch: its write is queued behind
+        // this submission, which the queue finishes first.
+        profiler.submit(state, encoder)?;
+        params.reset();
+    }
+    Ok(())
+}
+
+/// Copies a batch of records, back to back, into the (write-only, mapped) upload image
+/// `body`. Serial: wgpu's write-only view of a byte slice cannot be sent to other threads, and
+/// one pass straight into the staging memory beats packing in parallel and copying again.
+fn copy_records<L: AsRef<[u8]>>(mut body: wgpu::WriteOnly<'_, [u8]>, batch: &[L]) {
+    for leaf in batch {
+        let leaf = leaf.as_ref();
+        let (mut head, tail) = body.split_at(leaf.len());
+        head.copy_from_slice(leaf);
+        body = tail;
+    }
+}
+
+fn entry(binding: u32, buffer: &wgpu::Buffer, size: u64) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer,
+            offset: 0,
+            size: NonZeroU64::new(size),
+        }),
+    }
+}
+
+/// One reduction dispatch: `count` nodes of `input` up `levels` levels into `output`.
+#[allow(clippy::too_many_arguments)]
+fn reduce_pass(
+    state: &DeviceState,
+    pass: &mut wgpu::ComputePass<'_>,
+    params: &mut ParamSlots,
+    scheme: Scheme,
+    (input, output): (&wgpu::Buffer, &wgpu::Buffer),
+    duplicates: &wgpu::Buffer,
+    count: u64,
+    levels: u32,
+    base_level: u32,
+    raw_input: bool,
+) {
+    let groups = count.div_ceil(REDUCE_TILE);
+    let (width, height) = grid(groups, state.max_groups_per_dim);
+    let mut flags = 0;
+    if scheme == Scheme::Bitcoin {
+        flags |= FLAG_BITCOIN;
+    }
+    if raw_input {
+        flags |= FLAG_RAW_INPUT;
+    }
+    let uniform = params.push(
+        &state.queue,
+        bytemuck::bytes_of(&ReduceParams {
+            count: count as u32,
+            levels,
+            base_level,
+            flags,
+            grid_width: width,
+            _pad: [0; 3],
+        }),
+    );
+    let bind = state.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("reduce"),
+        layout: &state.pipelines.reduce.get_bind_group_layout(0),
+        entries: &[
+            entry(0, input, count * 32),
+            entry(1, output, count.div_ceil(2) * 32),
+            wgpu::BindGroupEntry {
+                binding: 2,
+                resource: duplicates.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 3,
+                resource: wgpu::BindingResource::Buffer(uniform),
+            },
+        ],
+    });
+    pass.set_pipeline(&state.pipelines.reduce);
+    pass.set_bind_group(0, &bind, &[]);
+    pass.dispatch_workgroups(width, height, 1);
+}
+
+const NO_DUPLICATES: [u8; 4 * DUPLICATE_SLOTS as usize] = [0xff; 4 * DUPLICATE_SLOTS as usize];
+
+fn root_job<L: AsRef<[u8]> + Sync>(
+    state: &mut DeviceState,
+    scheme: Scheme,
+    leaves: &[L],
+    geometry: Geometry,
+    profiler: &mut Profiler,
+) -> Result<([u8; 32], Option<DuplicatePair>), GpuFault> {
+    if leaves.is_empty() {
+        return Ok((scheme.empty_root(), None));
+    }
+    if leaves.len() == 1 && scheme == Scheme::Bitcoin {
+        // A one-transaction block's root is its txid: nothing to hash.
+        let mut root = [0u8; 32];
+        root.copy_from_slice(leaves[0].as_ref());
+        return Ok((root, None));
+    }
+    let buffers = JobBuffers::new(state, &geometry, leaves.len());
+    let mut params = ParamSlots::new(state);
+    let slots = geometry.pieces.min(RESULTS_PER_READBACK) as u64;
+    let readback = state
+        .pool
+        .get(&state.device, Pool::Readback, slots * RESULT_BYTES);
+    let mut piece_roots = Vec::with_capacity(geometry.pieces);
+    let mut duplicate = None;
+    let mut in_flight: Option<wgpu::SubmissionIndex> = None;
+
+    for (c, chunk) in leaves.chunks(geometry.piece_leaves()).enumerate() {
+        state
+            .queue
+            .write_buffer(&buffers.duplicates, 0, &NO_DUPLICATES);
+        upload_level0(
+            state,
+            scheme,
+            chunk,
+            &buffers.level_a,
+            &mut params,
+            profiler,
+        )?;
+
+        let mut encoder = state
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+        let mut count = chunk.len() as u64;
+        let mut height = 0;
+        let mut top_in_a = true;
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("reduce piece"),
+                timestamp_writes: profiler.timestamp_writes(),
+            });
+            while height < geometry.target {
+                let levels = (geometry.target - height).min(MAX_FUSED_LEVELS);
+                let io = if top_in_a {
+                    (&buffers.level_a, &buffers.level_b)
+                } else {
+                    (&buffers.level_b, &buffers.level_a)
+                };
+                let raw = scheme == Scheme::Bitcoin && height == 0;
+                reduce_pass(
+                    state,
+                    &mut pass,
+                    &mut params,
+                    scheme,
+                    io,
+                    &buffers.duplicates,
+                    count,
+                    levels,
+                    height,
+                    raw,
+                );
+                count = count.div_ceil(1 << levels);
+                height += levels;
+                top_in_a = !top_in_a;
+            }
+        }
+        let slot = (c % RESULTS_PER_READBACK) as u64 * RESULT_BYTES;
+        let top = if top_in_a {
+            &buffers.level_a
+        } else {
+            &buffers.level_b
+        };
+        encoder.copy_buffer_to_buffer(top, 0, &readback, slot, 32);
+        encoder.copy_buffer_to_buffer(
+            &buffers.duplicates,
+            0,
+            &readback,
+            slot + 32,
+            4 * DUPLICATE_SLOTS,
+        );
+        let submitted = profiler.submit(state, encoder)?;
+        params.reset();
+        // At most two pieces in flight: the CPU packs piece c + 1 while the device works on
+        // piece c, and no more staging memory than that is held.
+        if let Some(previous) = in_flight.replace(submitted) {
+            state.wait(Some(previous))?;
+        }
+
+        let last = c + 1 == geometry.pieces;
+        if (c + 1) % RESULTS_PER_READBACK == 0 || last {
+            let filled = c % RESULTS_PER_READBACK + 1;
+            let first_piece = c + 1 - filled;
+            state.read_back(&readback, filled as u64 * RESULT_BYTES, |bytes| {
+                for (i, result) in bytes.chunks_exact(RESULT_BYTES as usize).enumerate() {
+                    piece_roots.push(words_to_hash(&result[..32]));
+                    let found = first_duplicate_of_piece(
+                        &result[32..],
+                        first_piece + i,
+                        geometry.piece_height,
+                    );
+                    duplicate = crate::merkle::first_duplicate(duplicate, found);
+                }
+            })?;
+            in_flight = None;
+        }
+    }
+
+    if geometry.pieces == 1 {
+        return Ok((piece_roots[0], duplicate));
+    }
+    let combined =
+        crate::merkle::combine_piece_roots(scheme, piece_roots, geometry.piece_height, duplicate);
+    Ok(combined)
+}
+
+fn tree_job<L: AsRef<[u8]> + Sync>(
+    state: &mut DeviceState,
+    scheme: Scheme,
+    leaves: &[L],
+    geometry: Geometry,
+) -> Result<LowerLevels, GpuFault> {
+    let mut levels: Vec<Vec<[u8; 32]>> = (0..=geometry.target).map(|_| Vec::new()).collect();
+    if leaves.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let buffers = JobBuffers::new(state, &geometry, leaves.len());
+    let mut params = ParamSlots::new(state);
+    let mut profiler = Profiler::new(state, false);
+    let piece = leaves.len().min(geometry.piece_leaves()) as u64;
+    // Level 0 of a piece, or its higher levels (fewer hashes, plus at most one lone node per
+    // level) and its duplicate table.
+    let readback = state.pool.get(
+        &state.device,
+        Pool::Readback,
+        (piece + 64) * 32 + 4 * DUPLICATE_SLOTS,
+    );
+    let mut duplicate = None;
+
+    for (c, chunk) in leaves.chunks(geometry.piece_leaves()).enumerate() {
+        state
+            .queue
+            .write_buffer(&buffers.duplicates, 0, &NO_DUPLICATES);
+        upload_level0(
+            state,
+            scheme,
+            chunk,
+            &buffers.level_a,
+            &mut params,
+            &mut profiler,
+        )?;
+        // Level 0: the leaf hashes (Bitcoin's are the txids themselves).
+        if scheme == Scheme::Bitcoin {
+            levels[0].extend(chunk.iter().map(|l| {
+                let mut h = [0u8; 32];
+                h.copy_from_slice(l.as_ref());
+                h
+            }));
+        } else {
+            let mut encoder = state
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+            let size = chunk.len() as u64 * 32;
+            encoder.copy_buffer_to_buffer(&buffers.level_a, 0, &readback, 0, size);
+            state.queue.submit([encoder.finish()]);
+            state.read_back(&readback, size, |bytes| {
+                levels[0].extend(bytes.chunks_exact(32).map(words_to_hash));
+            })?;
+        }
+
+        // Each level up is one dispatch (levels = 1), copied out behind the others.
+        let mut encoder = state
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+        let mut count = chunk.len() as u64;
+        let mut sizes = Vec::new();
+        let mut top_in_a = true;
+        for height in 0..geometry.target {
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+                let io = if top_in_a {
+                    (&buffers.level_a, &buffers.level_b)
+                } else {
+                    (&buffers.level_b, &buffers.level_a)
+                };
+                let raw = scheme == Scheme::Bitcoin && height == 0;
+                reduce_pass(
+                    state,
+                    &mut pass,
+                    &mut params,
+                    scheme,
+                    io,
+                    &buffers.duplicates,
+                    count,
+                    1,
+                    height,
+                    raw,
+                );
+            }
+            count = count.div_ceil(2);
+            let out = if top_in_a {
+                &buffers.level_b
+            } else {
+                &buffers.level_a
+            };
+            let at: u64 = sizes.iter().sum::<u64>() * 32;
+            encoder.copy_buffer_to_buffer(out, 0, &readback, at, count * 32);
+            sizes.push(count);
+            top_in_a = !top_in_a;
+            if params.used + 1 >= PARAM_SLOTS {
+                // Parameter slots are reused per submission; submit before they wrap.
+                state.queue.submit([encoder.finish()]);
+                params.reset();
+                encoder = state
+                    .device
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+            }
+        }
+        let at: u64 = sizes.iter().sum::<u64>() * 32;
+        encoder.copy_buffer_to_buffer(&buffers.duplicates, 0, &readback, at, 4 * DUPLICATE_SLOTS);
+        state.queue.submit([encoder.finish()]);
+        params.reset();
+        state.read_back(&readback, at + 4 * DUPLICATE_SLOTS, |bytes| {
+            let mut start = 0usize;
+            for (j, &size) in sizes.iter().enumerate() {
+                let end = start + size as usize * 32;
+                levels[j + 1].extend(bytes[start..end].chunks_exact(32).map(words_to_hash));
+                start = end;
+            }
+            let found = first_duplicate_of_piece(&bytes[start..], c, geometry.piece_height);
+            duplicate = crate::merkle::first_duplicate(duplicate, found);
+        })?;
+    }
+    Ok((levels, duplicate))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_cuts_aligned_pieces() {
+        let g = Geometry::new(1000, 4096);
+        assert_eq!((g.piece_height, g.pieces, g.target), (7, 8, 7));
+        let g = Geometry::new(100, 4096);
+        assert_eq!((g.piece_height, g.pieces, g.target), (7, 1, 7));
+        let g = Geometry::new(1, 128 << 20);
+        assert_eq!((g.piece_height, g.pieces, g.target), (22, 1, 0));
+        let g = Geometry::new(1 << 24, 128 << 20);
+        assert_eq!((g.piece_height, g.pieces, g.target), (22, 4, 22));
+    }
+
+    #[test]
+    fn record_batches_respect_the_binding() {
+        let leaves: Vec<Vec<u8>> = [10, 3000, 2000, 5000, 0, 7]
+            .iter()
+            .map(|&n| vec![0; n])
+            .collect();
+        let batches = record_batches(&leaves, 4096);
+        assert_eq!(
+            batches,
+            vec![(0, 2, false), (2, 3, false), (3, 4, true), (4, 6, false)]
+        );
+    }
+
+    #[test]
+    fn hash_words_round_trip() {
+        let h: [u8; 32] = std::array::from_fn(|i| i as u8);
+        assert_eq!(words_to_hash(&hash_to_words(&h)), h);
+        assert_eq!(&hash_to_words(&h)[..4], &[3, 2, 1, 0]);
+    }
+}
