@@ -281,3 +281,42 @@ fn concurrent_jobs_share_one_device() {
         h.join().unwrap();
     }
 }
+
+#[test]
+fn real_bitcoin_blocks_on_the_gpu_match_their_header_roots() {
+    let Some(gpu) = gpu_verifier(128 << 20) else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bitcoin");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "txt") {
+            continue;
+        }
+        // `root <display hex>` then txids in display order (byte-reversed).
+        let display = |h: &str| -> [u8; 32] {
+            let mut b: [u8; 32] = hex::decode(h.trim()).unwrap().try_into().unwrap();
+            b.reverse();
+            b
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut root = None;
+        let mut ids = Vec::new();
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match line.strip_prefix("root ") {
+                Some(r) => root = Some(display(r)),
+                None => ids.push(display(line)),
+            }
+        }
+        let report = gpu.merkle_root(Scheme::Bitcoin, &ids).unwrap();
+        assert_eq!(report.backend(), Backend::Gpu);
+        assert_eq!(Some(report.root()), root, "{}", path.display());
+        assert_eq!(report.duplicate_pair(), None);
+        checked += 1;
+    }
+    assert!(checked >= 3, "expected the three real blocks in {}", dir.display());
+}
