@@ -2,7 +2,7 @@
 //!
 //! Clears blocks of signed ledger records — e-invoices, e-certificates, evidence deposits —
 //! by verifying every Ed25519 signature with exact, deterministic per-item verdicts and every
-//! Merkle root, in parallel across CPU cores.
+//! Merkle root, in parallel across CPU cores and GPUs.
 //!
 //! ```
 //! use blockverify::{Backend, Policy, SigItem, Verdict, Verifier};
@@ -58,6 +58,13 @@
 //! The [`merkle`] module computes RFC 9162 and Bitcoin roots (also through
 //! [`Verifier::merkle_root`]), serves and verifies inclusion and consistency proofs, and keeps
 //! append-only logs, with SHA-256 hashed many messages at a time ([`merkle::sha256`]).
+//!
+//! ## GPUs
+//!
+//! With the default feature `gpu`, a verifier built with [`Backend::Gpu`] (or [`Backend::Auto`]
+//! on a machine with a hardware GPU) computes Merkle roots and trees with WGSL compute shaders
+//! through wgpu, bit-identical to the CPU engine; a GPU fault is redone on the CPU and
+//! reported ([`GpuFault`]). See the [`gpu`] module.
 //!
 //! ## `unsafe`
 //!

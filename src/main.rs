@@ -78,6 +78,16 @@ struct BenchArgs {
     /// Worker threads for this crate and the parallel peers (0 = all cores).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=blockverify::MAX_THREADS as u64))]
     threads: u64,
+    /// merkle: leave out the GPU rows.
+    #[arg(long)]
+    no_gpu: bool,
+    /// merkle: the GPU adapter to use (part of its name; default the best one).
+    #[arg(long)]
+    gpu_adapter: Option<String>,
+    /// merkle: log2 of the leaves of the GPU workloads (default 24 on a hardware GPU, 18 on
+    /// a CPU emulation; 20 and 14 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(10..=26))]
+    gpu_log2_leaves: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -113,6 +123,11 @@ fn main() -> ExitCode {
             quick: a.quick,
             json: a.json,
             threads: a.threads as usize,
+            gpu: cli::bench::merkle_bench::GpuChoice {
+                skip: a.no_gpu,
+                adapter: a.gpu_adapter,
+                log2_leaves: a.gpu_log2_leaves,
+            },
         }),
         Command::Demo(a) => cli::demo::run(&cli::demo::Options {
             records: a.records as usize,

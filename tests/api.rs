@@ -34,16 +34,33 @@ fn verifier_is_send_and_sync_and_shareable() {
 }
 
 #[test]
-fn gpu_backend_is_a_clear_error_until_it_lands() {
-    match Verifier::builder().backend(Backend::Gpu).build() {
-        Err(Error::GpuUnavailable(why)) => assert!(why.contains("GPU")),
+fn a_gpu_that_is_not_there_is_a_clear_error_and_auto_never_picks_an_emulation() {
+    match Verifier::builder()
+        .backend(Backend::Gpu)
+        .gpu_adapter("no adapter is called this")
+        .build()
+    {
+        Err(Error::GpuUnavailable(why)) => assert!(why.contains("no GPU adapter"), "{why}"),
         other => panic!("expected GpuUnavailable, got {other:?}"),
     }
     let auto = Verifier::builder()
         .backend(Backend::Auto)
         .build()
         .expect("auto");
-    assert_eq!(auto.backend(), Backend::Cpu);
+    let hardware = blockverify::gpu::list_adapters()
+        .iter()
+        .any(|a| !a.software);
+    let expected = if hardware {
+        Backend::Auto
+    } else {
+        Backend::Cpu
+    };
+    assert_eq!(auto.backend(), expected);
+    assert!(auto.gpu_adapter().is_none_or(|a| !a.software));
+    assert!(matches!(
+        Verifier::builder().gpu_binding_limit(100).build(),
+        Err(Error::InvalidConfig(_))
+    ));
 }
 
 #[test]

@@ -318,5 +318,9 @@ fn real_bitcoin_blocks_on_the_gpu_match_their_header_roots() {
         assert_eq!(report.duplicate_pair(), None);
         checked += 1;
     }
-    assert!(checked >= 3, "expected the three real blocks in {}", dir.display());
+    assert!(
+        checked >= 3,
+        "expected the three real blocks in {}",
+        dir.display()
+    );
 }

@@ -66,6 +66,38 @@ pub fn run() -> Result<ExitCode, CliError> {
     {
         println!("  note: this CPU lacks IFMA, so the AVX2 path runs");
     }
-    println!("backends: cpu (available), gpu (not in this release)");
+    println!("backends: cpu (available), gpu (wgpu: Vulkan, Metal, DX12)");
+    let adapters = blockverify::gpu::list_adapters();
+    if adapters.is_empty() {
+        println!(
+            "gpu adapters: none found (on Linux, install a Vulkan driver: e.g. mesa-vulkan-drivers and libvulkan1)"
+        );
+    }
+    for (i, a) in adapters.iter().enumerate() {
+        println!(
+            "gpu adapter {i}: {} ({}, {}{})",
+            a.name,
+            a.backend,
+            a.device_type,
+            if a.software {
+                "; a CPU emulation: Backend::Gpu accepts it, Backend::Auto does not"
+            } else {
+                ""
+            }
+        );
+        println!("  driver: {} {}", a.driver, a.driver_info);
+        println!(
+            "  max storage binding {} MiB, max buffer {} MiB, workgroup memory {} KiB, {} invocations/workgroup, {} workgroups/dimension, timestamp queries: {}",
+            a.max_storage_buffer_binding_size >> 20,
+            a.max_buffer_size >> 20,
+            a.max_compute_workgroup_storage_size >> 10,
+            a.max_compute_invocations_per_workgroup,
+            a.max_compute_workgroups_per_dimension,
+            if a.timestamp_queries { "yes" } else { "no" }
+        );
+    }
+    if let Ok(name) = std::env::var(blockverify::gpu::ADAPTER_ENV) {
+        println!("{} = {name:?}", blockverify::gpu::ADAPTER_ENV);
+    }
     Ok(ExitCode::SUCCESS)
 }

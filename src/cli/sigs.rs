@@ -41,6 +41,14 @@ struct Decoded {
 }
 
 pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
+    if opts.backend == Backend::Gpu {
+        // The library would run them on the CPU engine; a user who asked for the GPU by name
+        // is told instead of silently served by the CPU.
+        return Err(blockverify::Error::GpuUnavailable(
+            "signature verification on the GPU is not in this release (Merkle trees are); use --backend cpu or auto".into(),
+        )
+        .into());
+    }
     let verifier = Verifier::builder()
         .policy(opts.policy)
         .backend(opts.backend)

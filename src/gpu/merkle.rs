@@ -53,6 +53,10 @@ pub struct KernelTiming {
     /// Summed execution time of the compute passes, from timestamp queries; `None` where the
     /// adapter has none.
     pub kernel_ns: Option<u64>,
+    /// The part of `kernel_ns` spent hashing leaves (RFC 9162 records).
+    pub leaf_kernel_ns: Option<u64>,
+    /// The part of `kernel_ns` spent hashing interior nodes (the reduction passes).
+    pub node_kernel_ns: Option<u64>,
     /// Wall-clock time of the whole job: packing, uploads, kernels, readback.
     pub total_ns: u64,
 }
@@ -183,7 +187,15 @@ impl ParamSlots {
 struct Profiler {
     enabled: bool,
     query_set: Option<wgpu::QuerySet>,
-    kernel_ticks: u64,
+    /// Ticks spent in leaf passes and in reduction passes.
+    ticks: [u64; 2],
+}
+
+/// Which kind of pass a submission holds, for [`Profiler`].
+#[derive(Clone, Copy)]
+enum PassKind {
+    Leaves = 0,
+    Nodes = 1,
 }
 
 impl Profiler {
@@ -198,7 +210,7 @@ impl Profiler {
         Profiler {
             enabled,
             query_set,
-            kernel_ticks: 0,
+            ticks: [0; 2],
         }
     }
 
@@ -217,6 +229,7 @@ impl Profiler {
         &mut self,
         state: &mut DeviceState,
         mut encoder: wgpu::CommandEncoder,
+        kind: PassKind,
     ) -> Result<wgpu::SubmissionIndex, GpuFault> {
         let Some(set) = &self.query_set else {
             let index = state.queue.submit([encoder.finish()]);
@@ -235,14 +248,16 @@ impl Profiler {
             let end = u64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
             end.saturating_sub(begin)
         })?;
-        self.kernel_ticks += ticks;
+        self.ticks[kind as usize] += ticks;
         Ok(index)
     }
 
-    fn kernel_ns(&self, state: &DeviceState) -> Option<u64> {
+    /// Leaf and node kernel nanoseconds, when timestamps were taken.
+    fn kernel_ns(&self, state: &DeviceState) -> Option<(u64, u64)> {
+        let ns = |ticks: u64| (ticks as f64 * state.timestamp_period) as u64;
         self.query_set
             .as_ref()
-            .map(|_| (self.kernel_ticks as f64 * state.timestamp_period) as u64)
+            .map(|_| (ns(self.ticks[0]), ns(self.ticks[1])))
     }
 }
 
@@ -316,8 +331,11 @@ impl GpuContext {
             let geometry = Geometry::new(leaves.len(), state.binding_limit);
             let mut profiler = Profiler::new(state, profile);
             let (root, duplicate) = root_job(state, scheme, leaves, geometry, &mut profiler)?;
+            let kernel = profiler.kernel_ns(state);
             let timing = KernelTiming {
-                kernel_ns: profiler.kernel_ns(state),
+                kernel_ns: kernel.map(|(l, n)| l + n),
+                leaf_kernel_ns: kernel.map(|(l, _)| l),
+                node_kernel_ns: kernel.map(|(_, n)| n),
                 total_ns: started.elapsed().as_nanos() as u64,
             };
             Ok((root, duplicate, timing))
@@ -447,7 +465,7 @@ fn upload_level0<L: AsRef<[u8]> + Sync>(
         }
         // The records buffer is rewritten by the next batch: its write is queued behind
         // this submission, which the queue finishes first.
-        profiler.submit(state, encoder)?;
+        profiler.submit(state, encoder, PassKind::Leaves)?;
         params.reset();
     }
     Ok(())
@@ -622,7 +640,7 @@ fn root_job<L: AsRef<[u8]> + Sync>(
             slot + 32,
             4 * DUPLICATE_SLOTS,
         );
-        let submitted = profiler.submit(state, encoder)?;
+        let submitted = profiler.submit(state, encoder, PassKind::Nodes)?;
         params.reset();
         // At most two pieces in flight: the CPU packs piece c + 1 while the device works on
         // piece c, and no more staging memory than that is held.
