@@ -54,6 +54,22 @@ fn message_byte(start: u32, len: u32, p: u32) -> u32 {
     return 0u;
 }
 
+// Big-endian message word at byte `p` of the padded message (without the length words).
+fn message_word(start: u32, len: u32, p: u32) -> u32 {
+    let msg_len = len + 1u;
+    if (p >= 1u && p + 4u <= msg_len) {
+        // Entirely record bytes: message byte p is record byte p - 1.
+        return data_word(start + p - 1u);
+    }
+    if (p > msg_len) {
+        return 0u;
+    }
+    return (message_byte(start, len, p) << 24u)
+        | (message_byte(start, len, p + 1u) << 16u)
+        | (message_byte(start, len, p + 2u) << 8u)
+        | message_byte(start, len, p + 3u);
+}
+
 @compute @workgroup_size(64)
 fn hash_leaves(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -70,30 +86,38 @@ fn hash_leaves(
     let blocks = (msg_len + 8u) / 64u + 1u;
     var state = sha256_iv();
     for (var b = 0u; b < blocks; b++) {
-        var m: array<u32, 16>;
-        for (var j = 0u; j < 16u; j++) {
-            let p = b * 64u + j * 4u;
-            if (p >= 1u && p + 4u <= msg_len) {
-                // Entirely record bytes: message byte p is record byte p - 1.
-                m[j] = data_word(start + p - 1u);
-            } else if (p > msg_len) {
-                m[j] = 0u;
-            } else {
-                m[j] = (message_byte(start, len, p) << 24u)
-                    | (message_byte(start, len, p + 1u) << 16u)
-                    | (message_byte(start, len, p + 2u) << 8u)
-                    | message_byte(start, len, p + 3u);
-            }
-        }
-        if (b + 1u == blocks) {
-            // Bit length as a 64-bit big-endian integer (records are < 2^32 bytes).
-            m[14] = msg_len >> 29u;
-            m[15] = msg_len << 3u;
-        }
+        let base = b * 64u;
+        let last = b + 1u == blocks;
+        // Words 14 and 15 of the last block hold the bit length as a 64-bit big-endian
+        // integer (records are < 2^32 bytes); the padding leaves those bytes zero.
+        let m = array<u32, 16>(
+            message_word(start, len, base),
+            message_word(start, len, base + 4u),
+            message_word(start, len, base + 8u),
+            message_word(start, len, base + 12u),
+            message_word(start, len, base + 16u),
+            message_word(start, len, base + 20u),
+            message_word(start, len, base + 24u),
+            message_word(start, len, base + 28u),
+            message_word(start, len, base + 32u),
+            message_word(start, len, base + 36u),
+            message_word(start, len, base + 40u),
+            message_word(start, len, base + 44u),
+            message_word(start, len, base + 48u),
+            message_word(start, len, base + 52u),
+            select(message_word(start, len, base + 56u), msg_len >> 29u, last),
+            select(message_word(start, len, base + 60u), msg_len << 3u, last),
+        );
         state = sha256_compress(state, m);
     }
     let out = (params.out_first + i) * 8u;
-    for (var k = 0u; k < 8u; k++) {
-        hashes[out + k] = state.w[k];
-    }
+    let d = state.w;
+    hashes[out] = d[0];
+    hashes[out + 1u] = d[1];
+    hashes[out + 2u] = d[2];
+    hashes[out + 3u] = d[3];
+    hashes[out + 4u] = d[4];
+    hashes[out + 5u] = d[5];
+    hashes[out + 6u] = d[6];
+    hashes[out + 7u] = d[7];
 }

@@ -41,22 +41,25 @@ const TILE: u32 = 512u;
 // After the first level a workgroup holds at most 256 nodes (8 KiB).
 var<workgroup> tile: array<Digest, 256>;
 
+// Word k of input node i, byte-swapped from raw id bytes when the flag says so.
+fn input_word(i: u32, k: u32) -> u32 {
+    let v = nodes_in[i * 8u + k];
+    return select(v, bswap32(v), (params.flags & FLAG_RAW_INPUT) != 0u);
+}
+
+// (Written out word by word: constant indices keep digests in registers.)
 fn load_input(i: u32) -> Digest {
-    var d: Digest;
-    let raw = (params.flags & FLAG_RAW_INPUT) != 0u;
-    for (var k = 0u; k < 8u; k++) {
-        let v = nodes_in[i * 8u + k];
-        d.w[k] = select(v, bswap32(v), raw);
-    }
-    return d;
+    return Digest(array<u32, 8>(
+        input_word(i, 0u), input_word(i, 1u), input_word(i, 2u), input_word(i, 3u),
+        input_word(i, 4u), input_word(i, 5u), input_word(i, 6u), input_word(i, 7u),
+    ));
 }
 
 fn same(a: Digest, b: Digest) -> bool {
-    var eq = true;
-    for (var k = 0u; k < 8u; k++) {
-        eq = eq && (a.w[k] == b.w[k]);
-    }
-    return eq;
+    let x = a.w;
+    let y = b.w;
+    return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3]
+        && x[4] == y[4] && x[5] == y[5] && x[6] == y[6] && x[7] == y[7];
 }
 
 // The parent of `left` and `right` (`has_right` false: `left` is a level's odd last node).
@@ -129,9 +132,14 @@ fn reduce_levels(
 
     if (lid < held) {
         let out = ((first >> params.levels) + lid) * 8u;
-        let node = tile[lid];
-        for (var k = 0u; k < 8u; k++) {
-            nodes_out[out + k] = node.w[k];
-        }
+        let node = tile[lid].w;
+        nodes_out[out] = node[0];
+        nodes_out[out + 1u] = node[1];
+        nodes_out[out + 2u] = node[2];
+        nodes_out[out + 3u] = node[3];
+        nodes_out[out + 4u] = node[4];
+        nodes_out[out + 5u] = node[5];
+        nodes_out[out + 6u] = node[6];
+        nodes_out[out + 7u] = node[7];
     }
 }

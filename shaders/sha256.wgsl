@@ -43,93 +43,226 @@ fn sha256_iv() -> Digest {
     return Digest(SHA256_IV);
 }
 
-// One compression of the 16-word block into `state`. The message schedule is kept as a
-// rolling 16-word window (W[t] overwrites W[t - 16]), which needs 16 live words instead of 64;
-// the loops have constant trip counts so drivers can unroll them and keep the window in
-// registers.
+// The working variables a..h of the compression function.
+struct Working {
+    a: u32,
+    b: u32,
+    c: u32,
+    d: u32,
+    e: u32,
+    f: u32,
+    g: u32,
+    h: u32,
+}
+
+// One round (FIPS 180-4 §6.2.2 step 3) with round constant `k` and schedule word `w`.
+fn sha256_round(v: ptr<function, Working>, k: u32, w: u32) {
+    let e = (*v).e;
+    let a = (*v).a;
+    let t1 = (*v).h + (rotr(e, 6u) ^ rotr(e, 11u) ^ rotr(e, 25u)) + ((e & (*v).f) ^ (~e & (*v).g)) + k + w;
+    let t2 = (rotr(a, 2u) ^ rotr(a, 13u) ^ rotr(a, 22u)) + ((a & (*v).b) ^ (a & (*v).c) ^ ((*v).b & (*v).c));
+    (*v).h = (*v).g;
+    (*v).g = (*v).f;
+    (*v).f = e;
+    (*v).e = (*v).d + t1;
+    (*v).d = (*v).c;
+    (*v).c = (*v).b;
+    (*v).b = a;
+    (*v).a = t1 + t2;
+}
+
+fn small_sigma0(x: u32) -> u32 {
+    return rotr(x, 7u) ^ rotr(x, 18u) ^ (x >> 3u);
+}
+
+fn small_sigma1(x: u32) -> u32 {
+    return rotr(x, 17u) ^ rotr(x, 19u) ^ (x >> 10u);
+}
+
+// One compression of the 16-word block into `state`, written out round by round: every
+// array index is a constant, so the schedule window lives in sixteen registers on every
+// driver (a rolled loop indexes it dynamically, which spills it to memory on some, Mesa's
+// lavapipe among them). The schedule is a rolling 16-word window: W[t] replaces W[t - 16].
 fn sha256_compress(state: Digest, block: array<u32, 16>) -> Digest {
-    var w = block;
-    var a = state.w[0];
-    var b = state.w[1];
-    var c = state.w[2];
-    var d = state.w[3];
-    var e = state.w[4];
-    var f = state.w[5];
-    var g = state.w[6];
-    var h = state.w[7];
-    for (var t = 0u; t < 64u; t++) {
-        var wt: u32;
-        if (t < 16u) {
-            wt = w[t];
-        } else {
-            let w15 = w[(t + 1u) & 15u];
-            let w2 = w[(t + 14u) & 15u];
-            let s0 = rotr(w15, 7u) ^ rotr(w15, 18u) ^ (w15 >> 3u);
-            let s1 = rotr(w2, 17u) ^ rotr(w2, 19u) ^ (w2 >> 10u);
-            wt = w[t & 15u] + s0 + w[(t + 9u) & 15u] + s1;
-            w[t & 15u] = wt;
-        }
-        let big_s1 = rotr(e, 6u) ^ rotr(e, 11u) ^ rotr(e, 25u);
-        let ch = (e & f) ^ (~e & g);
-        let t1 = h + big_s1 + ch + SHA256_K[t] + wt;
-        let big_s0 = rotr(a, 2u) ^ rotr(a, 13u) ^ rotr(a, 22u);
-        let maj = (a & b) ^ (a & c) ^ (b & c);
-        h = g;
-        g = f;
-        f = e;
-        e = d + t1;
-        d = c;
-        c = b;
-        b = a;
-        a = t1 + big_s0 + maj;
-    }
+    var w0 = block[0];
+    var w1 = block[1];
+    var w2 = block[2];
+    var w3 = block[3];
+    var w4 = block[4];
+    var w5 = block[5];
+    var w6 = block[6];
+    var w7 = block[7];
+    var w8 = block[8];
+    var w9 = block[9];
+    var w10 = block[10];
+    var w11 = block[11];
+    var w12 = block[12];
+    var w13 = block[13];
+    var w14 = block[14];
+    var w15 = block[15];
+    var v = Working(state.w[0], state.w[1], state.w[2], state.w[3], state.w[4], state.w[5], state.w[6], state.w[7]);
+    sha256_round(&v, SHA256_K[0], w0);
+    sha256_round(&v, SHA256_K[1], w1);
+    sha256_round(&v, SHA256_K[2], w2);
+    sha256_round(&v, SHA256_K[3], w3);
+    sha256_round(&v, SHA256_K[4], w4);
+    sha256_round(&v, SHA256_K[5], w5);
+    sha256_round(&v, SHA256_K[6], w6);
+    sha256_round(&v, SHA256_K[7], w7);
+    sha256_round(&v, SHA256_K[8], w8);
+    sha256_round(&v, SHA256_K[9], w9);
+    sha256_round(&v, SHA256_K[10], w10);
+    sha256_round(&v, SHA256_K[11], w11);
+    sha256_round(&v, SHA256_K[12], w12);
+    sha256_round(&v, SHA256_K[13], w13);
+    sha256_round(&v, SHA256_K[14], w14);
+    sha256_round(&v, SHA256_K[15], w15);
+    w0 += small_sigma0(w1) + w9 + small_sigma1(w14);
+    sha256_round(&v, SHA256_K[16], w0);
+    w1 += small_sigma0(w2) + w10 + small_sigma1(w15);
+    sha256_round(&v, SHA256_K[17], w1);
+    w2 += small_sigma0(w3) + w11 + small_sigma1(w0);
+    sha256_round(&v, SHA256_K[18], w2);
+    w3 += small_sigma0(w4) + w12 + small_sigma1(w1);
+    sha256_round(&v, SHA256_K[19], w3);
+    w4 += small_sigma0(w5) + w13 + small_sigma1(w2);
+    sha256_round(&v, SHA256_K[20], w4);
+    w5 += small_sigma0(w6) + w14 + small_sigma1(w3);
+    sha256_round(&v, SHA256_K[21], w5);
+    w6 += small_sigma0(w7) + w15 + small_sigma1(w4);
+    sha256_round(&v, SHA256_K[22], w6);
+    w7 += small_sigma0(w8) + w0 + small_sigma1(w5);
+    sha256_round(&v, SHA256_K[23], w7);
+    w8 += small_sigma0(w9) + w1 + small_sigma1(w6);
+    sha256_round(&v, SHA256_K[24], w8);
+    w9 += small_sigma0(w10) + w2 + small_sigma1(w7);
+    sha256_round(&v, SHA256_K[25], w9);
+    w10 += small_sigma0(w11) + w3 + small_sigma1(w8);
+    sha256_round(&v, SHA256_K[26], w10);
+    w11 += small_sigma0(w12) + w4 + small_sigma1(w9);
+    sha256_round(&v, SHA256_K[27], w11);
+    w12 += small_sigma0(w13) + w5 + small_sigma1(w10);
+    sha256_round(&v, SHA256_K[28], w12);
+    w13 += small_sigma0(w14) + w6 + small_sigma1(w11);
+    sha256_round(&v, SHA256_K[29], w13);
+    w14 += small_sigma0(w15) + w7 + small_sigma1(w12);
+    sha256_round(&v, SHA256_K[30], w14);
+    w15 += small_sigma0(w0) + w8 + small_sigma1(w13);
+    sha256_round(&v, SHA256_K[31], w15);
+    w0 += small_sigma0(w1) + w9 + small_sigma1(w14);
+    sha256_round(&v, SHA256_K[32], w0);
+    w1 += small_sigma0(w2) + w10 + small_sigma1(w15);
+    sha256_round(&v, SHA256_K[33], w1);
+    w2 += small_sigma0(w3) + w11 + small_sigma1(w0);
+    sha256_round(&v, SHA256_K[34], w2);
+    w3 += small_sigma0(w4) + w12 + small_sigma1(w1);
+    sha256_round(&v, SHA256_K[35], w3);
+    w4 += small_sigma0(w5) + w13 + small_sigma1(w2);
+    sha256_round(&v, SHA256_K[36], w4);
+    w5 += small_sigma0(w6) + w14 + small_sigma1(w3);
+    sha256_round(&v, SHA256_K[37], w5);
+    w6 += small_sigma0(w7) + w15 + small_sigma1(w4);
+    sha256_round(&v, SHA256_K[38], w6);
+    w7 += small_sigma0(w8) + w0 + small_sigma1(w5);
+    sha256_round(&v, SHA256_K[39], w7);
+    w8 += small_sigma0(w9) + w1 + small_sigma1(w6);
+    sha256_round(&v, SHA256_K[40], w8);
+    w9 += small_sigma0(w10) + w2 + small_sigma1(w7);
+    sha256_round(&v, SHA256_K[41], w9);
+    w10 += small_sigma0(w11) + w3 + small_sigma1(w8);
+    sha256_round(&v, SHA256_K[42], w10);
+    w11 += small_sigma0(w12) + w4 + small_sigma1(w9);
+    sha256_round(&v, SHA256_K[43], w11);
+    w12 += small_sigma0(w13) + w5 + small_sigma1(w10);
+    sha256_round(&v, SHA256_K[44], w12);
+    w13 += small_sigma0(w14) + w6 + small_sigma1(w11);
+    sha256_round(&v, SHA256_K[45], w13);
+    w14 += small_sigma0(w15) + w7 + small_sigma1(w12);
+    sha256_round(&v, SHA256_K[46], w14);
+    w15 += small_sigma0(w0) + w8 + small_sigma1(w13);
+    sha256_round(&v, SHA256_K[47], w15);
+    w0 += small_sigma0(w1) + w9 + small_sigma1(w14);
+    sha256_round(&v, SHA256_K[48], w0);
+    w1 += small_sigma0(w2) + w10 + small_sigma1(w15);
+    sha256_round(&v, SHA256_K[49], w1);
+    w2 += small_sigma0(w3) + w11 + small_sigma1(w0);
+    sha256_round(&v, SHA256_K[50], w2);
+    w3 += small_sigma0(w4) + w12 + small_sigma1(w1);
+    sha256_round(&v, SHA256_K[51], w3);
+    w4 += small_sigma0(w5) + w13 + small_sigma1(w2);
+    sha256_round(&v, SHA256_K[52], w4);
+    w5 += small_sigma0(w6) + w14 + small_sigma1(w3);
+    sha256_round(&v, SHA256_K[53], w5);
+    w6 += small_sigma0(w7) + w15 + small_sigma1(w4);
+    sha256_round(&v, SHA256_K[54], w6);
+    w7 += small_sigma0(w8) + w0 + small_sigma1(w5);
+    sha256_round(&v, SHA256_K[55], w7);
+    w8 += small_sigma0(w9) + w1 + small_sigma1(w6);
+    sha256_round(&v, SHA256_K[56], w8);
+    w9 += small_sigma0(w10) + w2 + small_sigma1(w7);
+    sha256_round(&v, SHA256_K[57], w9);
+    w10 += small_sigma0(w11) + w3 + small_sigma1(w8);
+    sha256_round(&v, SHA256_K[58], w10);
+    w11 += small_sigma0(w12) + w4 + small_sigma1(w9);
+    sha256_round(&v, SHA256_K[59], w11);
+    w12 += small_sigma0(w13) + w5 + small_sigma1(w10);
+    sha256_round(&v, SHA256_K[60], w12);
+    w13 += small_sigma0(w14) + w6 + small_sigma1(w11);
+    sha256_round(&v, SHA256_K[61], w13);
+    w14 += small_sigma0(w15) + w7 + small_sigma1(w12);
+    sha256_round(&v, SHA256_K[62], w14);
+    w15 += small_sigma0(w0) + w8 + small_sigma1(w13);
+    sha256_round(&v, SHA256_K[63], w15);
     var out = state;
-    out.w[0] += a;
-    out.w[1] += b;
-    out.w[2] += c;
-    out.w[3] += d;
-    out.w[4] += e;
-    out.w[5] += f;
-    out.w[6] += g;
-    out.w[7] += h;
+    out.w[0] += v.a;
+    out.w[1] += v.b;
+    out.w[2] += v.c;
+    out.w[3] += v.d;
+    out.w[4] += v.e;
+    out.w[5] += v.f;
+    out.w[6] += v.g;
+    out.w[7] += v.h;
     return out;
 }
 
 // RFC 9162 interior node: SHA-256(0x01 || left || right). The 65-byte message is the two
 // children shifted right by one byte behind the 0x01 prefix, then one padding block.
 fn rfc9162_node(left: Digest, right: Digest) -> Digest {
-    var m: array<u32, 16>;
-    m[0] = 0x01000000u | (left.w[0] >> 8u);
-    for (var j = 1u; j < 8u; j++) {
-        m[j] = (left.w[j - 1u] << 24u) | (left.w[j] >> 8u);
-    }
-    m[8] = (left.w[7] << 24u) | (right.w[0] >> 8u);
-    for (var j = 1u; j < 8u; j++) {
-        m[8u + j] = (right.w[j - 1u] << 24u) | (right.w[j] >> 8u);
-    }
-    var state = sha256_compress(sha256_iv(), m);
-    var tail: array<u32, 16>;
-    tail[0] = (right.w[7] << 24u) | 0x00800000u;
-    tail[15] = 65u * 8u;
+    let l = left.w;
+    let r = right.w;
+    let m = array<u32, 16>(
+        0x01000000u | (l[0] >> 8u),
+        (l[0] << 24u) | (l[1] >> 8u),
+        (l[1] << 24u) | (l[2] >> 8u),
+        (l[2] << 24u) | (l[3] >> 8u),
+        (l[3] << 24u) | (l[4] >> 8u),
+        (l[4] << 24u) | (l[5] >> 8u),
+        (l[5] << 24u) | (l[6] >> 8u),
+        (l[6] << 24u) | (l[7] >> 8u),
+        (l[7] << 24u) | (r[0] >> 8u),
+        (r[0] << 24u) | (r[1] >> 8u),
+        (r[1] << 24u) | (r[2] >> 8u),
+        (r[2] << 24u) | (r[3] >> 8u),
+        (r[3] << 24u) | (r[4] >> 8u),
+        (r[4] << 24u) | (r[5] >> 8u),
+        (r[5] << 24u) | (r[6] >> 8u),
+        (r[6] << 24u) | (r[7] >> 8u),
+    );
+    let state = sha256_compress(sha256_iv(), m);
+    let tail = array<u32, 16>(
+        (r[7] << 24u) | 0x00800000u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+        0u, 0u, 0u, 0u, 0u, 0u, 0u, 65u * 8u,
+    );
     return sha256_compress(state, tail);
 }
 
 // Bitcoin interior node: SHA-256(SHA-256(left || right)).
 fn bitcoin_node(left: Digest, right: Digest) -> Digest {
-    var m: array<u32, 16>;
-    for (var j = 0u; j < 8u; j++) {
-        m[j] = left.w[j];
-        m[8u + j] = right.w[j];
-    }
-    var pad: array<u32, 16>;
-    pad[0] = 0x80000000u;
-    pad[15] = 512u;
-    let inner = sha256_compress(sha256_compress(sha256_iv(), m), pad);
-    var outer: array<u32, 16>;
-    for (var j = 0u; j < 8u; j++) {
-        outer[j] = inner.w[j];
-    }
-    outer[8] = 0x80000000u;
-    outer[15] = 256u;
+    let l = left.w;
+    let r = right.w;
+    let m = array<u32, 16>(l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+    let pad = array<u32, 16>(0x80000000u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 512u);
+    let d = sha256_compress(sha256_compress(sha256_iv(), m), pad).w;
+    let outer = array<u32, 16>(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], 0x80000000u, 0u, 0u, 0u, 0u, 0u, 0u, 256u);
     return sha256_compress(sha256_iv(), outer);
 }
