@@ -80,6 +80,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod block;
 mod error;
 #[cfg(feature = "gpu")]
 pub mod gpu;

@@ -299,9 +299,8 @@ impl Verifier {
             .as_ref()
             .ok_or_else(|| Error::GpuUnavailable("this verifier has no GPU".into()))?;
         check_leaves(scheme, leaves).map_err(|e| Error::InvalidConfig(e.to_string()))?;
-        let (root, duplicate, timing) = self
-            .cpu
-            .install(|| gpu.merkle_root(scheme, leaves, profile))
+        let (root, duplicate, timing) = gpu
+            .merkle_root(scheme, leaves, profile)
             .map_err(|fault| Error::GpuUnavailable(fault.to_string()))?;
         let report = RootReport::new(root, leaves.len() as u64, duplicate).on(Backend::Gpu, None);
         Ok((report, timing))
@@ -310,6 +309,11 @@ impl Verifier {
     /// Worker threads of the CPU engine.
     pub fn threads(&self) -> usize {
         self.cpu.threads()
+    }
+
+    /// Runs `f` on this verifier's thread pool.
+    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.cpu.install(f)
     }
 
     /// Verifies every item and returns one verdict per item, in input order.
@@ -338,7 +342,10 @@ impl Verifier {
         #[cfg(feature = "gpu")]
         if let Some(gpu) = self.gpu_for(leaves.len()) {
             check_leaves(scheme, leaves)?;
-            return match self.cpu.install(|| gpu.merkle_root(scheme, leaves, false)) {
+            // Called on this thread, not on the pool: the job spends its time waiting for the
+            // device, and a pool worker blocked on it would be a core lost to the CPU work
+            // (signatures) that may run beside it.
+            return match gpu.merkle_root(scheme, leaves, false) {
                 Ok((root, duplicate, _)) => {
                     Ok(
                         RootReport::new(root, leaves.len() as u64, duplicate)
@@ -369,7 +376,7 @@ impl Verifier {
         #[cfg(feature = "gpu")]
         if let Some(gpu) = self.gpu_for(leaves.len()) {
             check_leaves(scheme, leaves)?;
-            return match self.cpu.install(|| gpu.merkle_levels(scheme, leaves)) {
+            return match gpu.merkle_levels(scheme, leaves) {
                 Ok((levels, duplicate)) => {
                     Ok(MerkleTree::from_lower_levels(scheme, levels, duplicate))
                 }

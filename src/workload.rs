@@ -197,12 +197,12 @@ impl Workload {
 }
 
 /// Samples issuer `j` with probability proportional to `1 / (j + 1)`.
-struct ZipfTable {
+pub(crate) struct ZipfTable {
     cumulative: Vec<f64>,
 }
 
 impl ZipfTable {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         let mut total = 0.0;
         let cumulative = (0..n)
             .map(|j| {
@@ -213,7 +213,7 @@ impl ZipfTable {
         ZipfTable { cumulative }
     }
 
-    fn sample(&self, rng: &mut impl RngExt) -> usize {
+    pub(crate) fn sample(&self, rng: &mut impl RngExt) -> usize {
         let total = self.cumulative.last().copied().unwrap_or(0.0);
         let x = rng.random::<f64>() * total;
         self.cumulative

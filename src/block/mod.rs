@@ -1,0 +1,98 @@
+//! The reference ledger block format (version 1): parse, encode, generate, verify.
+//!
+//! A block is a header followed by its records. Every integer is little-endian. Parsing is
+//! zero-copy ([`BlockView`] borrows the caller's bytes): every length is checked against the
+//! bytes that remain before it is used, errors name the byte offset and the record
+//! ([`FormatError`]), and a declared record count is checked against the bytes present before
+//! anything is allocated, so no input panics or allocates beyond what its bytes justify.
+//!
+//! ## Header (94 bytes)
+//!
+//! | offset | bytes | field |
+//! |---|---|---|
+//! | 0 | 4 | magic `BVBK` |
+//! | 4 | 2 | format version, `1` |
+//! | 6 | 1 | Merkle scheme: `1` RFC 9162, `2` Bitcoin |
+//! | 7 | 1 | signature policy: `1` Zip215, `2` Strict |
+//! | 8 | 2 | reserved, zero |
+//! | 10 | 8 | height |
+//! | 18 | 32 | previous block's hash (SHA-256 of its header; zeros for the first block) |
+//! | 50 | 32 | Merkle root of the records |
+//! | 82 | 4 | record count |
+//! | 86 | 8 | timestamp, seconds since the Unix epoch |
+//!
+//! A block's hash is SHA-256 of its 94 header bytes ([`Header::hash`]); the header commits to
+//! the records through the Merkle root.
+//!
+//! ## Record (105 + payload bytes)
+//!
+//! | offset | bytes | field |
+//! |---|---|---|
+//! | 0 | 64 | Ed25519 signature `R ‖ S` by the issuer over bytes 96.. of the record |
+//! | 64 | 32 | issuer's public key |
+//! | 96 | 4 | tag `BVR1` (start of the signed message) |
+//! | 100 | 1 | kind: `0` other, `1` invoice, `2` certificate, `3` evidence |
+//! | 101 | 4 | payload length `n` |
+//! | 105 | n | payload |
+//!
+//! The signed message is the record's own tail (tag, kind, length, payload), so a signature
+//! item borrows straight from the block: no copy. The tag separates these signatures from any
+//! other use of the issuer's key; the kind and length are signed with the payload.
+//!
+//! **Leaves.** Under RFC 9162 a record's whole encoding (signature included) is its Merkle
+//! leaf, so the root commits to exactly the bytes on the wire. Under Bitcoin, whose leaves are
+//! 32-byte ids, a record's leaf is SHA-256d of its encoding (its "txid").
+//!
+//! **Why this shape.** Fixed offsets for everything but the payload keep parsing to a few
+//! bounds checks per record; the signature first and the message last make the signed bytes
+//! one contiguous slice; a per-record tag rather than a per-block one lets a record be
+//! lifted out of its block (into a proof, an archive) and still verified.
+
+mod format;
+mod generate;
+mod report;
+mod verify;
+
+pub use format::{
+    BlockView, DEFAULT_MAX_PAYLOAD, DEFAULT_MAX_RECORDS, FormatError, FormatErrorKind, HEADER_LEN,
+    Header, Limits, MAGIC, RECORD_OVERHEAD, RECORD_TAG, RecordKind, RecordView, VERSION,
+    encode_record, signed_message,
+};
+pub use generate::{BlockSpec, Corruption, GeneratedBlock, generate_block};
+pub use report::{BlockError, BlockReport, ChainReport, RecordVerdict, StageTimings};
+
+use rayon::prelude::*;
+
+use crate::merkle::{self, RootReport, Scheme};
+
+/// The Merkle leaves of `records` under `scheme`: the encodings themselves (RFC 9162), or
+/// their SHA-256d ids (Bitcoin), hashed in parallel.
+pub fn record_leaves<'a>(scheme: Scheme, records: &[&'a [u8]]) -> Leaves<'a> {
+    match scheme {
+        Scheme::Bitcoin => Leaves::Ids(
+            records
+                .par_iter()
+                .map(|r| merkle::sha256::sha256(&merkle::sha256::sha256(r)))
+                .collect(),
+        ),
+        _ => Leaves::Records(records.to_vec()),
+    }
+}
+
+/// The root of `records` under `scheme` (see [`record_leaves`]), on the current rayon pool.
+pub fn record_root(scheme: Scheme, records: &[&[u8]]) -> RootReport {
+    let computed = match record_leaves(scheme, records) {
+        Leaves::Records(r) => merkle::merkle_root(scheme, &r),
+        Leaves::Ids(ids) => merkle::merkle_root(scheme, &ids),
+    };
+    computed.expect("block leaves are valid for their scheme")
+}
+
+/// A block's Merkle leaves.
+#[derive(Debug, Clone)]
+pub enum Leaves<'a> {
+    /// Record encodings (RFC 9162).
+    Records(Vec<&'a [u8]>),
+    /// Record ids (Bitcoin).
+    Ids(Vec<[u8; 32]>),
+}

@@ -1,0 +1,178 @@
+//! [`Verifier::verify_block`] and the chain form: signatures and root together.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::report::{BlockError, BlockReport, ChainReport, RecordVerdict, StageTimings};
+use super::{BlockView, Header, Leaves, Limits, record_leaves};
+use crate::merkle::{RootReport, Scheme};
+use crate::{SigItem, Verdict, Verifier};
+
+impl Verifier {
+    /// Parses `bytes` as a block (default [`Limits`]) and verifies it (see
+    /// [`Verifier::verify_block`]).
+    ///
+    /// # Errors
+    /// [`BlockError::Format`] for malformed bytes (with the offset and record), or
+    /// [`BlockError::PolicyMismatch`].
+    pub fn verify_block_bytes(&self, bytes: &[u8]) -> Result<BlockReport, BlockError> {
+        self.verify_block_bytes_with(bytes, Limits::default())
+    }
+
+    /// [`Verifier::verify_block_bytes`] with chosen parser limits.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify_block_bytes`].
+    pub fn verify_block_bytes_with(
+        &self,
+        bytes: &[u8],
+        limits: Limits,
+    ) -> Result<BlockReport, BlockError> {
+        let started = Instant::now();
+        let view = BlockView::parse_with(bytes, limits)?;
+        let parse = started.elapsed();
+        let mut report = self.verify_block(&view)?;
+        report.timings.parse = parse;
+        report.timings.total = started.elapsed();
+        Ok(report)
+    }
+
+    /// Verifies a parsed block: every record's signature under the block's policy, the
+    /// records' Merkle root against the header's, and that no record repeats an earlier one.
+    ///
+    /// The root is computed on another thread while the signatures are verified on this
+    /// verifier's pool (on the GPU when the verifier sends Merkle jobs there, so CPU and GPU
+    /// work at once); duplicates are found by hashing the records. Verdicts are exact and
+    /// deterministic like [`Verifier::verify_signatures`]'.
+    ///
+    /// # Errors
+    /// [`BlockError::PolicyMismatch`] when the block's policy is not this verifier's.
+    pub fn verify_block(&self, block: &BlockView<'_>) -> Result<BlockReport, BlockError> {
+        let header = *block.header();
+        if header.policy != self.policy() {
+            return Err(BlockError::PolicyMismatch {
+                block: header.policy,
+                verifier: self.policy(),
+            });
+        }
+        let started = Instant::now();
+        let records = block.records();
+        let encodings: Vec<&[u8]> = records.iter().map(|r| r.bytes()).collect();
+        let items: Vec<SigItem<'_>> = records.iter().map(|r| r.sig_item()).collect();
+
+        let ((root, merkle_time), sigs, sig_time) = std::thread::scope(|scope| {
+            let merkle = scope.spawn(|| {
+                let t = Instant::now();
+                let root = self.block_root(header.scheme, &encodings);
+                (root, t.elapsed())
+            });
+            let t = Instant::now();
+            let sigs = self.verify_signatures(&items);
+            let sig_time = t.elapsed();
+            let root = merkle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (root, sigs, sig_time)
+        });
+
+        let t = Instant::now();
+        let first_copy = first_occurrences(&encodings);
+        let duplicates = t.elapsed();
+
+        let verdicts = sigs
+            .verdicts()
+            .iter()
+            .zip(first_copy)
+            .map(|(verdict, first)| match (verdict, first) {
+                (Verdict::Invalid(reason), _) => RecordVerdict::Invalid(*reason),
+                (_, Some(first)) => RecordVerdict::Duplicate { first },
+                _ => RecordVerdict::Valid,
+            })
+            .collect();
+        Ok(BlockReport {
+            header,
+            block_hash: header.hash(),
+            computed_root: root.root(),
+            duplicate_pair: root.duplicate_pair(),
+            verdicts,
+            timings: StageTimings {
+                parse: std::time::Duration::ZERO,
+                signatures: sig_time,
+                merkle: merkle_time,
+                duplicates,
+                total: started.elapsed(),
+            },
+            merkle_backend: root.backend(),
+            gpu_fault: root.gpu_fault(),
+        })
+    }
+
+    /// Verifies consecutive blocks, parsing block `i + 1` while block `i` is verified, and
+    /// checks each link: block `i`'s `prev_hash` is block `i − 1`'s hash and its height one
+    /// more.
+    pub fn verify_chain(&self, blocks: &[&[u8]]) -> ChainReport {
+        let mut results = Vec::with_capacity(blocks.len());
+        let mut headers: Vec<Option<Header>> = Vec::with_capacity(blocks.len());
+        let mut next = blocks.first().map(|b| BlockView::parse(b));
+        for i in 0..blocks.len() {
+            let current = next.take().expect("parsed ahead");
+            headers.push(Header::parse(blocks[i]).ok());
+            let (result, parsed) = std::thread::scope(|scope| {
+                let ahead = blocks
+                    .get(i + 1)
+                    .map(|b| scope.spawn(move || BlockView::parse(b)));
+                let result = current
+                    .map_err(BlockError::from)
+                    .and_then(|view| self.verify_block(&view));
+                let parsed = ahead.map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                });
+                (result, parsed)
+            });
+            results.push(result);
+            next = parsed;
+        }
+        let broken_links = (1..blocks.len())
+            .filter(|&i| match (&headers[i - 1], &headers[i]) {
+                (Some(prev), Some(this)) => {
+                    this.prev_hash != prev.hash() || Some(this.height) != prev.height.checked_add(1)
+                }
+                _ => true,
+            })
+            .collect();
+        ChainReport {
+            blocks: results,
+            broken_links,
+        }
+    }
+
+    /// The records' root: leaves prepared on this verifier's pool, the root wherever this
+    /// verifier sends Merkle jobs.
+    fn block_root(&self, scheme: Scheme, encodings: &[&[u8]]) -> RootReport {
+        let leaves = self.install(|| record_leaves(scheme, encodings));
+        let root = match &leaves {
+            Leaves::Records(r) => self.merkle_root(scheme, r),
+            Leaves::Ids(ids) => self.merkle_root(scheme, ids),
+        };
+        // Record encodings are valid RFC 9162 leaves and ids are 32 bytes, so building the
+        // tree cannot fail.
+        root.expect("block leaves are valid for their scheme")
+    }
+}
+
+/// For each record, the index of the first earlier record with the same bytes, if any.
+fn first_occurrences(encodings: &[&[u8]]) -> Vec<Option<usize>> {
+    let mut seen: HashMap<&[u8], usize> = HashMap::with_capacity(encodings.len());
+    encodings
+        .iter()
+        .enumerate()
+        .map(|(i, &e)| match seen.get(e) {
+            Some(&first) => Some(first),
+            None => {
+                seen.insert(e, i);
+                None
+            }
+        })
+        .collect()
+}
