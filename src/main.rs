@@ -34,9 +34,23 @@ enum Command {
         #[command(subcommand)]
         command: cli::merkle::Command,
     },
+    /// Generate a block (or a chain of blocks) of signed ledger traffic in the reference
+    /// format: invoices, certificates and evidence deposits from Zipf-distributed issuers,
+    /// with chosen corruptions. Writes FILE (one block) or FILE.0, FILE.1, ... (--blocks N);
+    /// says on stderr which records were corrupted and how.
+    Gen(GenArgs),
+    /// Verify block files: every signature, the Merkle root, duplicate records, and (for
+    /// several files, in chain order) each block's link to the one before. Blocks are
+    /// verified pipelined (the next one parsed while this one is verified).
+    ///
+    /// Prints a line per block and a line per bad record, or JSON Lines with --json.
+    /// Exit status: 0 all valid and linked, 1 any invalid record, root or link, 2 a
+    /// malformed block or an I/O or usage error.
+    Verify(VerifyArgs),
     /// Measure throughput beside peer crates on the same data, in one run.
     Bench(BenchArgs),
-    /// Generate signed ledger records, verify them under each policy, print a table.
+    /// Generate a block of ledger traffic in memory, verify it on every available backend,
+    /// print a table and the records that failed.
     Demo(DemoArgs),
     /// Show CPU features, the curve25519 backend compiled in, and the backends available.
     Info,
@@ -65,8 +79,63 @@ struct SigsArgs {
 }
 
 #[derive(Args, Debug)]
+struct GenArgs {
+    /// Records per block.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(0..=4_000_000))]
+    records: u64,
+    /// Distinct issuers (Zipf-distributed shares).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    issuers: u64,
+    /// Fraction of records given a per-record corruption.
+    #[arg(long, default_value_t = 0.0)]
+    invalid_rate: f64,
+    /// Corruptions to use, comma-separated: bad-signature, tampered-payload,
+    /// duplicated-record (per record, at --invalid-rate), wrong-root, truncated-record (per
+    /// block); or all, or none.
+    #[arg(
+        long,
+        default_value = "bad-signature,tampered-payload,duplicated-record"
+    )]
+    corruptions: String,
+    /// Pad payloads with spaces to at least this many bytes (0: natural sizes).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
+    payload_len: u64,
+    /// Merkle scheme of the blocks: rfc9162 or bitcoin.
+    #[arg(long, default_value = "rfc9162")]
+    scheme: blockverify::merkle::Scheme,
+    /// Signature policy of the blocks: zip215 or strict.
+    #[arg(long, default_value = "zip215")]
+    policy: Policy,
+    /// Blocks in the chain (files FILE.0, FILE.1, ... when more than one).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    blocks: u64,
+    /// Seed: the same arguments give the same bytes.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Output file.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// Where to compute Merkle roots: auto, cpu or gpu (signatures: the CPU engine).
+    #[arg(long, default_value = "auto")]
+    backend: Backend,
+    /// Worker threads (0 = all cores).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=blockverify::MAX_THREADS as u64))]
+    threads: u64,
+    /// Print JSON Lines, one object per block.
+    #[arg(long)]
+    json: bool,
+    /// Block files, in chain order.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 struct BenchArgs {
-    /// Workload: sigs or merkle.
+    /// Workload: sigs, merkle or blocks.
     #[arg(default_value = "sigs")]
     workload: cli::bench::Workload,
     /// Smaller batches and fewer repetitions (a smoke run, not a measurement).
@@ -118,6 +187,27 @@ fn main() -> ExitCode {
             input: a.input,
         }),
         Command::Merkle { command } => cli::merkle::run(command),
+        Command::Gen(a) => match cli::blocks::parse_corruptions(&a.corruptions) {
+            Err(e) => Err(e.into()),
+            Ok(corruptions) => cli::blocks::gen_blocks(&cli::blocks::GenOptions {
+                records: a.records as usize,
+                issuers: a.issuers as usize,
+                invalid_rate: a.invalid_rate,
+                corruptions,
+                payload_len: a.payload_len as usize,
+                scheme: a.scheme,
+                policy: a.policy,
+                blocks: a.blocks as usize,
+                seed: a.seed,
+                output: a.output,
+            }),
+        },
+        Command::Verify(a) => cli::blocks::verify_blocks(&cli::blocks::VerifyOptions {
+            files: a.files,
+            backend: a.backend,
+            threads: a.threads as usize,
+            json: a.json,
+        }),
         Command::Bench(a) => cli::bench::run(&cli::bench::Options {
             workload: a.workload,
             quick: a.quick,

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::report::{BlockError, BlockReport, ChainReport, RecordVerdict, StageTimings};
-use super::{BlockView, Header, Leaves, Limits, record_leaves};
+use super::{BlockView, Header, Leaves, Limits, RecordView, record_leaves};
 use crate::merkle::{RootReport, Scheme};
 use crate::{SigItem, Verdict, Verifier};
 
@@ -60,24 +60,24 @@ impl Verifier {
         let encodings: Vec<&[u8]> = records.iter().map(|r| r.bytes()).collect();
         let items: Vec<SigItem<'_>> = records.iter().map(|r| r.sig_item()).collect();
 
-        let ((root, merkle_time), sigs, sig_time) = std::thread::scope(|scope| {
-            let merkle = scope.spawn(|| {
+        // Three stages at once: signatures on the pool (the bulk of the work), the root on
+        // its own thread (or the GPU), duplicate detection on a third; none waits for another.
+        let ((root, merkle_time), (first_copy, duplicates), sigs, sig_time) =
+            std::thread::scope(|scope| {
+                let merkle = scope.spawn(|| {
+                    let t = Instant::now();
+                    let root = self.block_root(header.scheme, &encodings);
+                    (root, t.elapsed())
+                });
+                let dups = scope.spawn(|| {
+                    let t = Instant::now();
+                    (first_occurrences(records), t.elapsed())
+                });
                 let t = Instant::now();
-                let root = self.block_root(header.scheme, &encodings);
-                (root, t.elapsed())
+                let sigs = self.verify_signatures(&items);
+                let sig_time = t.elapsed();
+                (join(merkle), join(dups), sigs, sig_time)
             });
-            let t = Instant::now();
-            let sigs = self.verify_signatures(&items);
-            let sig_time = t.elapsed();
-            let root = merkle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (root, sigs, sig_time)
-        });
-
-        let t = Instant::now();
-        let first_copy = first_occurrences(&encodings);
-        let duplicates = t.elapsed();
 
         let verdicts = sigs
             .verdicts()
@@ -124,10 +124,7 @@ impl Verifier {
                 let result = current
                     .map_err(BlockError::from)
                     .and_then(|view| self.verify_block(&view));
-                let parsed = ahead.map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                });
+                let parsed = ahead.map(join);
                 (result, parsed)
             });
             results.push(result);
@@ -161,18 +158,38 @@ impl Verifier {
     }
 }
 
+/// The result of a scoped thread, its panic (a bug) passed on.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// For each record, the index of the first earlier record with the same bytes, if any.
-fn first_occurrences(encodings: &[&[u8]]) -> Vec<Option<usize>> {
-    let mut seen: HashMap<&[u8], usize> = HashMap::with_capacity(encodings.len());
-    encodings
+///
+/// Records are keyed by their 64 signature bytes (hashing 64 bytes, not the whole record) and
+/// confirmed byte for byte. Two different records with the same signature bytes (possible
+/// only for invalid ones, or with a hash collision) fall back to a map keyed by the whole
+/// encoding, so the answer is exact either way.
+fn first_occurrences(records: &[RecordView<'_>]) -> Vec<Option<usize>> {
+    let mut by_signature: HashMap<&[u8; 64], usize> = HashMap::with_capacity(records.len());
+    let mut by_bytes: HashMap<&[u8], usize> = HashMap::new();
+    records
         .iter()
         .enumerate()
-        .map(|(i, &e)| match seen.get(e) {
-            Some(&first) => Some(first),
+        .map(|(i, r)| match by_signature.get(r.signature()) {
             None => {
-                seen.insert(e, i);
+                by_signature.insert(r.signature(), i);
                 None
             }
+            Some(&first) if records[first].bytes() == r.bytes() => Some(first),
+            Some(_) => match by_bytes.get(r.bytes()) {
+                Some(&first) => Some(first),
+                None => {
+                    by_bytes.insert(r.bytes(), i);
+                    None
+                }
+            },
         })
         .collect()
 }

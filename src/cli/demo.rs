@@ -1,11 +1,10 @@
-//! `blockverify demo`: generate signed ledger traffic and clear it: every signature under
-//! each policy, and the block's Merkle root on every backend available.
+//! `blockverify demo`: generate a block of ledger traffic in memory and clear it on every
+//! backend this machine has.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
-use blockverify::merkle::Scheme;
-use blockverify::workload::{Workload, WorkloadSpec};
+use blockverify::block::{self, BlockSpec, Corruption, RecordVerdict};
 use blockverify::{Backend, Policy, Verifier};
 
 use super::CliError;
@@ -24,106 +23,126 @@ pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
     }
     println!("blockverify demo on {} ({})", cpu_model(), curve_backend());
     let t = Instant::now();
-    let traffic = Workload::generate(&WorkloadSpec {
-        items: opts.records,
+    let generated = block::generate_block(&BlockSpec {
+        records: opts.records,
         issuers: opts.issuers,
-        message_len: 256,
-        invalid_fraction: opts.invalid_rate,
+        payload_len: 256,
+        invalid_rate: opts.invalid_rate,
+        corruptions: Corruption::PER_RECORD.to_vec(),
         seed: opts.seed,
+        ..BlockSpec::default()
     });
     println!(
-        "generated {} signed 256-byte records from {} issuers, {} corrupted, in {:.2}s",
-        traffic.len(),
+        "generated a block of {} e-invoices, e-certificates and evidence deposits from {} issuers \
+         ({:.1} MB, payloads >= 256 B), {} records corrupted, in {:.2}s",
+        opts.records,
         opts.issuers,
-        traffic.corrupted.len(),
+        generated.bytes.len() as f64 / 1e6,
+        generated.corrupted.len(),
         t.elapsed().as_secs_f64()
     );
-    let items = traffic.items();
-    println!(
-        "\n{:<8} {:<8} {:>8} {:>10} {:>10} {:>12}  verdicts",
-        "policy", "backend", "threads", "valid", "invalid", "sigs/s"
-    );
-    let mut all_right = true;
-    for policy in [Policy::Zip215, Policy::Strict] {
-        // Signatures run on the CPU engine in this release (GPU signature kernels come later).
-        for backend in [Backend::Cpu] {
-            let verifier = match Verifier::builder().policy(policy).backend(backend).build() {
-                Ok(v) => v,
-                Err(e) => {
-                    println!("{:<8} {:<8} skipped: {e}", policy.name(), backend.name());
-                    continue;
-                }
-            };
-            let t = Instant::now();
-            let report = verifier.verify_signatures(&items);
-            let secs = t.elapsed().as_secs_f64();
-            let exact = report.invalid_indices() == traffic.corrupted;
-            all_right &= exact;
-            println!(
-                "{:<8} {:<8} {:>8} {:>10} {:>10} {:>12.0}  {}",
-                policy.name(),
-                backend.name(),
-                verifier.threads(),
-                report.valid_count(),
-                report.invalid_count(),
-                items.len() as f64 / secs,
-                if exact {
-                    "exactly the corrupted records"
-                } else {
-                    "MISMATCH"
-                }
-            );
-        }
-    }
-    if let Some(&first) = traffic.corrupted.first() {
-        println!("\nfirst corrupted record: #{first} (one message bit flipped after signing)");
-    }
 
-    // The block's records (signature ‖ message) as RFC 9162 leaves: one root per backend.
-    let records: Vec<Vec<u8>> = items
-        .iter()
-        .map(|item| [&item.signature[..], item.message].concat())
-        .collect();
     println!(
-        "\n{:<8} {:>10} {:>12}  merkle root (rfc9162, {} records)",
+        "\n{:<8} {:<10} {:>8} {:>9} {:>8} {:>6} {:>11} {:>9} {:>9} {:>9}  result",
         "backend",
-        "ms",
-        "leaves/s",
-        records.len()
+        "merkle on",
+        "threads",
+        "valid",
+        "invalid",
+        "dup",
+        "records/s",
+        "total ms",
+        "sigs ms",
+        "root ms"
     );
+    let expected: Vec<usize> = generated.corrupted.iter().map(|&(i, _)| i).collect();
+    let mut all_right = true;
+    let mut last_report = None;
     let mut roots = Vec::new();
     for backend in [Backend::Cpu, Backend::Gpu] {
-        let verifier = match Verifier::builder().backend(backend).build() {
+        let verifier = match Verifier::builder()
+            .policy(Policy::Zip215)
+            .backend(backend)
+            .build()
+        {
             Ok(v) => v,
             Err(e) => {
                 println!("{:<8} skipped: {e}", backend.name());
                 continue;
             }
         };
-        // The first GPU job compiles nothing (pipelines are built with the verifier) but
-        // allocates its buffers; time the second.
-        verifier.merkle_root(Scheme::Rfc9162, &records)?;
-        let t = Instant::now();
-        let report = verifier.merkle_root(Scheme::Rfc9162, &records)?;
-        let secs = t.elapsed().as_secs_f64();
-        let on = match (report.backend(), verifier.gpu_adapter(), report.gpu_fault()) {
-            (Backend::Gpu, Some(a), _) => format!(" on {}", a.name),
-            (_, _, Some(fault)) => format!(" (GPU failed: {fault}; recomputed on the CPU)"),
-            _ => String::new(),
+        let report = verifier.verify_block_bytes(&generated.bytes)?;
+        let t = report.timings();
+        let exact = report.bad_records() == expected;
+        // Tampered payloads change the root; every other corruption is inside it.
+        let tampered = generated
+            .corrupted
+            .iter()
+            .any(|&(_, how)| how == Corruption::TamperedPayload);
+        let root_right = report.root_matches() != tampered;
+        all_right &= exact && root_right;
+        roots.push(report.computed_root());
+        let merkle_on = match (report.merkle_backend(), verifier.gpu_adapter()) {
+            (Backend::Gpu, Some(a)) => a.name.split_whitespace().next().unwrap_or("gpu").into(),
+            (b, _) => b.name().to_string(),
         };
         println!(
-            "{:<8} {:>10.2} {:>12.0}  {}{on}",
+            "{:<8} {:<10} {:>8} {:>9} {:>8} {:>6} {:>11.0} {:>9.1} {:>9.1} {:>9.1}  {}; root {}",
             backend.name(),
-            secs * 1e3,
-            records.len() as f64 / secs,
-            hex::encode(report.root()),
+            merkle_on,
+            verifier.threads(),
+            report.valid_count(),
+            report.invalid_count(),
+            report.duplicate_count(),
+            report.verdicts().len() as f64 / t.total.as_secs_f64(),
+            t.total.as_secs_f64() * 1e3,
+            t.signatures.as_secs_f64() * 1e3,
+            t.merkle.as_secs_f64() * 1e3,
+            if exact {
+                "exactly the corrupted records"
+            } else {
+                "MISMATCH"
+            },
+            if report.root_matches() {
+                "matches"
+            } else {
+                "does not match (payloads tampered after the root)"
+            },
         );
-        roots.push(report.root());
+        if let Some(fault) = report.gpu_fault() {
+            println!("         (GPU failed: {fault}; the root was recomputed on the CPU)");
+        }
+        last_report = Some(report);
     }
-    let roots_agree = roots.windows(2).all(|w| w[0] == w[1]);
-    all_right &= roots_agree;
-    if !roots_agree {
+    if roots.windows(2).any(|w| w[0] != w[1]) {
         println!("MISMATCH: the backends computed different roots");
+        all_right = false;
+    }
+    println!(
+        "signatures run on the CPU engine on every backend in this release; the GPU computes the Merkle root meanwhile."
+    );
+
+    if let Some(report) = last_report {
+        let bad = report.bad_records();
+        if !bad.is_empty() {
+            println!(
+                "\nrecords that failed ({} of them; the first 10):",
+                bad.len()
+            );
+            for &i in bad.iter().take(10) {
+                let how = generated
+                    .corrupted
+                    .iter()
+                    .find(|&&(r, _)| r == i)
+                    .map_or("?", |&(_, how)| how.name());
+                let verdict = match report.verdicts()[i] {
+                    RecordVerdict::Invalid(reason) => format!("invalid: {}", reason.as_str()),
+                    RecordVerdict::Duplicate { first } => format!("duplicate of record {first}"),
+                    other => format!("{other:?}"),
+                };
+                println!("  record {i:>7}: {verdict:<45} (injected: {how})");
+            }
+        }
     }
     Ok(if all_right {
         ExitCode::SUCCESS

@@ -1,6 +1,7 @@
 //! Subcommands of the `blockverify` binary, one module each.
 
 pub mod bench;
+pub mod blocks;
 pub mod demo;
 pub mod info;
 pub mod merkle;
