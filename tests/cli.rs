@@ -188,12 +188,11 @@ fn demo_runs_and_finds_exactly_the_corrupted_records() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_eq!(
-        text.matches("exactly the corrupted records").count(),
-        2,
-        "{text}"
-    );
-    assert!(text.contains("zip215") && text.contains("strict"));
+    // The CPU row always; the GPU row where there is a GPU (always in CI).
+    let gpu_required = std::env::var("BLOCKVERIFY_REQUIRE_GPU").is_ok_and(|v| v == "1");
+    let rows = text.matches("exactly the corrupted records").count();
+    assert!(rows == 2 || (rows == 1 && !gpu_required), "{text}");
+    assert!(text.contains("records that failed"), "{text}");
 }
 
 #[test]
@@ -201,7 +200,7 @@ fn info_and_help_work() {
     let info = blockverify(&["info"], b"");
     assert_eq!(info.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&info.stdout).contains("curve25519 backend"));
-    for cmd in ["sigs", "bench", "demo", "info"] {
+    for cmd in ["sigs", "bench", "demo", "info", "gen", "verify", "merkle"] {
         let help = blockverify(&[cmd, "--help"], b"");
         assert_eq!(help.status.code(), Some(0), "{cmd} --help");
         assert!(!help.stdout.is_empty());

@@ -61,6 +61,18 @@ pub fn run() -> Result<ExitCode, CliError> {
         println!("  {name:<14} {}", if present { "yes" } else { "no" });
     }
     println!("curve25519 backend: {}", curve_backend());
+    {
+        use blockverify::merkle::sha256::Platform;
+        println!(
+            "sha256 paths: {} (chosen: {})",
+            Platform::available()
+                .iter()
+                .map(|p| p.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            Platform::detect().name()
+        );
+    }
     if cfg!(curve25519_dalek_backend = "avx512")
         && !cpu_features().iter().any(|(n, p)| *n == "avx512ifma" && *p)
     {
