@@ -135,8 +135,8 @@ struct VerifyArgs {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Workload: sigs, merkle or blocks.
-    #[arg(default_value = "sigs")]
+    /// Workload: sigs, merkle, blocks, or all of them in one run.
+    #[arg(default_value = "all")]
     workload: cli::bench::Workload,
     /// Smaller batches and fewer repetitions (a smoke run, not a measurement).
     #[arg(long)]
@@ -144,6 +144,10 @@ struct BenchArgs {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also measure throughput against batch size (signatures per engine, Merkle roots per
+    /// backend) and draw it as an SVG chart in this file, for sizing hardware.
+    #[arg(long)]
+    plot: Option<PathBuf>,
     /// Worker threads for this crate and the parallel peers (0 = all cores).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=blockverify::MAX_THREADS as u64))]
     threads: u64,
@@ -209,6 +213,7 @@ fn main() -> ExitCode {
             json: a.json,
         }),
         Command::Bench(a) => cli::bench::run(&cli::bench::Options {
+            plot: a.plot,
             workload: a.workload,
             quick: a.quick,
             json: a.json,

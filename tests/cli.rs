@@ -250,3 +250,52 @@ fn bench_quick_writes_json_with_every_row() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bench_blocks_quick_writes_json_and_a_plot() {
+    let dir = std::env::temp_dir().join(format!("blockverify-bench-blocks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let json = dir.join("blocks.json");
+    let svg = dir.join("sweep.svg");
+    let out = blockverify(
+        &[
+            "bench",
+            "blocks",
+            "--quick",
+            "--json",
+            json.to_str().expect("utf-8 path"),
+            "--plot",
+            svg.to_str().expect("utf-8 path"),
+        ],
+        b"",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("signature engine alone"), "{table}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json written")).expect("JSON");
+    let rows = report["blocks"]["rows"].as_array().expect("block rows");
+    assert!(rows.iter().any(|r| {
+        r["engine"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("verify_block_bytes")
+    }));
+    let sweep = report["sweep"].as_array().expect("sweep points");
+    for series in [
+        "blockverify zip215 (cpu)",
+        "ed25519-zebra batch",
+        "blockverify cpu engine",
+    ] {
+        assert!(sweep.iter().any(|p| p["series"] == series), "{series}");
+    }
+    let chart = std::fs::read_to_string(&svg).expect("svg written");
+    assert!(chart.starts_with("<svg") && chart.trim_end().ends_with("</svg>"));
+    assert!(chart.matches("<polyline").count() >= 5, "{chart}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

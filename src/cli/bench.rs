@@ -29,9 +29,23 @@ pub enum Workload {
     Merkle,
     /// Whole-block clearance beside the signature engine alone.
     Blocks,
+    /// All of the above, in one run.
+    All,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Sigs => "sigs",
+            Workload::Merkle => "merkle",
+            Workload::Blocks => "blocks",
+            Workload::All => "all",
+        }
+    }
 }
 
 pub struct Options {
+    pub plot: Option<PathBuf>,
     pub workload: Workload,
     pub quick: bool,
     pub json: Option<PathBuf>,
@@ -74,35 +88,81 @@ pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
     } else {
         opts.threads
     };
-    let rows = match opts.workload {
-        Workload::Sigs => {
-            let rows = bench_sigs(opts.quick, threads)?;
-            print_table(&rows);
-            rows
-        }
-        Workload::Blocks => {
-            let rows = blocks_bench::run(opts.quick, threads)?;
-            print_blocks(&rows);
-            rows
-        }
-        Workload::Merkle => {
-            merkle_bench::run(opts.quick, threads, opts.json.as_deref(), &opts.gpu)?;
-            return Ok(ExitCode::SUCCESS);
-        }
+    let workloads: Vec<Workload> = match opts.workload {
+        Workload::All => vec![Workload::Sigs, Workload::Merkle, Workload::Blocks],
+        w => vec![w],
     };
-    if let Some(path) = &opts.json {
-        let report = Report {
-            tool: tool_name(),
-            command: command_line(),
-            unix_time: unix_time(),
-            cpu: cpu_model(),
-            threads,
-            curve25519_backend: curve_backend(),
-            rows: &rows,
+    let mut progress = (workloads.len() > 1)
+        .then(|| progress::Progress::new(workloads.len() + usize::from(opts.plot.is_some())));
+    let mut reports = serde_json::Map::new();
+    for &w in &workloads {
+        if let Some(p) = progress.as_mut() {
+            p.step(&format!("bench {}", w.name()));
+        }
+        let report = match w {
+            Workload::Sigs => {
+                let rows = bench_sigs(opts.quick, threads)?;
+                print_table(&rows);
+                rows_report(threads, &rows)?
+            }
+            Workload::Blocks => {
+                let rows = blocks_bench::run(opts.quick, threads)?;
+                print_blocks(&rows);
+                rows_report(threads, &rows)?
+            }
+            Workload::Merkle => merkle_bench::run(opts.quick, threads, &opts.gpu)?,
+            Workload::All => unreachable!("expanded above"),
         };
-        write_json(path, &report)?;
+        println!();
+        reports.insert(w.name().to_string(), report);
+    }
+    if let Some(path) = &opts.plot {
+        if let Some(p) = progress.as_mut() {
+            p.step("throughput sweep for the plot");
+        }
+        let mut points = sweep::sigs(opts.quick, threads)?;
+        points.extend(merkle_bench::sweep(opts.quick, threads, &opts.gpu)?);
+        let title = format!(
+            "blockverify {} on {} ({threads} threads)",
+            env!("CARGO_PKG_VERSION"),
+            cpu_model()
+        );
+        std::fs::write(path, plot::svg(&title, &points))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+        reports.insert("sweep".into(), serde_json::to_value(&points)?);
+    }
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    if let Some(path) = &opts.json {
+        // One workload: its report as before; several: one report per workload.
+        let value = if reports.len() == 1 {
+            reports.into_iter().next().expect("one").1
+        } else {
+            let mut all = serde_json::Map::new();
+            all.insert("tool".into(), tool_name().into());
+            all.insert("command".into(), command_line().into());
+            all.insert("unix_time".into(), unix_time().into());
+            all.extend(reports);
+            serde_json::Value::Object(all)
+        };
+        write_json(path, &value)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON report of a workload measured as [`Row`]s.
+fn rows_report(threads: usize, rows: &[Row]) -> Result<serde_json::Value, CliError> {
+    Ok(serde_json::to_value(Report {
+        tool: tool_name(),
+        command: command_line(),
+        unix_time: unix_time(),
+        cpu: cpu_model(),
+        threads,
+        curve25519_backend: curve_backend(),
+        rows,
+    })?)
 }
 
 fn tool_name() -> String {
@@ -399,6 +459,9 @@ fn print_table(rows: &[Row]) {
 
 mod blocks_bench;
 pub mod merkle_bench;
+mod plot;
+mod progress;
+mod sweep;
 
 /// Prints `bench blocks` rows (ratios over the signature engine alone).
 fn print_blocks(rows: &[Row]) {

@@ -1,7 +1,5 @@
 //! `bench merkle`: Merkle roots and node hashing, this crate per SHA-256 path beside `sha2`
 //! and `rs_merkle`, with the SHA-NI bound measured in the same run.
-use std::path::Path;
-
 use blockverify::merkle::sha256::{Platform, sha_ni_bound};
 use blockverify::merkle::{Scheme, hash_level, hash_level_into, merkle_root_with};
 use rayon::prelude::*;
@@ -10,7 +8,8 @@ use sha2::{Digest, Sha256};
 
 use blockverify::{Backend, Verifier};
 
-use super::{CliError, command_line, cpu_model, median_time, tool_name, unix_time, write_json};
+use super::plot::Point;
+use super::{CliError, command_line, cpu_model, median_time, tool_name, unix_time};
 
 /// What `bench merkle` does with GPUs.
 #[derive(Debug, Clone, Default)]
@@ -107,12 +106,12 @@ struct Ctx {
     platforms: Vec<Platform>,
 }
 
+/// Runs the Merkle workloads, prints their table, and returns the JSON report.
 pub fn run(
     quick: bool,
     threads: usize,
-    json: Option<&Path>,
     gpu_choice: &GpuChoice,
-) -> Result<(), CliError> {
+) -> Result<serde_json::Value, CliError> {
     let ctx = Ctx {
         threads,
         reps: if quick { 3 } else { 7 },
@@ -184,7 +183,7 @@ pub fn run(
 
     print_table(&ctx, &rows, small > PORTABLE_MAX_LEAVES);
     print_gpu(&gpu, &crossover);
-    if let Some(path) = json {
+    {
         let report = Report {
             tool: tool_name(),
             command: command_line(),
@@ -198,9 +197,8 @@ pub fn run(
             rows: &rows,
             gpu_crossover: &crossover,
         };
-        write_json(path, &report)?;
+        Ok(serde_json::to_value(&report)?)
     }
-    Ok(())
 }
 
 /// The best of 1–4 interleaved SHA-NI streams (three tries each), on this thread.
@@ -834,4 +832,71 @@ fn print_gpu(gpu: &Result<Verifier, String>, crossover: &[Crossover]) {
         ),
         None => println!("the GPU was not faster than the CPU engine at any size measured"),
     }
+}
+
+/// Merkle-root throughput per engine against tree size, for `bench --plot`: the CPU engine,
+/// the rayon `sha2` build and (when there is one) the GPU end to end, on 32-byte leaves.
+pub fn sweep(quick: bool, threads: usize, gpu_choice: &GpuChoice) -> Result<Vec<Point>, CliError> {
+    let cpu = Verifier::builder()
+        .backend(Backend::Cpu)
+        .threads(threads)
+        .build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let gpu = open_gpu(threads, gpu_choice).ok();
+    let software = gpu
+        .as_ref()
+        .and_then(|g| g.gpu_adapter())
+        .is_some_and(|a| a.software);
+    let top = if quick { 16 } else { 20 };
+    let reps = if quick { 3 } else { 5 };
+    let panel = format!("RFC 9162 Merkle roots, 32-byte leaves ({threads} threads)");
+    let mut points = Vec::new();
+    let sizes: Vec<u32> = (10..=top).step_by(2).collect();
+    let mut progress = super::progress::Progress::new(sizes.len());
+    for log in sizes {
+        let n = 1usize << log;
+        progress.step(&format!("merkle sweep, 2^{log} leaves"));
+        let leaves = pseudo_random_leaves::<32>(n, 5);
+        let expected = cpu.merkle_root(Scheme::Rfc9162, &leaves)?.root();
+        let mut point = |series: String, seconds: f64| {
+            points.push(Point {
+                series,
+                panel: panel.clone(),
+                batch: n,
+                per_s: n as f64 / seconds,
+            });
+        };
+        point(
+            "blockverify cpu engine".into(),
+            median_time(reps, || {
+                std::hint::black_box(cpu.merkle_root(Scheme::Rfc9162, &leaves).ok());
+            }),
+        );
+        let root = pool.install(|| rayon_sha2(Scheme::Rfc9162, &leaves));
+        check("merkle sweep", "rayon sha2", root, expected)?;
+        point(
+            "rayon sha2 level by level".into(),
+            median_time(reps, || {
+                pool.install(|| std::hint::black_box(rayon_sha2(Scheme::Rfc9162, &leaves)));
+            }),
+        );
+        // An emulated GPU is slow; its line stops at 2^16 leaves.
+        if let Some(gpu) = gpu.as_ref().filter(|_| !software || log <= 16) {
+            let root = gpu.merkle_root(Scheme::Rfc9162, &leaves)?.root();
+            check("merkle sweep", "blockverify gpu", root, expected)?;
+            let name = gpu
+                .gpu_adapter()
+                .map_or_else(String::new, |a| a.name.clone());
+            point(
+                format!("blockverify gpu ({name})"),
+                median_time(reps, || {
+                    std::hint::black_box(gpu.merkle_root(Scheme::Rfc9162, &leaves).ok());
+                }),
+            );
+        }
+    }
+    progress.finish();
+    Ok(points)
 }
