@@ -278,6 +278,36 @@ fn chains_check_every_link() {
 }
 
 #[test]
+fn submitted_blocks_overlap_and_report_like_verify_block() {
+    let verifier = std::sync::Arc::new(cpu_verifier(Policy::Zip215));
+    let blocks: Vec<std::sync::Arc<[u8]>> = (0..3)
+        .map(|i| {
+            block::generate_block(&BlockSpec {
+                invalid_rate: 0.01,
+                ..spec(800, 20 + i)
+            })
+            .bytes
+            .into()
+        })
+        .collect();
+    let pending: Vec<_> = blocks
+        .iter()
+        .map(|b| verifier.submit_block(b.clone()))
+        .collect();
+    for (p, b) in pending.into_iter().zip(&blocks) {
+        let report = p.wait().unwrap();
+        let direct = verifier.verify_block_bytes(b).unwrap();
+        assert_eq!(report.verdicts(), direct.verdicts());
+        assert_eq!(report.computed_root(), direct.computed_root());
+    }
+    let bad: std::sync::Arc<[u8]> = vec![0u8; 10].into();
+    assert!(matches!(
+        verifier.submit_block(bad).wait(),
+        Err(BlockError::Format(_))
+    ));
+}
+
+#[test]
 fn gpu_and_cpu_verify_blocks_identically() {
     let Ok(gpu) = Verifier::builder().backend(Backend::Gpu).build() else {
         assert!(

@@ -60,6 +60,7 @@ pub use format::{
 };
 pub use generate::{BlockSpec, Corruption, GeneratedBlock, generate_block};
 pub use report::{BlockError, BlockReport, ChainReport, RecordVerdict, StageTimings};
+pub use verify::PendingBlock;
 
 use rayon::prelude::*;
 

@@ -1,6 +1,7 @@
 //! [`Verifier::verify_block`] and the chain form: signatures and root together.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::report::{BlockError, BlockReport, ChainReport, RecordVerdict, StageTimings};
@@ -107,6 +108,17 @@ impl Verifier {
         })
     }
 
+    /// Starts verifying an owned block on a thread of its own and returns at once; the
+    /// pipelined form a node uses to overlap block N + 1 with block N (both share this
+    /// verifier's pool, so the second fills the cores the first leaves idle, e.g. while its
+    /// root is on the GPU). [`PendingBlock::wait`] gives the report.
+    pub fn submit_block(self: &Arc<Self>, bytes: Arc<[u8]>) -> PendingBlock {
+        let verifier = Arc::clone(self);
+        PendingBlock {
+            handle: std::thread::spawn(move || verifier.verify_block_bytes(&bytes)),
+        }
+    }
+
     /// Verifies consecutive blocks, parsing block `i + 1` while block `i` is verified, and
     /// checks each link: block `i`'s `prev_hash` is block `i − 1`'s hash and its height one
     /// more.
@@ -155,6 +167,29 @@ impl Verifier {
         // Record encodings are valid RFC 9162 leaves and ids are 32 bytes, so building the
         // tree cannot fail.
         root.expect("block leaves are valid for their scheme")
+    }
+}
+
+/// A block being verified by [`Verifier::submit_block`].
+#[derive(Debug)]
+pub struct PendingBlock {
+    handle: std::thread::JoinHandle<Result<BlockReport, BlockError>>,
+}
+
+impl PendingBlock {
+    /// Waits for the verification to finish.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify_block_bytes`].
+    pub fn wait(self) -> Result<BlockReport, BlockError> {
+        self.handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
+    /// Whether the verification has finished (so [`PendingBlock::wait`] will not block).
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
     }
 }
 
