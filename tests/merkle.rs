@@ -873,3 +873,35 @@ fn hash_level_into_writes_what_fits_and_never_panics() {
         assert_eq!(parents[..written], full[..written], "room {room}");
     }
 }
+
+/// Regression input from the `merkle_proofs` fuzzer (its oracle wrongly demanded that a
+/// proof fail under another tree size): a root does not commit to its size, so the genuine
+/// path of leaf 15 in a 38-leaf tree also verifies as leaf 15 of 39 leaves (same path shape),
+/// while a size that changes the shape, another index, or another leaf does not.
+#[test]
+fn inclusion_proofs_fix_the_path_shape_not_the_tree_size() {
+    for scheme in [Scheme::Bitcoin, Scheme::Rfc9162] {
+        let leaves: Vec<Vec<u8>> = (0..38u8)
+            .map(|i| match scheme {
+                Scheme::Bitcoin => sha256_of(&[0xc5, i]).to_vec(),
+                _ => vec![0xc5, i],
+            })
+            .collect();
+        let tree = MerkleTree::build(scheme, &leaves).unwrap();
+        let root = tree.root();
+        let proof = tree.inclusion_proof(15).unwrap();
+        let leaf = tree.leaf_hash(15).unwrap();
+        verify_inclusion(scheme, &root, 15, 38, &leaf, &proof).unwrap();
+        verify_inclusion(scheme, &root, 15, 39, &leaf, &proof).unwrap();
+        // 17 leaves: leaf 15's path is one level shorter.
+        assert!(verify_inclusion(scheme, &root, 15, 17, &leaf, &proof).is_err());
+        assert!(verify_inclusion(scheme, &root, 14, 38, &leaf, &proof).is_err());
+        let other = tree.leaf_hash(16).unwrap();
+        assert!(verify_inclusion(scheme, &root, 15, 38, &other, &proof).is_err());
+    }
+}
+
+fn sha256_of(data: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).into()
+}

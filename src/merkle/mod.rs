@@ -63,6 +63,7 @@ use std::fmt;
 use crate::{Backend, GpuFault};
 use sha256::Platform;
 
+#[cfg(feature = "gpu")]
 pub(crate) use build::first_duplicate;
 
 /// A Merkle tree construction.

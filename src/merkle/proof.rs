@@ -94,6 +94,13 @@ impl std::error::Error for ProofError {}
 /// `leaf_hash` is [`Scheme::leaf_hash`] of the record (for Bitcoin, the txid in internal byte
 /// order). Costs at most `log2(size) + 1` node hashes.
 ///
+/// **The size is not authenticated here.** A root does not commit to its tree's size (in
+/// RFC 9162 the signed tree head signs the pair; in Bitcoin the header carries no count), and
+/// the size only fixes the path's shape: a proof that verifies for `size` also verifies for
+/// any other size whose path for `index` has the same shape (leaf 15 of 38 and of 39, say).
+/// Take `(size, root)` from the same authenticated source. What a proof can never do is
+/// place a leaf that is not in the tree, or at another position.
+///
 /// # Errors
 /// The first rule the proof breaks, as a [`ProofError`].
 pub fn verify_inclusion(

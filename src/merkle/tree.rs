@@ -144,6 +144,7 @@ impl MerkleTree {
     }
 
     /// The same tree, saying where it was built and what the GPU did.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub(crate) fn on(mut self, backend: Backend, gpu_fault: Option<GpuFault>) -> Self {
         self.backend = backend;
         self.gpu_fault = gpu_fault;
