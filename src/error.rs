@@ -4,6 +4,7 @@
 //! [`SigReport`](crate::SigReport). `Error` is returned only where the caller asked for
 //! something this build or this machine cannot give (a GPU that is not there, a thread pool
 //! that cannot be created).
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

@@ -1,4 +1,5 @@
 //! The `blockverify` command-line tool. See `blockverify --help`.
+#![forbid(unsafe_code)]
 
 mod cli;
 

@@ -1,4 +1,5 @@
 //! [`Verifier`]: the one object a node builds, shares and calls.
+#![forbid(unsafe_code)]
 
 #[cfg(feature = "gpu")]
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuOptions, KernelTiming};

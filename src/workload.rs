@@ -4,6 +4,7 @@
 //! (ChaCha20), with issuers drawn from a Zipf-like distribution as in ledger traffic (a few
 //! issuers sign most records). Not meant for protecting real keys: the signer is not
 //! constant-time hardened beyond what curve25519-dalek provides, and seeds are predictable.
+#![forbid(unsafe_code)]
 
 use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::scalar::Scalar;

@@ -1,5 +1,6 @@
 //! The reference block format, version 1: encoding, and zero-copy parsing that checks every
 //! length against the bytes that remain.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

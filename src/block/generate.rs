@@ -1,5 +1,6 @@
 //! Synthetic ledger traffic as real blocks: invoices, certificates and evidence deposits from
 //! a few issuers, deterministic by seed, with chosen corruptions.
+#![forbid(unsafe_code)]
 
 use rand::rngs::ChaCha20Rng;
 use rand::{RngExt, SeedableRng};

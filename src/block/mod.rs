@@ -47,6 +47,7 @@
 //! bounds checks per record; the signature first and the message last make the signed bytes
 //! one contiguous slice; a per-record tag rather than a per-block one lets a record be
 //! lifted out of its block (into a proof, an archive) and still verified.
+#![forbid(unsafe_code)]
 
 mod format;
 mod generate;

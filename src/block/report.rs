@@ -1,4 +1,5 @@
 //! What verifying a block found: the root, every record's verdict, and where the time went.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::time::Duration;

@@ -1,4 +1,5 @@
 //! [`Verifier::verify_block`] and the chain form: signatures and root together.
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::sync::Arc;

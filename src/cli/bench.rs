@@ -7,6 +7,7 @@
 //! `bench merkle` times Merkle roots (RFC 9162 and Bitcoin) per SHA-256 path beside a naive
 //! `sha2` loop, a rayon level-by-level `sha2` build and `rs_merkle`, and quotes single-thread
 //! node rates against the SHA-NI throughput bound measured in the same run.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,4 +1,5 @@
 //! `blockverify gen` and `blockverify verify`: blocks in the reference format, on disk.
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

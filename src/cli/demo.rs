@@ -1,5 +1,6 @@
 //! `blockverify demo`: generate a block of ledger traffic in memory and clear it on every
 //! backend this machine has.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 use std::time::Instant;

@@ -1,4 +1,5 @@
 //! `blockverify info`: what this build and this machine offer.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

@@ -8,6 +8,7 @@
 //! Bitcoin hashes (txids, roots, proof entries) are read and printed in display order, the
 //! byte-reversed form block explorers show; they are reversed to the internal order the
 //! tree is built in and back. RFC 9162 hashes are printed as they are.
+#![forbid(unsafe_code)]
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};

@@ -1,4 +1,5 @@
 //! Subcommands of the `blockverify` binary, one module each.
+#![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod blocks;

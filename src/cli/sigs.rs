@@ -4,6 +4,7 @@
 //! window verified as one batch, and the verdicts written in input order before the next
 //! window is read. A line longer than `max_line_bytes` is skipped to its end without being
 //! held in memory, and reported malformed.
+#![forbid(unsafe_code)]
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};

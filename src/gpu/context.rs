@@ -1,5 +1,6 @@
 //! The device context: adapter choice, device and pipelines created once, pooled buffers, and
 //! the error handling that turns every wgpu failure into a [`GpuFault`] value.
+#![forbid(unsafe_code)]
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};

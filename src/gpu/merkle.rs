@@ -1,4 +1,5 @@
 //! Merkle roots and trees on the GPU (see the module docs of [`crate::gpu`] for the plan).
+#![forbid(unsafe_code)]
 
 use std::num::NonZeroU64;
 use std::time::Instant;

@@ -48,6 +48,7 @@
 //! with a [`GpuFault`](crate::GpuFault); the verifier redoes the job on the CPU engine, returns
 //! the same root, and says in the result that it fell back. A lost device is reopened on the
 //! next GPU job.
+#![forbid(unsafe_code)]
 
 mod context;
 mod merkle;

@@ -1,4 +1,5 @@
 //! Building levels: leaf hashing, one level up, aligned subtrees in parallel.
+#![forbid(unsafe_code)]
 
 use rayon::prelude::*;
 

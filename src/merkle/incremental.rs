@@ -1,4 +1,5 @@
 //! An append-only log's tree in O(log n) memory.
+#![forbid(unsafe_code)]
 
 use super::build::{TreeHasher, first_duplicate};
 use super::sha256::Platform;

@@ -46,6 +46,10 @@
 //! the top. Aligned power-of-two subtrees are exactly the tree's own subtrees under both
 //! schemes, so the split never changes a root: roots and proofs depend on the leaves alone,
 //! never on thread count or platform (tests compare every path against a serial reference).
+//!
+//! `unsafe` policy: this module and [`sha256`] are `deny(unsafe_code)` (from the crate root)
+//! rather than `forbid`, because the SIMD kernels below them opt in with `allow`; every other
+//! module of the crate is `forbid(unsafe_code)`.
 
 mod build;
 mod incremental;

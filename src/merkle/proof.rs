@@ -6,6 +6,7 @@
 //! what the sizes imply, then the recomputed root(s). Checking the length first means a
 //! padded or truncated proof is named as such rather than as a root mismatch, and no proof
 //! makes the verifier hash more than `2·log2(size)` nodes.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

@@ -1,4 +1,5 @@
 //! A tree kept whole, level by level, to serve proofs.
+#![forbid(unsafe_code)]
 
 use rayon::prelude::*;
 

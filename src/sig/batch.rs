@@ -35,6 +35,7 @@
 //! multiscalar work as the group's first check, the unresolved rest goes straight to single
 //! checks; and across groups, the engine (see `engine.rs`) shrinks groups or skips batching
 //! altogether when recent failures are dense.
+#![forbid(unsafe_code)]
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::EdwardsPoint;

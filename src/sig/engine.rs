@@ -17,6 +17,7 @@
 //! `g` costs about `g` items' worth of multiscalar work, so the cost of failures stays
 //! proportional to their number, whatever the batch size. This only changes cost: every path gives
 //! the same verdicts (see `batch.rs`).
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;

@@ -10,6 +10,7 @@
 //! traffic is small; sharding keeps two threads from queueing on one lock. A capacity of 0
 //! turns caching off. What is cached is a pure function of the key bytes, so the cache can
 //! never change a verdict, only its cost.
+#![forbid(unsafe_code)]
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;

@@ -31,6 +31,7 @@
 //! 7. the policy's equation → [`Reason::EquationFailed`]
 //!
 //! [ZIP 215]: https://zips.z.cash/zip-0215
+#![forbid(unsafe_code)]
 
 pub mod batch;
 mod engine;

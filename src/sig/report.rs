@@ -1,4 +1,5 @@
 //! Per-item verdicts and the report that carries them.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

@@ -4,6 +4,7 @@
 //! parallelism. The batch engine and (later) the GPU shaders are tested item by item against
 //! it, and it is itself tested against `ed25519-zebra` (Zip215) and `ed25519-dalek`
 //! `verify_strict` (Strict).
+#![forbid(unsafe_code)]
 
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;

@@ -1,5 +1,6 @@
 //! `bench blocks`: clearing whole blocks (parse, signatures, Merkle root, duplicates) beside
 //! the signature engine alone on the same records, in one run.
+#![forbid(unsafe_code)]
 
 use blockverify::block::{self, BlockSpec, BlockView};
 use blockverify::{Backend, Policy, SigItem, Verifier};

@@ -1,5 +1,6 @@
 //! `bench merkle`: Merkle roots and node hashing, this crate per SHA-256 path beside `sha2`
 //! and `rs_merkle`, with the SHA-NI bound measured in the same run.
+#![forbid(unsafe_code)]
 use blockverify::merkle::sha256::{Platform, sha_ni_bound};
 use blockverify::merkle::{Scheme, hash_level, hash_level_into, merkle_root_with};
 use rayon::prelude::*;

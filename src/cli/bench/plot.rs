@@ -1,6 +1,7 @@
 //! `bench --plot FILE.svg`: throughput against batch size, one line per engine, as a plain SVG
 //! (log-log axes) an operator can open in any browser. No plotting dependency: the chart is a
 //! few polylines, written out here.
+#![forbid(unsafe_code)]
 
 use std::fmt::Write as _;
 

@@ -1,5 +1,6 @@
 //! A progress bar on standard error for long benchmark runs: redrawn in place on a terminal,
 //! one line per step otherwise (logs, CI).
+#![forbid(unsafe_code)]
 
 use std::io::{IsTerminal, Write};
 use std::time::Instant;

@@ -1,5 +1,6 @@
 //! Throughput against batch size, for `bench --plot`: this crate's signature engine beside its
 //! peers at each batch size (64 issuers, all valid), on the same records.
+#![forbid(unsafe_code)]
 
 use blockverify::workload::{Workload as Traffic, WorkloadSpec};
 use blockverify::{Backend, SigItem, Verifier};

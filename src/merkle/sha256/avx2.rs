@@ -55,18 +55,22 @@ struct Lanes8(__m256i);
 unsafe impl U32Lanes for Lanes8 {
     #[inline(always)]
     unsafe fn splat(x: u32) -> Self {
+        // SAFETY: a register-only AVX2 intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes8(unsafe { _mm256_set1_epi32(x as i32) })
     }
     #[inline(always)]
     unsafe fn add(a: Self, b: Self) -> Self {
+        // SAFETY: a register-only AVX2 intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes8(unsafe { _mm256_add_epi32(a.0, b.0) })
     }
     #[inline(always)]
     unsafe fn xor3(a: Self, b: Self, c: Self) -> Self {
+        // SAFETY: a register-only AVX2 intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes8(unsafe { _mm256_xor_si256(_mm256_xor_si256(a.0, b.0), c.0) })
     }
     #[inline(always)]
     unsafe fn choose(e: Self, f: Self, g: Self) -> Self {
+        // SAFETY: a register-only AVX2 intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes8(unsafe {
             _mm256_xor_si256(_mm256_and_si256(e.0, f.0), _mm256_andnot_si256(e.0, g.0))
         })
@@ -74,6 +78,7 @@ unsafe impl U32Lanes for Lanes8 {
     #[inline(always)]
     unsafe fn majority(a: Self, b: Self, c: Self) -> Self {
         // (a & b) | (c & (a | b)): one fewer operation than the three-AND form.
+        // SAFETY: a register-only AVX2 intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes8(unsafe {
             _mm256_or_si256(
                 _mm256_and_si256(a.0, b.0),
@@ -83,10 +88,12 @@ unsafe impl U32Lanes for Lanes8 {
     }
     #[inline(always)]
     unsafe fn rotr<const R: i32, const L: i32>(a: Self) -> Self {
+        // SAFETY: a register-only AVX2 intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes8(unsafe { _mm256_or_si256(_mm256_srli_epi32::<R>(a.0), _mm256_slli_epi32::<L>(a.0)) })
     }
     #[inline(always)]
     unsafe fn shr<const R: i32>(a: Self) -> Self {
+        // SAFETY: a register-only AVX2 intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes8(unsafe { _mm256_srli_epi32::<R>(a.0) })
     }
     #[inline(always)]

@@ -83,30 +83,37 @@ unsafe fn state_offsets() -> __m512i {
 unsafe impl U32Lanes for Lanes16 {
     #[inline(always)]
     unsafe fn splat(x: u32) -> Self {
+        // SAFETY: a register-only AVX-512F intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes16(unsafe { _mm512_set1_epi32(x as i32) })
     }
     #[inline(always)]
     unsafe fn add(a: Self, b: Self) -> Self {
+        // SAFETY: a register-only AVX-512F intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes16(unsafe { _mm512_add_epi32(a.0, b.0) })
     }
     #[inline(always)]
     unsafe fn xor3(a: Self, b: Self, c: Self) -> Self {
+        // SAFETY: a register-only AVX-512F intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes16(unsafe { _mm512_ternarylogic_epi32::<0x96>(a.0, b.0, c.0) })
     }
     #[inline(always)]
     unsafe fn choose(e: Self, f: Self, g: Self) -> Self {
+        // SAFETY: a register-only AVX-512F intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes16(unsafe { _mm512_ternarylogic_epi32::<0xCA>(e.0, f.0, g.0) })
     }
     #[inline(always)]
     unsafe fn majority(a: Self, b: Self, c: Self) -> Self {
+        // SAFETY: a register-only AVX-512F intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes16(unsafe { _mm512_ternarylogic_epi32::<0xE8>(a.0, b.0, c.0) })
     }
     #[inline(always)]
     unsafe fn rotr<const R: i32, const L: i32>(a: Self) -> Self {
+        // SAFETY: a register-only AVX-512F intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes16(unsafe { _mm512_ror_epi32::<R>(a.0) })
     }
     #[inline(always)]
     unsafe fn shr<const R: i32>(a: Self) -> Self {
+        // SAFETY: a register-only AVX-512F intrinsic; the feature is enabled for every caller (see this impl's SAFETY note).
         Lanes16(unsafe { _mm512_srl_epi32(a.0, _mm_set_epi64x(0, R as i64)) })
     }
     #[inline(always)]

@@ -2,6 +2,7 @@
 //! fallback on CPUs without SHA-NI or AVX2.
 //!
 //! Written from FIPS 180-4 §6.2.2 as plainly as possible; one lane, no tricks.
+#![forbid(unsafe_code)]
 
 use super::{Blocks, K256, LaneStates};
 
