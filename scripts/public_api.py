@@ -8,7 +8,9 @@
 fails, saying what changed and what semver requires, unless --bless is given, in which case
 it rewrites LISTING after checking that Cargo.toml's version was bumped as semver requires
 (removed or changed items are breaking: the major version, or the minor one before 1.0;
-added items need at least a patch bump) and that CHANGELOG.md has a section for it.
+added items need at least a patch bump) and that CHANGELOG.md has a section for it. While
+the version's CHANGELOG section is marked "(unreleased)", its API may still change without
+a further bump (each change must still be blessed, so it is seen and recorded).
 """
 
 import json
@@ -296,7 +298,9 @@ def main(argv):
             print(f"\nThe public API changed ({len(removed)} removed or changed, {len(added)} added): semver needs {need}. "
                   f"Bump Cargo.toml's version, add a CHANGELOG.md section for it, and run scripts/public_api.sh --bless.")
             return 1
-        if old_version is not None:
+        unreleased = f"## {version} (unreleased)" in open(changelog).read()
+        if old_version is not None and not (unreleased and old_version == version):
+            # A released version's API is frozen; changes accumulate under an unreleased one.
             old, new = parse_version(old_version), parse_version(version)
             if breaking:
                 ok = (new[0] > old[0]) if old[0] > 0 else (new[0] > 0 or new[1] > old[1])

@@ -129,6 +129,15 @@ struct VerifyArgs {
     /// Print JSON Lines, one object per block.
     #[arg(long)]
     json: bool,
+    /// Refuse block files larger than this (bytes).
+    #[arg(long, default_value_t = 4 << 30)]
+    max_block_bytes: u64,
+    /// Refuse blocks declaring more records than this.
+    #[arg(long, default_value_t = blockverify::block::DEFAULT_MAX_RECORDS)]
+    max_records: u32,
+    /// Refuse records whose payload is longer than this (bytes).
+    #[arg(long, default_value_t = blockverify::block::DEFAULT_MAX_PAYLOAD)]
+    max_payload: u32,
     /// Block files, in chain order.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -208,6 +217,11 @@ fn main() -> ExitCode {
             }),
         },
         Command::Verify(a) => cli::blocks::verify_blocks(&cli::blocks::VerifyOptions {
+            max_block_bytes: a.max_block_bytes,
+            limits: blockverify::block::Limits {
+                max_records: a.max_records,
+                max_payload: a.max_payload,
+            },
             files: a.files,
             backend: a.backend,
             threads: a.threads as usize,

@@ -170,6 +170,15 @@ fn malformed_blocks_and_io_errors_exit_two() {
         "{text}"
     );
     run(&["verify", s(&dir.join("missing.bvb"))], 2);
+    // Limits: file size, record count, payload size.
+    let big = dir.join("big.bvb");
+    run(&["gen", "--records", "50", "-o", s(&big)], 0);
+    let out = run(&["verify", "--max-block-bytes", "1000", s(&big)], 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-block-bytes"));
+    let out = run(&["verify", "--max-records", "10", s(&big)], 2);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the limit is 10"));
+    let out = run(&["verify", "--max-payload", "20", s(&big)], 2);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the limit is 20"));
     std::fs::write(dir.join("junk"), b"not a block").unwrap();
     run(&["verify", s(&dir.join("junk"))], 2);
     run(&["verify"], 2);

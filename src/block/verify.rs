@@ -124,9 +124,14 @@ impl Verifier {
     /// checks each link: block `i`'s `prev_hash` is block `i − 1`'s hash and its height one
     /// more.
     pub fn verify_chain(&self, blocks: &[&[u8]]) -> ChainReport {
+        self.verify_chain_with(blocks, Limits::default())
+    }
+
+    /// [`Verifier::verify_chain`] with chosen parser limits.
+    pub fn verify_chain_with(&self, blocks: &[&[u8]], limits: Limits) -> ChainReport {
         let mut results = Vec::with_capacity(blocks.len());
         let mut headers: Vec<Option<Header>> = Vec::with_capacity(blocks.len());
-        let mut next = blocks.first().map(|b| BlockView::parse(b));
+        let mut next = blocks.first().map(|b| BlockView::parse_with(b, limits));
         for i in 0..blocks.len() {
             let current = next.take().expect("parsed ahead");
             headers.push(Header::parse(blocks[i]).ok());

@@ -126,6 +126,8 @@ pub fn gen_blocks(opts: &GenOptions) -> Result<ExitCode, CliError> {
 
 /// `verify` options.
 pub struct VerifyOptions {
+    pub max_block_bytes: u64,
+    pub limits: block::Limits,
     pub files: Vec<PathBuf>,
     pub backend: Backend,
     pub threads: usize,
@@ -220,6 +222,30 @@ fn block_out(file: &Path, result: &Result<BlockReport, BlockError>, link_ok: boo
     }
 }
 
+/// Reads a block file, refusing one larger than `max` bytes before reading it.
+fn read_block(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let too_big = || {
+        format!(
+            "{} is larger than --max-block-bytes ({max} bytes)",
+            path.display()
+        )
+    };
+    if file.metadata().is_ok_and(|m| m.len() > max) {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
 pub fn verify_blocks(opts: &VerifyOptions) -> Result<ExitCode, CliError> {
     if opts.files.is_empty() {
         return Err("no block files given".into());
@@ -227,7 +253,7 @@ pub fn verify_blocks(opts: &VerifyOptions) -> Result<ExitCode, CliError> {
     let blocks: Vec<Vec<u8>> = opts
         .files
         .iter()
-        .map(|f| std::fs::read(f).map_err(|e| format!("cannot open {}: {e}", f.display())))
+        .map(|f| read_block(f, opts.max_block_bytes))
         .collect::<Result<_, _>>()?;
     // The verifier takes the policy the blocks declare (the first readable header's).
     let policy = blocks
@@ -240,7 +266,7 @@ pub fn verify_blocks(opts: &VerifyOptions) -> Result<ExitCode, CliError> {
         .threads(opts.threads)
         .build()?;
     let slices: Vec<&[u8]> = blocks.iter().map(Vec::as_slice).collect();
-    let chain: ChainReport = verifier.verify_chain(&slices);
+    let chain: ChainReport = verifier.verify_chain_with(&slices, opts.limits);
     let outs: Vec<BlockOut> = opts
         .files
         .iter()

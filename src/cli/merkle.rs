@@ -331,16 +331,43 @@ impl Leaves {
 }
 
 /// The whole of `path`, or of standard input for `-`.
+/// The most input a `merkle` command reads (leaves or a proof): 4 GiB, about 60 million
+/// 32-byte leaves in hex. Larger input is refused with an error rather than read into memory.
+const MAX_INPUT_BYTES: u64 = 4 << 30;
+
 fn read_input(path: &Path) -> Result<Vec<u8>, CliError> {
+    let too_big = |what: &str| -> CliError {
+        format!(
+            "{what} is larger than the {} GiB input limit",
+            MAX_INPUT_BYTES >> 30
+        )
+        .into()
+    };
     if path.as_os_str() == "-" {
         let mut buf = Vec::new();
         io::stdin()
             .lock()
+            .take(MAX_INPUT_BYTES + 1)
             .read_to_end(&mut buf)
             .map_err(|e| format!("cannot read standard input: {e}"))?;
+        if buf.len() as u64 > MAX_INPUT_BYTES {
+            return Err(too_big("standard input"));
+        }
         Ok(buf)
     } else {
-        std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()).into())
+        let file = std::fs::File::open(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        if file.metadata().is_ok_and(|m| m.len() > MAX_INPUT_BYTES) {
+            return Err(too_big(&path.display().to_string()));
+        }
+        let mut buf = Vec::new();
+        file.take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if buf.len() as u64 > MAX_INPUT_BYTES {
+            return Err(too_big(&path.display().to_string()));
+        }
+        Ok(buf)
     }
 }
 
