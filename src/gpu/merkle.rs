@@ -495,20 +495,27 @@ fn entry(binding: u32, buffer: &wgpu::Buffer, size: u64) -> wgpu::BindGroupEntry
     }
 }
 
-/// One reduction dispatch: `count` nodes of `input` up `levels` levels into `output`.
+/// One reduction dispatch: `count` nodes of the level in `level_a` (`top_in_a`) or `level_b`
+/// up `levels` levels into the other buffer. The level at height 0 of a Bitcoin tree is the
+/// raw txids.
 #[allow(clippy::too_many_arguments)]
 fn reduce_pass(
     state: &DeviceState,
     pass: &mut wgpu::ComputePass<'_>,
     params: &mut ParamSlots,
     scheme: Scheme,
-    (input, output): (&wgpu::Buffer, &wgpu::Buffer),
-    duplicates: &wgpu::Buffer,
+    (buffers, top_in_a): (&JobBuffers, bool),
     count: u64,
     levels: u32,
     base_level: u32,
-    raw_input: bool,
 ) {
+    let (input, output) = if top_in_a {
+        (&buffers.level_a, &buffers.level_b)
+    } else {
+        (&buffers.level_b, &buffers.level_a)
+    };
+    let duplicates = &buffers.duplicates;
+    let raw_input = scheme == Scheme::Bitcoin && base_level == 0;
     let groups = count.div_ceil(REDUCE_TILE);
     let (width, height) = grid(groups, state.max_groups_per_dim);
     let mut flags = 0;
@@ -604,23 +611,15 @@ fn root_job<L: AsRef<[u8]> + Sync>(
             });
             while height < geometry.target {
                 let levels = (geometry.target - height).min(MAX_FUSED_LEVELS);
-                let io = if top_in_a {
-                    (&buffers.level_a, &buffers.level_b)
-                } else {
-                    (&buffers.level_b, &buffers.level_a)
-                };
-                let raw = scheme == Scheme::Bitcoin && height == 0;
                 reduce_pass(
                     state,
                     &mut pass,
                     &mut params,
                     scheme,
-                    io,
-                    &buffers.duplicates,
+                    (&buffers, top_in_a),
                     count,
                     levels,
                     height,
-                    raw,
                 );
                 count = count.div_ceil(1 << levels);
                 height += levels;
@@ -740,23 +739,15 @@ fn tree_job<L: AsRef<[u8]> + Sync>(
         for height in 0..geometry.target {
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-                let io = if top_in_a {
-                    (&buffers.level_a, &buffers.level_b)
-                } else {
-                    (&buffers.level_b, &buffers.level_a)
-                };
-                let raw = scheme == Scheme::Bitcoin && height == 0;
                 reduce_pass(
                     state,
                     &mut pass,
                     &mut params,
                     scheme,
-                    io,
-                    &buffers.duplicates,
+                    (&buffers, top_in_a),
                     count,
                     1,
                     height,
-                    raw,
                 );
             }
             count = count.div_ceil(2);

@@ -26,9 +26,10 @@
 //!
 //! `P` is linear in the items, so when a group fails we compute the combination `P_L` of its
 //! left half only and get the right half's as `P − P_L`: each bisection level costs a
-//! multiscalar multiplication over *half* the failing items. Groups of [`SINGLES_BELOW`] items
-//! or fewer are settled by the single-item equation, which is exact: every item reported
-//! invalid has failed the same check [`verify_single`](super::verify_single) applies.
+//! multiscalar multiplication over *half* the failing items. Bisection ends at groups of one,
+//! whose combination `[8]([z]e)` is zero exactly when the item's own cofactored equation holds
+//! (`0 < z < L`), so it is exact: every item reported invalid has failed the same check
+//! [`verify_single`](super::verify_single) applies.
 //!
 //! An adversary who fills a block with bad signatures would make plain bisection cost
 //! `O(n log n)`. Two limits prevent that: within a group, once bisection has spent as much
