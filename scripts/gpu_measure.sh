@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole GPU measurement as one accelerator-machine call (../shared/GPU.md): that machine
+# has the NVIDIA driver but no Rust toolchain, so the binary and the Vulkan loader travel in
+# .gpu/ (git-ignored).
+#
+# Here, once per session:   scripts/gpu_measure.sh prepare
+# Then the device tool's run, with carry [".gpu"] and the command:
+#   bash .gpu/measure.sh
+# Results (bench JSON, SVG plot, logs) come back under $OUT; record them in BENCHMARKS.md with
+# the GPU, driver, command and date, beside the CPU rows of the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+case "${1:-}" in
+  prepare)
+    grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo /.gpu/ >> .git/info/exclude
+    mkdir -p .gpu /tmp/amd64/partial
+    o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+    # shellcheck disable=SC2086
+    apt-get $o update -qq && (cd .gpu && apt-get $o download libvulkan1)
+    cargo build --release
+    cp target/release/blockverify .gpu/
+    cp scripts/gpu_measure.sh .gpu/measure.sh
+    ls -la .gpu
+    ;;
+  *)
+    # On the accelerator machine.
+    for f in .gpu/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+    export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+    out="${OUT:-/tmp/out}"
+    mkdir -p "$out"
+    nvidia-smi -L | tee "$out/nvidia-smi.txt"
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee -a "$out/nvidia-smi.txt"
+    .gpu/blockverify info | tee "$out/info.txt"
+    # Merkle: CPU rows (16 cores) and GPU rows (2^24 leaves, kernel timestamps, crossover).
+    .gpu/blockverify bench merkle --json "$out/merkle.json" 2>"$out/merkle.err" | tee "$out/merkle.txt"
+    # Blocks with the root on the GPU, and the throughput plot.
+    .gpu/blockverify bench blocks --json "$out/blocks.json" --plot "$out/sweep.svg" \
+      2>"$out/blocks.err" | tee "$out/blocks.txt"
+    # A block verified on every backend.
+    .gpu/blockverify demo | tee "$out/demo.txt"
+    ;;
+esac
