@@ -38,8 +38,10 @@ use crate::Error;
 
 /// The most items one rayon task takes.
 pub(crate) const MAX_CHUNK: usize = 1024;
-/// The fewest items worth a task of their own (below it, scheduling costs more than it saves).
-pub(crate) const MIN_CHUNK: usize = 64;
+/// The fewest items worth a task of their own. Measured (BENCHMARKS.md, "Tuning"): with 64
+/// it was, a 64-item batch ran as one task on one core at 76k sigs/s, half of what the batch
+/// peers reach on two; at 32 it splits across both and runs at 155-176k (16 gave no more).
+pub(crate) const MIN_CHUNK: usize = 32;
 /// Smallest batch group once failures have been seen.
 const MIN_GROUP: usize = 4;
 /// Above this fraction of failing equations, batching is abandoned for single checks
