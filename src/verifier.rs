@@ -205,7 +205,7 @@ impl VerifierBuilder {
     }
 }
 
-/// Verifies signatures (and, in later releases, Merkle roots and whole blocks).
+/// Verifies signatures, Merkle roots and whole blocks, on CPU cores and (for Merkle work) a GPU.
 ///
 /// Build one, wrap it in an `Arc`, and share it across threads: it is `Send + Sync`, and
 /// calls from several threads run concurrently on its pool.
