@@ -5,7 +5,7 @@ use blockverify::block::{
     self, BlockError, BlockSpec, BlockView, Corruption, FormatErrorKind, HEADER_LEN, Header,
     Limits, RECORD_OVERHEAD, RecordKind, RecordVerdict,
 };
-use blockverify::merkle::Scheme;
+use blockverify::merkle::{self, Scheme};
 use blockverify::workload::SigningKey;
 use blockverify::{Backend, Policy, Reason, Verifier};
 use proptest::prelude::*;
@@ -54,6 +54,33 @@ fn a_generated_block_parses_and_verifies() {
             assert_eq!(report.valid_count(), 500);
             assert_eq!(report.block_hash(), generated.header.hash());
         }
+    }
+}
+
+/// The header root of a generated block against leaves computed here, independently of the
+/// crate's block code: RFC 9162 over the encodings, Bitcoin over `sha2` SHA-256d ids.
+#[test]
+fn header_roots_match_independently_computed_leaves() {
+    use sha2::{Digest, Sha256};
+    for scheme in [Scheme::Rfc9162, Scheme::Bitcoin] {
+        let generated = block::generate_block(&BlockSpec {
+            scheme,
+            ..spec(3001, 30)
+        });
+        let view = BlockView::parse(&generated.bytes).unwrap();
+        let encodings: Vec<&[u8]> = view.records().iter().map(|r| r.bytes()).collect();
+        let root = match scheme {
+            Scheme::Bitcoin => {
+                let ids: Vec<[u8; 32]> = encodings
+                    .iter()
+                    .map(|e| Sha256::digest(Sha256::digest(e)).into())
+                    .collect();
+                merkle::merkle_root_reference(scheme, &ids).unwrap()
+            }
+            _ => merkle::merkle_root_reference(scheme, &encodings).unwrap(),
+        };
+        assert_eq!(root, generated.header.merkle_root, "{scheme}");
+        assert_eq!(block::record_root(scheme, &encodings).root(), root);
     }
 }
 

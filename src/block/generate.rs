@@ -132,6 +132,9 @@ struct Draft {
 }
 
 /// Generates a block (signing on the current rayon pool).
+///
+/// # Panics
+/// If `spec.records` exceeds `u32::MAX` (a block's record count is a u32).
 pub fn generate_block(spec: &BlockSpec) -> GeneratedBlock {
     let mut rng = ChaCha20Rng::seed_from_u64(spec.seed);
     let issuers = spec.issuers.max(1);
@@ -232,16 +235,10 @@ pub fn generate_block(spec: &BlockSpec) -> GeneratedBlock {
     drop(leaves);
     for &(i, how) in &corrupted {
         if how == Corruption::TamperedPayload {
+            // Generated payloads are never empty (they are JSON documents).
             let payload_start = starts[i] + 105;
-            let len = starts[i + 1] - payload_start;
-            if len > 0 {
-                let bit = rng.random_range(0..len * 8);
-                body[payload_start + bit / 8] ^= 1 << (bit % 8);
-            } else {
-                // No payload to tamper with: tamper with the kind byte's neighbour, the
-                // length, which would break parsing; flip a key bit instead (still signed).
-                body[starts[i] + 64] ^= 1;
-            }
+            let bit = rng.random_range(0..(starts[i + 1] - payload_start) * 8);
+            body[payload_start + bit / 8] ^= 1 << (bit % 8);
         }
     }
     if spec.block_corruptions.contains(&Corruption::WrongRoot) {
@@ -253,7 +250,7 @@ pub fn generate_block(spec: &BlockSpec) -> GeneratedBlock {
         height: spec.height,
         prev_hash: spec.prev_hash,
         merkle_root,
-        record_count: spec.records as u32,
+        record_count: u32::try_from(spec.records).expect("at most u32::MAX records"),
         timestamp: spec.timestamp,
     };
     let mut bytes = Vec::with_capacity(super::format::HEADER_LEN + body.len());

@@ -357,6 +357,21 @@ impl GpuContext {
     }
 }
 
+/// Starts a piece: clears its duplicate minima and puts its level 0 in `level_a`.
+fn start_piece<L: AsRef<[u8]> + Sync>(
+    state: &mut DeviceState,
+    scheme: Scheme,
+    chunk: &[L],
+    buffers: &JobBuffers,
+    params: &mut ParamSlots,
+    profiler: &mut Profiler,
+) -> Result<(), GpuFault> {
+    state
+        .queue
+        .write_buffer(&buffers.duplicates, 0, &NO_DUPLICATES);
+    upload_level0(state, scheme, chunk, &buffers.level_a, params, profiler)
+}
+
 /// Hashes level 0 of one piece into `level_a`: RFC 9162 leaf hashes, or the raw txids copied
 /// (the first reduction reads them with `FLAG_RAW_INPUT`).
 fn upload_level0<L: AsRef<[u8]> + Sync>(
@@ -586,17 +601,7 @@ fn root_job<L: AsRef<[u8]> + Sync>(
     let mut in_flight: Option<wgpu::SubmissionIndex> = None;
 
     for (c, chunk) in leaves.chunks(geometry.piece_leaves()).enumerate() {
-        state
-            .queue
-            .write_buffer(&buffers.duplicates, 0, &NO_DUPLICATES);
-        upload_level0(
-            state,
-            scheme,
-            chunk,
-            &buffers.level_a,
-            &mut params,
-            profiler,
-        )?;
+        start_piece(state, scheme, chunk, &buffers, &mut params, profiler)?;
 
         let mut encoder = state
             .device
@@ -699,17 +704,7 @@ fn tree_job<L: AsRef<[u8]> + Sync>(
     let mut duplicate = None;
 
     for (c, chunk) in leaves.chunks(geometry.piece_leaves()).enumerate() {
-        state
-            .queue
-            .write_buffer(&buffers.duplicates, 0, &NO_DUPLICATES);
-        upload_level0(
-            state,
-            scheme,
-            chunk,
-            &buffers.level_a,
-            &mut params,
-            &mut profiler,
-        )?;
+        start_piece(state, scheme, chunk, &buffers, &mut params, &mut profiler)?;
         // Level 0: the leaf hashes (Bitcoin's are the txids themselves).
         if scheme == Scheme::Bitcoin {
             levels[0].extend(chunk.iter().map(|l| {
