@@ -52,7 +52,12 @@
 
 mod context;
 mod merkle;
+pub(crate) mod sig;
+pub use sig::DEBUG_OUT;
+pub use sig::FIELD_CODE_ENV;
 
-pub use context::{ADAPTER_ENV, AdapterSummary, DEFAULT_BINDING_LIMIT, list_adapters};
+pub use context::{
+    ADAPTER_ENV, AdapterSummary, DEFAULT_BINDING_LIMIT, ShaderCompileTime, list_adapters,
+};
 pub(crate) use context::{GpuContext, GpuOptions, InjectedFault};
 pub use merkle::KernelTiming;

@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: item construction and the peer oracles.
 #![allow(dead_code)]
 
+pub mod edge_data;
+
 use blockverify::workload::SigningKey;
 use blockverify::{Policy, SigItem};
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
