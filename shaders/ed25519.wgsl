@@ -1,6 +1,6 @@
 // Ed25519 verification, one signature per invocation, with exactly the checks and the order
 // of checks of the CPU engine (src/sig/mod.rs): the verdict codes below are its reasons.
-// Prepended by the host: field25519.wgsl.
+// Prepended by the host: the generated field code (src/gpu/field_code.rs), field25519.wgsl.
 //
 // Points use extended twisted Edwards coordinates (X:Y:Z:T), x = X/Z, y = Y/Z, xy = T/Z, and
 // the formulas of Hisil-Wong-Carter-Dawson as in ref10 and curve25519-dalek: complete for
@@ -37,9 +37,9 @@ const BASE_TABLE_LEN: u32 = 8u;
 struct Params {
     count: u32,
     strict: u32,
-    // Rows of a field multiplication: always 20, read at run time in the compact build of
-    // the field arithmetic (see field25519.wgsl).
-    mul_rows: u32,
+    // Passes of a field multiplication in the compact build (src/gpu/field_code.rs), read
+    // at run time so that the compiler keeps the pass loop a loop.
+    mul_passes: u32,
     // Always 1; see runtime_count.
     one: u32,
 }
@@ -376,10 +376,8 @@ fn verdict_of(index: u32) -> u32 {
     let base = index * ITEM_WORDS;
     let a_words = load_words(base);
     let r_words = load_words(base + 8u);
-    var s_words = load_words(base + 16u);
-    var k_words = load_words(base + 24u);
-    if params.strict == 3u { k_words = array<u32, 8>(); }
-    if params.strict == 4u { s_words = array<u32, 8>(); }
+    let s_words = load_words(base + 16u);
+    let k_words = load_words(base + 24u);
     let strict = params.strict != 0u;
     // Rule 1.
     if !scalar_is_canonical(s_words) {
@@ -406,7 +404,6 @@ fn verdict_of(index: u32) -> u32 {
             r_point = decoded.point;
         }
     }
-    if params.strict == 5u { return p3_compress(a_point)[0]; }
     // Rule 6's comparison (R decoded with Z = 1, so no inversion); applied in order below.
     var r_encoding = fe_to_words(r_point.y);
     if fe_is_negative(r_point.x) {
@@ -490,9 +487,6 @@ fn verdict_of(index: u32) -> u32 {
         }
     }
     // Strict: R' = [S]B - [k]A, encoded, equals R's bytes.
-    if params.strict == 6u { return p3_compress(a_point)[0]; }
-    if params.strict == 7u { return fe_to_words(a_point.y)[0]; }
-    if params.strict >= 2u { return p3_compress(acc)[0]; }
     return select(VERDICT_EQUATION_FAILED, VERDICT_VALID, words_equal(p3_compress(acc), r_words));
 }
 

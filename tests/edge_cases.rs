@@ -18,21 +18,19 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 
 use blockverify::workload::{SigningKey, Workload, WorkloadSpec};
 use blockverify::{
     DEFAULT_KEY_CACHE_SIZE, Policy, Reason, SigItem, Verdict, Verifier, verify_single,
 };
 use common::edge_data::{
-    ALL_REASONS, Case, POLICIES, Record, data_path, load_cases, reasons_for, verdict_str,
+    Case, POLICIES, Record, data_path, load_cases, reasons_for, unhex, verdict_str,
 };
 use common::{L_BYTES, add256, challenge, oracle_valid};
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::IsIdentity;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha512};
 
 // ---------------------------------------------------------------------------------------------

@@ -51,10 +51,10 @@
 #![forbid(unsafe_code)]
 
 mod context;
+mod field_code;
 mod merkle;
 pub(crate) mod sig;
-pub use sig::DEBUG_OUT;
-pub use sig::FIELD_CODE_ENV;
+pub use field_code::FIELD_CODE_ENV;
 
 pub use context::{
     ADAPTER_ENV, AdapterSummary, DEFAULT_BINDING_LIMIT, ShaderCompileTime, list_adapters,

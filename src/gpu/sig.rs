@@ -44,9 +44,9 @@ use std::time::{Duration, Instant};
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::scalar::Scalar;
 use rayon::prelude::*;
-use wgpu::util::DeviceExt;
 
 use super::context::{DeviceState, GpuContext, Pooled};
+use super::field_code::FieldCode;
 use crate::GpuFault;
 use crate::sig::{Policy, Reason, SigItem, Verdict, challenge};
 
@@ -66,61 +66,19 @@ const NIELS_WORDS: u64 = 60;
 const BASE_TABLE_LEN: u64 = 8;
 
 /// The field arithmetic is prepended to the Ed25519 kernels (WGSL has no includes), after the
-/// one-line definition of the row count that selects its build.
+/// generated part of it (src/gpu/field_code.rs) in the build chosen for the adapter.
 const FIELD_WGSL: &str = include_str!("../../shaders/field25519.wgsl");
 const ED25519_WGSL: &str = include_str!("../../shaders/ed25519.wgsl");
 
-/// Environment variable that forces a build of the field multiplication: `compact` or
-/// `unrolled` (for measuring both on one adapter).
-pub const FIELD_CODE_ENV: &str = "BLOCKVERIFY_GPU_FIELD";
-
-/// How the field multiplication's row loop is compiled.
-///
-/// * `Unrolled`: the row count is a constant, the compiler unrolls everything and keeps
-///   every limb in a register; about 1,100 instructions per multiplication site.
-/// * `Compact`: the row count is read from the parameters at run time, so the loop stays a
-///   loop (about 60 instructions per site, two indexed accesses per row).
-///
-/// A CPU emulation gets `Compact`: lavapipe's LLVM back end took minutes on the unrolled
-/// kernel and compiles the compact one in seconds (the compile time is reported by
-/// `blockverify bench sigs`). A hardware GPU gets `Unrolled` (registers, no indexed local
-/// memory), which is what its compiler is built for; [`FIELD_CODE_ENV`] overrides either for
-/// measurement.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FieldCode {
-    Compact,
-    Unrolled,
-}
-
-impl FieldCode {
-    fn for_adapter(software: bool) -> FieldCode {
-        match std::env::var(FIELD_CODE_ENV).as_deref() {
-            Ok("compact") => FieldCode::Compact,
-            Ok("unrolled") => FieldCode::Unrolled,
-            _ if software => FieldCode::Compact,
-            _ => FieldCode::Unrolled,
-        }
-    }
-
-    /// The WGSL definition of `fe_mul_rows()` for this build.
-    fn prelude(self) -> &'static str {
-        match self {
-            FieldCode::Compact => "fn fe_mul_rows() -> u32 { return params.mul_rows; }",
-            FieldCode::Unrolled => "fn fe_mul_rows() -> u32 { return 20u; }",
-        }
-    }
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            FieldCode::Compact => "compact",
-            FieldCode::Unrolled => "unrolled",
-        }
-    }
+/// The whole WGSL module of the signature kernels in `field`'s build.
+fn kernel_source(field: FieldCode) -> String {
+    format!("{}\n{FIELD_WGSL}\n{ED25519_WGSL}", field.wgsl())
 }
 
 /// The compiled signature kernel and the base-point table it reads.
 pub(crate) struct SigPipeline {
     verify: wgpu::ComputePipeline,
+    field: FieldCode,
     base_table: wgpu::Buffer,
 }
 
@@ -133,10 +91,7 @@ fn compile(state: &mut DeviceState) -> Result<SigPipeline, GpuFault> {
         .device
         .create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("ed25519"),
-            source: wgpu::ShaderSource::Wgsl(Cow::Owned(format!(
-                "{}\n{FIELD_WGSL}\n{ED25519_WGSL}",
-                field.prelude()
-            ))),
+            source: wgpu::ShaderSource::Wgsl(Cow::Owned(kernel_source(field))),
         });
     let pipeline = |entry: &str| {
         state
@@ -154,8 +109,12 @@ fn compile(state: &mut DeviceState) -> Result<SigPipeline, GpuFault> {
     let build_table = pipeline("build_base_table");
     state.compile_time.ed25519 = Some(started.elapsed());
     state.compile_time.ed25519_field = Some(field.name());
-    let base_table = build_base_table(&state.device, &state.queue, &build_table)?;
-    Ok(SigPipeline { verify, base_table })
+    let base_table = build_base_table(&state.device, &state.queue, &build_table, field)?;
+    Ok(SigPipeline {
+        verify,
+        field,
+        base_table,
+    })
 }
 
 /// The signature kernel's buffers; a device keeps two sets.
@@ -184,12 +143,9 @@ impl SigBuffers {
 struct SigParams {
     count: u32,
     strict: u32,
-    mul_rows: u32,
+    mul_passes: u32,
     one: u32,
 }
-
-/// Limbs of a field element (`Fe` in field25519.wgsl): the rows of a multiplication.
-const FIELD_LIMBS: u32 = 20;
 
 /// Packs `items` into `out` (exactly `ITEM_WORDS` words per item), hashing in parallel on the
 /// current rayon pool.
@@ -234,6 +190,7 @@ fn build_base_table(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
     pipeline: &wgpu::ComputePipeline,
+    field: FieldCode,
 ) -> Result<wgpu::Buffer, GpuFault> {
     let encodings: Vec<u32> = (1..=BASE_TABLE_LEN)
         .flat_map(|j| {
@@ -245,21 +202,34 @@ fn build_base_table(
         })
         .collect();
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some("base point encodings"),
-        contents: bytemuck::cast_slice(&encodings),
-        usage: wgpu::BufferUsages::STORAGE,
-    });
-    let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some("base table params"),
-        contents: bytemuck::bytes_of(&SigParams {
+    // Created empty and written through the queue, not mapped at creation: wgpu's
+    // `create_buffer_init` panics when the device is already lost, and a lost device must be a
+    // fault, never a panic.
+    let upload = |label: &str, usage: wgpu::BufferUsages, contents: &[u8]| {
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: contents.len() as u64,
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        queue.write_buffer(&buffer, 0, contents);
+        buffer
+    };
+    let input = upload(
+        "base point encodings",
+        wgpu::BufferUsages::STORAGE,
+        bytemuck::cast_slice(&encodings),
+    );
+    let params = upload(
+        "base table params",
+        wgpu::BufferUsages::UNIFORM,
+        bytemuck::bytes_of(&SigParams {
             count: BASE_TABLE_LEN as u32,
             strict: 0,
-            mul_rows: FIELD_LIMBS,
+            mul_passes: field.passes(),
             one: 1,
         }),
-        usage: wgpu::BufferUsages::UNIFORM,
-    });
+    );
     let table = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("base point table"),
         size: 4 * NIELS_WORDS * BASE_TABLE_LEN,
@@ -371,11 +341,8 @@ fn submit_piece(
         0,
         bytemuck::bytes_of(&SigParams {
             count: n as u32,
-            strict: std::env::var("BV_DEBUG")
-                .ok()
-                .and_then(|v| v.parse::<u32>().ok())
-                .unwrap_or(u32::from(policy == Policy::Strict)),
-            mul_rows: FIELD_LIMBS,
+            strict: u32::from(policy == Policy::Strict),
+            mul_passes: sig.field.passes(),
             one: 1,
         }),
     );
@@ -440,20 +407,8 @@ fn collect(
         let view = slice
             .get_mapped_range()
             .map_err(|_| GpuFault::ReadbackFailed)?;
-        if std::env::var("BV_DEBUG").is_ok() {
-            DEBUG_OUT.lock().unwrap().extend(
-                view.chunks_exact(4)
-                    .map(|b| u32::from_le_bytes(b.try_into().unwrap())),
-            );
-        }
         view.chunks_exact(4)
-            .map(|b| {
-                if std::env::var("BV_DEBUG").is_ok() {
-                    Ok(Verdict::Valid)
-                } else {
-                    verdict_of(u32::from_le_bytes(b.try_into().expect("4 bytes")))
-                }
-            })
+            .map(|b| verdict_of(u32::from_le_bytes(b.try_into().expect("4 bytes"))))
             .collect::<Result<Vec<_>, _>>()
     };
     readback.unmap();
@@ -461,5 +416,25 @@ fn collect(
     Ok(())
 }
 
-#[doc(hidden)]
-pub static DEBUG_OUT: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wgpu::naga;
+
+    /// Both builds of the kernel parse and validate as WGSL, without a device (a shader error
+    /// on the device shows only as a fault and a CPU fallback).
+    #[test]
+    fn kernel_source_validates_in_both_builds() {
+        for field in [FieldCode::Compact, FieldCode::Unrolled] {
+            let source = kernel_source(field);
+            let module = naga::front::wgsl::parse_str(&source)
+                .unwrap_or_else(|e| panic!("{}: {}", field.name(), e.emit_to_string(&source)));
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::empty(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{}: {}", field.name(), e.emit_to_string(&source)));
+        }
+    }
+}
