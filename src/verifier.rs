@@ -8,7 +8,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "gpu")]
-use crate::gpu::{self, AdapterSummary, GpuContext, GpuOptions, KernelTiming, ShaderCompileTime};
+use crate::gpu::{
+    self, AdapterSummary, GpuContext, GpuOptions, KernelTiming, ShaderCompileTime, SigTiming,
+};
 use crate::merkle::{self, MerkleError, MerkleTree, RootReport, Scheme};
 use crate::sig::{CpuEngine, Policy, SigItem, SigReport};
 use crate::{Error, GpuFault};
@@ -385,6 +387,39 @@ impl Verifier {
             .map_err(|fault| Error::GpuUnavailable(fault.to_string()))?;
         let report = RootReport::new(root, leaves.len() as u64, duplicate).on(Backend::Gpu, None);
         Ok((report, timing))
+    }
+
+    /// Verifies every item on the GPU, with the two halves of the job timed, for
+    /// benchmarks: packing (hashing each challenge `k` on this verifier's pool) and the
+    /// device's part (upload, kernels, readback). No fallback: a fault is returned as an
+    /// error. The verdicts are those of [`Verifier::verify_signatures`].
+    ///
+    /// # Errors
+    /// [`Error::GpuUnavailable`] without a GPU, or with the fault's description.
+    #[cfg(feature = "gpu")]
+    pub fn gpu_verify_signatures_profiled(
+        &self,
+        items: &[SigItem<'_>],
+    ) -> Result<(SigReport, SigTiming), Error> {
+        let gpu = self
+            .gpu
+            .as_ref()
+            .ok_or_else(|| Error::GpuUnavailable("this verifier has no GPU".into()))?;
+        let started = Instant::now();
+        let mut packed = Vec::new();
+        self.cpu
+            .install(|| gpu::sig::pack_items(items, &mut packed));
+        let pack = started.elapsed();
+        let started = Instant::now();
+        let verdicts = gpu
+            .verify_packed(self.policy, &packed)
+            .map_err(|fault| Error::GpuUnavailable(fault.to_string()))?;
+        let device = started.elapsed();
+        if verdicts.len() != items.len() {
+            return Err(Error::GpuUnavailable(GpuFault::ReadbackFailed.to_string()));
+        }
+        let report = SigReport::from_verdicts(verdicts).on(items.len(), None);
+        Ok((report, SigTiming { pack, device }))
     }
 
     /// Worker threads of the CPU engine.

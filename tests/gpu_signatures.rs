@@ -7,13 +7,13 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use blockverify::{
     Backend, GpuFault, Policy, SigBatch, SigItem, SigReport, Verdict, Verifier, verify_single,
 };
 use common::edge_data::{POLICIES, load_cases};
-use common::{KINDS, Owned, make_item};
+use common::{KINDS, Owned, make_item, require_gpu};
 use proptest::prelude::*;
 
 /// A verifier that sends every signature batch to the GPU, or `None` (with a skip line) when
@@ -26,13 +26,26 @@ fn gpu_verifier(policy: Policy) -> Option<Verifier> {
     {
         Ok(v) => Some(v),
         Err(e) => {
-            if std::env::var("BLOCKVERIFY_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+            if require_gpu() {
                 panic!("BLOCKVERIFY_REQUIRE_GPU=1 but no GPU backend: {e}");
             }
             eprintln!("SKIP GPU test: {e} (set BLOCKVERIFY_REQUIRE_GPU=1 to make this fail)");
             None
         }
     }
+}
+
+/// One GPU verifier per policy for the whole test binary, as a node keeps one: the kernel is
+/// compiled once per policy instead of once per test case. Tests that break their device
+/// (fault injection) or need an `Arc` build their own.
+fn shared_gpu(policy: Policy) -> Option<&'static Verifier> {
+    static ZIP215: OnceLock<Option<Verifier>> = OnceLock::new();
+    static STRICT: OnceLock<Option<Verifier>> = OnceLock::new();
+    let cell = match policy {
+        Policy::Strict => &STRICT,
+        _ => &ZIP215,
+    };
+    cell.get_or_init(|| gpu_verifier(policy)).as_ref()
 }
 
 fn cpu_verifier(policy: Policy) -> Verifier {
@@ -61,7 +74,7 @@ fn every_edge_case_gets_its_recorded_verdict_on_the_gpu() {
     let cases = load_cases();
     let items: Vec<SigItem<'_>> = cases.iter().map(|c| c.item()).collect();
     for policy in POLICIES {
-        let Some(gpu) = gpu_verifier(policy) else {
+        let Some(gpu) = shared_gpu(policy) else {
             return;
         };
         let report = gpu.verify_signatures(&items);
@@ -94,7 +107,7 @@ fn every_edge_case_gets_its_recorded_verdict_on_the_gpu() {
 
 #[test]
 fn a_single_item_and_an_empty_batch() {
-    let Some(gpu) = gpu_verifier(Policy::Zip215) else {
+    let Some(gpu) = shared_gpu(Policy::Zip215) else {
         return;
     };
     assert!(gpu.verify_signatures(&[]).is_empty());
@@ -130,7 +143,7 @@ proptest! {
         strict in any::<bool>(),
     ) {
         let policy = if strict { Policy::Strict } else { Policy::Zip215 };
-        let Some(gpu) = gpu_verifier(policy) else { return Ok(()); };
+        let Some(gpu) = shared_gpu(policy) else { return Ok(()); };
         let owned = mixed(&kinds, seed);
         let items: Vec<SigItem<'_>> = owned.iter().map(Owned::item).collect();
         let report = gpu.verify_signatures(&items);
@@ -144,7 +157,7 @@ proptest! {
 /// batch across both engines, calibrates, and its reports equal the CPU engine's.
 #[test]
 fn auto_splits_between_gpu_and_cpu_and_agrees_with_cpu() {
-    if gpu_verifier(Policy::Zip215).is_none() {
+    if shared_gpu(Policy::Zip215).is_none() {
         return;
     }
     for policy in POLICIES {

@@ -61,3 +61,4 @@ pub use context::{
 };
 pub(crate) use context::{GpuContext, GpuOptions, InjectedFault};
 pub use merkle::KernelTiming;
+pub use sig::SigTiming;

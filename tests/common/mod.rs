@@ -159,3 +159,9 @@ pub fn add256(a: &[u8; 32], b: &[u8; 32]) -> Option<[u8; 32]> {
 pub fn add_l(s: &[u8; 32]) -> [u8; 32] {
     add256(s, &L_BYTES).expect("s < L, so s + L < 2^254")
 }
+
+/// Whether a missing GPU adapter must fail the GPU tests (`.ci/run` sets
+/// `BLOCKVERIFY_REQUIRE_GPU=1`) rather than skip them.
+pub fn require_gpu() -> bool {
+    std::env::var("BLOCKVERIFY_REQUIRE_GPU").is_ok_and(|v| v == "1")
+}
