@@ -233,7 +233,7 @@ impl VerifierBuilder {
     }
 }
 
-/// Verifies signatures, Merkle roots and whole blocks, on CPU cores and (for Merkle work) a GPU.
+/// Verifies signatures, Merkle roots and whole blocks, on CPU cores and a GPU.
 ///
 /// Build one, wrap it in an `Arc`, and share it across threads: it is `Send + Sync`, and
 /// calls from several threads run concurrently on its pool.
@@ -321,7 +321,7 @@ impl Verifier {
     }
 
     /// The backend in use: `Cpu` (asked for, or `Auto` found no hardware GPU), `Auto` (a
-    /// hardware GPU takes the large Merkle trees) or `Gpu`.
+    /// hardware GPU takes large Merkle trees and a share of large signature batches) or `Gpu`.
     pub fn backend(&self) -> Backend {
         self.backend
     }

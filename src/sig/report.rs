@@ -123,6 +123,7 @@ impl SigReport {
 
     /// Records where the verdicts came from: `gpu_items` of them from the GPU (the first
     /// ones), the rest from the CPU engine, after `gpu_fault` if the GPU failed.
+    #[cfg(feature = "gpu")]
     pub(crate) fn on(mut self, gpu_items: usize, gpu_fault: Option<GpuFault>) -> Self {
         self.gpu_items = gpu_items;
         self.gpu_fault = gpu_fault;
