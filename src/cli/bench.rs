@@ -246,6 +246,11 @@ pub fn bench_sigs(
             }
         }
     }
+    if let Ok(gpu) = gpu.as_mut()
+        && !gpu.software
+    {
+        gpu.large_batch(quick, &pool, &mut rows)?;
+    }
     match &gpu {
         Ok(gpu) => gpu.print_compile_time(),
         Err(why) => println!("GPU rows: none ({why})"),
@@ -402,6 +407,63 @@ impl GpuSigs {
             format!("{engine} {:.0}% GPU", 100.0 * median(&mut gpu_share)),
             median(&mut times),
         );
+        Ok(())
+    }
+
+    /// On a hardware GPU, one more scenario large enough to fill it (16,384 items keep a big
+    /// GPU mostly idle): 2^18 distinct-key items (2^16 with `--quick`), the CPU engine beside
+    /// the GPU rows.
+    fn large_batch(
+        &mut self,
+        quick: bool,
+        pool: &rayon::ThreadPool,
+        rows: &mut Vec<Row>,
+    ) -> Result<(), CliError> {
+        let n = if quick { 1 << 16 } else { 1 << 18 };
+        let traffic = pool.install(|| {
+            Traffic::generate(&WorkloadSpec {
+                items: n,
+                issuers: 0,
+                message_len: 256,
+                invalid_fraction: 0.0,
+                seed: 0x6B_10C,
+            })
+        });
+        let scenario = Scenario {
+            name: format!(
+                "distinct keys, all valid, 2^{} (GPU-sized)",
+                n.trailing_zeros()
+            ),
+            traffic,
+        };
+        eprintln!(
+            "bench: {} ({n} items, {} threads)",
+            scenario.name, self.threads
+        );
+        let items = scenario.traffic.items();
+        let cpu = Verifier::builder()
+            .threads(self.threads)
+            .key_cache_size(2 * n)
+            .build()?;
+        let first = rows.len();
+        let t = median_time(self.reps, || {
+            std::hint::black_box(cpu.verify_signatures(&items));
+        });
+        rows.push(Row {
+            scenario: scenario.name.clone(),
+            engine: "blockverify zip215 (key cache warm)".into(),
+            items: n,
+            median_s: t,
+            per_s: n as f64 / t,
+            ratio: None,
+        });
+        let prefix = std::mem::replace(&mut self.items, n);
+        let result = self.rows(&scenario, rows);
+        self.items = prefix;
+        result?;
+        for r in &rows[first..] {
+            eprintln!("  {:<48} {:>12.0}/s", r.engine, r.per_s);
+        }
         Ok(())
     }
 
