@@ -39,6 +39,8 @@
 //! The software adapter gets `Compact`, a hardware GPU `Unrolled`; [`FIELD_CODE_ENV`]
 //! overrides the choice for measurement.
 
+#![forbid(unsafe_code)]
+
 /// Environment variable that forces a build of the field multiplication: `compact` or
 /// `unrolled` (for measuring both on one adapter).
 pub const FIELD_CODE_ENV: &str = "BLOCKVERIFY_GPU_FIELD";
