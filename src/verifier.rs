@@ -259,29 +259,49 @@ pub struct Verifier {
 /// Rates are items per second of wall time, each engine measured while the other runs beside
 /// it (the GPU's rate includes hashing and packing on the CPU pool and the round trip), and
 /// smoothed over batches: `new = (old + measured) / 2`, so the split follows a change of load
-/// within a few batches. Until both are measured the batch is split in half.
+/// within a few batches. Until both are measured the batch is split in half. A batch that
+/// gives the GPU nothing measures nothing, so while the GPU's share is under the minimum every
+/// [`AUTO_REPROBE_EVERY`]th batch large enough gives it the minimum anyway: if the GPU got
+/// faster (or the CPU busier) the split finds out.
 #[cfg(feature = "gpu")]
 #[derive(Debug, Default, Clone, Copy)]
 struct SplitCalibration {
     cpu_rate: f64,
     gpu_rate: f64,
+    /// Batches in a row that gave the GPU nothing.
+    starved: u32,
 }
+
+/// See [`SplitCalibration`]: one batch in this many re-measures a GPU whose share fell to
+/// nothing (at most one slow batch in 32 when the GPU really is slower).
+#[cfg(feature = "gpu")]
+const AUTO_REPROBE_EVERY: u32 = 32;
 
 #[cfg(feature = "gpu")]
 impl SplitCalibration {
     /// The GPU's share of `n` items: proportional to its rate, so both finish together;
     /// nothing when that share is under [`AUTO_GPU_MIN_SIGNATURES`].
-    fn gpu_share(&self, n: usize) -> usize {
+    fn gpu_share(&mut self, n: usize) -> usize {
         let fraction = if self.cpu_rate > 0.0 && self.gpu_rate > 0.0 {
             self.gpu_rate / (self.gpu_rate + self.cpu_rate)
         } else {
             0.5
         };
         let share = ((n as f64 * fraction).round() as usize).min(n);
-        if share < AUTO_GPU_MIN_SIGNATURES {
-            0
+        if share >= AUTO_GPU_MIN_SIGNATURES {
+            self.starved = 0;
+            return share;
+        }
+        if n < 2 * AUTO_GPU_MIN_SIGNATURES {
+            // Too small to split at all: the CPU engine's, and no evidence either way.
+            return 0;
+        }
+        self.starved += 1;
+        if self.starved >= AUTO_REPROBE_EVERY {
+            self.starved = 0;
+            AUTO_GPU_MIN_SIGNATURES
         } else {
-            share
+            0
         }
     }
 
@@ -699,5 +719,52 @@ fn check_leaves<L: AsRef<[u8]>>(scheme: Scheme, leaves: &[L]) -> Result<(), Merk
             len: leaf.as_ref().len(),
         }),
         None => Ok(()),
+    }
+}
+
+#[cfg(all(test, feature = "gpu"))]
+mod split_tests {
+    use super::*;
+
+    #[test]
+    fn first_batch_is_halved_then_the_split_follows_measured_rates() {
+        let mut split = SplitCalibration::default();
+        assert_eq!(split.gpu_share(10_000), 5_000);
+        // CPU 3x as fast as the GPU: the GPU gets a quarter.
+        split.record(
+            (5_000, Duration::from_millis(100)),
+            (5_000, Duration::from_millis(300)),
+        );
+        assert_eq!(split.gpu_share(10_000), 2_500);
+        // Below the minimum share: nothing, and small batches are never split.
+        assert_eq!(split.gpu_share(3_000), 0);
+        assert_eq!(split.gpu_share(1_000), 0);
+    }
+
+    #[test]
+    fn a_starved_gpu_is_remeasured_every_so_often() {
+        let mut split = SplitCalibration {
+            cpu_rate: 1_000_000.0,
+            gpu_rate: 1_000.0,
+            starved: 0,
+        };
+        let shares: Vec<usize> = (0..2 * AUTO_REPROBE_EVERY)
+            .map(|_| split.gpu_share(100_000))
+            .collect();
+        let probes: Vec<usize> = (0..shares.len()).filter(|&i| shares[i] > 0).collect();
+        assert_eq!(
+            probes,
+            [
+                AUTO_REPROBE_EVERY as usize - 1,
+                2 * AUTO_REPROBE_EVERY as usize - 1
+            ]
+        );
+        assert!(probes.iter().all(|&i| shares[i] == AUTO_GPU_MIN_SIGNATURES));
+        // The probe found a faster GPU: the split follows.
+        split.record(
+            (99_000, Duration::from_millis(100)),
+            (1_024, Duration::from_micros(1_024)),
+        );
+        assert!(split.gpu_share(100_000) > AUTO_GPU_MIN_SIGNATURES);
     }
 }
