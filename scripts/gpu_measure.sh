@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole GPU measurement as one accelerator-machine call (../shared/GPU.md): that machine
 # has the NVIDIA driver but no Rust toolchain, so the binary and the Vulkan loader travel in
-# .gpu/ (git-ignored).
+# .gpu/ (git-ignored). Not yet run on a real GPU: if it outgrows the device tool's 10 minutes
+# per call, split it at the bench commands.
 #
 # Here, once per session:   scripts/gpu_measure.sh prepare
 # Then the device tool's run, with carry [".gpu"] and the command:
@@ -32,6 +33,12 @@ case "${1:-}" in
     nvidia-smi -L | tee "$out/nvidia-smi.txt"
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee -a "$out/nvidia-smi.txt"
     .gpu/blockverify info | tee "$out/info.txt"
+    # Signatures: CPU engine and peers, GPU rows (unrolled field build, the hardware default),
+    # Auto, the pack/device split and a 2^18-item GPU-sized batch; then the compact build's
+    # GPU rows (--quick) to compare the two builds on this GPU.
+    .gpu/blockverify bench sigs --json "$out/sigs.json" 2>"$out/sigs.err" | tee "$out/sigs.txt"
+    BLOCKVERIFY_GPU_FIELD=compact .gpu/blockverify bench sigs --quick --json "$out/sigs-compact.json" \
+      2>"$out/sigs-compact.err" | tee "$out/sigs-compact.txt"
     # Merkle: CPU rows (16 cores) and GPU rows (2^24 leaves, kernel timestamps, crossover).
     .gpu/blockverify bench merkle --json "$out/merkle.json" 2>"$out/merkle.err" | tee "$out/merkle.txt"
     # Blocks with the root on the GPU, and the throughput plot.

@@ -97,5 +97,6 @@ pub use sig::{Policy, Reason, SigItem, SigReport, Verdict, verify_single};
 pub struct ReadmeDoctests;
 
 pub use verifier::{
-    Backend, DEFAULT_GPU_MIN_LEAVES, DEFAULT_KEY_CACHE_SIZE, MAX_THREADS, Verifier, VerifierBuilder,
+    AUTO_GPU_MIN_SIGNATURES, Backend, DEFAULT_GPU_MIN_LEAVES, DEFAULT_KEY_CACHE_SIZE, MAX_THREADS,
+    PendingSignatures, SigBatch, Verifier, VerifierBuilder,
 };

@@ -120,7 +120,7 @@ struct GenArgs {
 
 #[derive(Args, Debug)]
 struct VerifyArgs {
-    /// Where to compute Merkle roots: auto, cpu or gpu (signatures: the CPU engine).
+    /// Where to verify signatures and compute Merkle roots: auto, cpu or gpu.
     #[arg(long, default_value = "auto")]
     backend: Backend,
     /// Worker threads (0 = all cores).
@@ -161,10 +161,10 @@ struct BenchArgs {
     /// Worker threads for this crate and the parallel peers (0 = all cores).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=blockverify::MAX_THREADS as u64))]
     threads: u64,
-    /// merkle: leave out the GPU rows.
+    /// sigs, merkle: leave out the GPU rows.
     #[arg(long)]
     no_gpu: bool,
-    /// merkle: the GPU adapter to use (part of its name; default the best one).
+    /// sigs, merkle: the GPU adapter to use (part of its name; default the best one).
     #[arg(long)]
     gpu_adapter: Option<String>,
     /// merkle: log2 of the leaves of the GPU workloads (default 24 on a hardware GPU, 18 on

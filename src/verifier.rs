@@ -1,8 +1,16 @@
 //! [`Verifier`]: the one object a node builds, shares and calls.
 #![forbid(unsafe_code)]
 
+use std::sync::Arc;
 #[cfg(feature = "gpu")]
-use crate::gpu::{self, AdapterSummary, GpuContext, GpuOptions, KernelTiming};
+use std::sync::Mutex;
+#[cfg(feature = "gpu")]
+use std::time::{Duration, Instant};
+
+#[cfg(feature = "gpu")]
+use crate::gpu::{
+    self, AdapterSummary, GpuContext, GpuOptions, KernelTiming, ShaderCompileTime, SigTiming,
+};
 use crate::merkle::{self, MerkleError, MerkleTree, RootReport, Scheme};
 use crate::sig::{CpuEngine, Policy, SigItem, SigReport};
 use crate::{Error, GpuFault};
@@ -11,16 +19,19 @@ use crate::{Error, GpuFault};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Backend {
-    /// The best available: the CPU engine, and a hardware GPU (never a CPU emulation) for
-    /// Merkle trees of at least [`VerifierBuilder::gpu_min_leaves`] leaves when one is found.
+    /// The best available: the CPU engine, and a hardware GPU (never a CPU emulation) when
+    /// one is found — for Merkle trees of at least [`VerifierBuilder::gpu_min_leaves`] leaves,
+    /// and for a share of every signature batch of at least [`AUTO_GPU_MIN_SIGNATURES`]
+    /// items, sized from the measured throughput of both so that they finish together (see
+    /// [`Verifier::verify_signatures`]).
     #[default]
     Auto,
     /// CPU cores only (SIMD + rayon).
     Cpu,
     /// A GPU through wgpu (any adapter, a CPU emulation such as lavapipe included) for every
-    /// Merkle job; [`VerifierBuilder::build`] fails with [`Error::GpuUnavailable`] when there
-    /// is none or the crate was built without the `gpu` feature. Signatures are verified by
-    /// the CPU engine in this release (GPU signature verification is a later release).
+    /// signature batch and every Merkle job; [`VerifierBuilder::build`] fails with
+    /// [`Error::GpuUnavailable`] when there is none or the crate was built without the `gpu`
+    /// feature.
     Gpu,
 }
 
@@ -63,6 +74,12 @@ pub const MAX_THREADS: usize = 4096;
 /// on the machine at hand, and a node can set its own.
 pub const DEFAULT_GPU_MIN_LEAVES: usize = 1 << 17;
 
+/// Under [`Backend::Auto`], the smallest share of a signature batch worth sending to the GPU:
+/// below it the fixed costs of a submission and a readback (about 0.1 ms on a discrete GPU,
+/// the time two cores take for some 30 signatures) are not worth paying, and such a batch
+/// stays on the CPU engine.
+pub const AUTO_GPU_MIN_SIGNATURES: usize = 1024;
+
 /// Configures a [`Verifier`]. Obtain one from [`Verifier::builder`].
 #[derive(Debug, Clone)]
 #[must_use]
@@ -74,6 +91,7 @@ pub struct VerifierBuilder {
     gpu_adapter: Option<String>,
     gpu_binding_limit: u64,
     gpu_min_leaves: usize,
+    auto_allows_software_gpu: bool,
 }
 
 impl Default for VerifierBuilder {
@@ -86,6 +104,7 @@ impl Default for VerifierBuilder {
             gpu_adapter: None,
             gpu_binding_limit: 128 << 20,
             gpu_min_leaves: DEFAULT_GPU_MIN_LEAVES,
+            auto_allows_software_gpu: false,
         }
     }
 }
@@ -140,6 +159,14 @@ impl VerifierBuilder {
         self
     }
 
+    /// Lets [`Backend::Auto`] use a CPU emulation of a GPU (lavapipe), which it otherwise never
+    /// does. For tests of the split on machines without a GPU; it makes no sense in a node.
+    #[doc(hidden)]
+    pub fn auto_allows_software_gpu(mut self, allow: bool) -> Self {
+        self.auto_allows_software_gpu = allow;
+        self
+    }
+
     /// Builds the verifier: creates its thread pool and, for [`Backend::Gpu`] and
     /// [`Backend::Auto`], opens the GPU (Auto quietly goes without one).
     ///
@@ -175,7 +202,7 @@ impl VerifierBuilder {
                     let context = GpuContext::open(options(true)).map_err(Error::GpuUnavailable)?;
                     (Backend::Gpu, Some(context))
                 }
-                Backend::Auto => match GpuContext::open(options(false)) {
+                Backend::Auto => match GpuContext::open(options(self.auto_allows_software_gpu)) {
                     Ok(context) => (Backend::Auto, Some(context)),
                     Err(_) => (Backend::Cpu, None),
                 },
@@ -186,6 +213,7 @@ impl VerifierBuilder {
                 cpu,
                 gpu,
                 gpu_min_leaves: self.gpu_min_leaves,
+                split: Mutex::new(SplitCalibration::default()),
             })
         }
         #[cfg(not(feature = "gpu"))]
@@ -205,7 +233,7 @@ impl VerifierBuilder {
     }
 }
 
-/// Verifies signatures, Merkle roots and whole blocks, on CPU cores and (for Merkle work) a GPU.
+/// Verifies signatures, Merkle roots and whole blocks, on CPU cores and a GPU.
 ///
 /// Build one, wrap it in an `Arc`, and share it across threads: it is `Send + Sync`, and
 /// calls from several threads run concurrently on its pool.
@@ -222,6 +250,73 @@ pub struct Verifier {
     gpu: Option<GpuContext>,
     #[cfg(feature = "gpu")]
     gpu_min_leaves: usize,
+    #[cfg(feature = "gpu")]
+    split: Mutex<SplitCalibration>,
+}
+
+/// What [`Backend::Auto`] has measured of its two engines, for sizing each batch's GPU share.
+///
+/// Rates are items per second of wall time, each engine measured while the other runs beside
+/// it (the GPU's rate includes hashing and packing on the CPU pool and the round trip), and
+/// smoothed over batches: `new = (old + measured) / 2`, so the split follows a change of load
+/// within a few batches. Until both are measured the batch is split in half. A batch that
+/// gives the GPU nothing measures nothing, so while the GPU's share is under the minimum every
+/// [`AUTO_REPROBE_EVERY`]th batch large enough gives it the minimum anyway: if the GPU got
+/// faster (or the CPU busier) the split finds out.
+#[cfg(feature = "gpu")]
+#[derive(Debug, Default, Clone, Copy)]
+struct SplitCalibration {
+    cpu_rate: f64,
+    gpu_rate: f64,
+    /// Batches in a row that gave the GPU nothing.
+    starved: u32,
+}
+
+/// See [`SplitCalibration`]: one batch in this many re-measures a GPU whose share fell to
+/// nothing (at most one slow batch in 32 when the GPU really is slower).
+#[cfg(feature = "gpu")]
+const AUTO_REPROBE_EVERY: u32 = 32;
+
+#[cfg(feature = "gpu")]
+impl SplitCalibration {
+    /// The GPU's share of `n` items: proportional to its rate, so both finish together;
+    /// nothing when that share is under [`AUTO_GPU_MIN_SIGNATURES`].
+    fn gpu_share(&mut self, n: usize) -> usize {
+        let fraction = if self.cpu_rate > 0.0 && self.gpu_rate > 0.0 {
+            self.gpu_rate / (self.gpu_rate + self.cpu_rate)
+        } else {
+            0.5
+        };
+        let share = ((n as f64 * fraction).round() as usize).min(n);
+        if share >= AUTO_GPU_MIN_SIGNATURES {
+            self.starved = 0;
+            return share;
+        }
+        if n < 2 * AUTO_GPU_MIN_SIGNATURES {
+            // Too small to split at all: the CPU engine's, and no evidence either way.
+            return 0;
+        }
+        self.starved += 1;
+        if self.starved >= AUTO_REPROBE_EVERY {
+            self.starved = 0;
+            AUTO_GPU_MIN_SIGNATURES
+        } else {
+            0
+        }
+    }
+
+    fn record(&mut self, cpu: (usize, Duration), gpu: (usize, Duration)) {
+        fn blend(old: f64, (items, time): (usize, Duration)) -> f64 {
+            let measured = items as f64 / time.as_secs_f64().max(1e-9);
+            if old > 0.0 {
+                (old + measured) / 2.0
+            } else {
+                measured
+            }
+        }
+        self.cpu_rate = blend(self.cpu_rate, cpu);
+        self.gpu_rate = blend(self.gpu_rate, gpu);
+    }
 }
 
 impl std::fmt::Debug for Verifier {
@@ -246,7 +341,7 @@ impl Verifier {
     }
 
     /// The backend in use: `Cpu` (asked for, or `Auto` found no hardware GPU), `Auto` (a
-    /// hardware GPU takes the large Merkle trees) or `Gpu`.
+    /// hardware GPU takes large Merkle trees and a share of large signature batches) or `Gpu`.
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -255,6 +350,13 @@ impl Verifier {
     #[cfg(feature = "gpu")]
     pub fn gpu_adapter(&self) -> Option<&AdapterSummary> {
         self.gpu.as_ref().map(GpuContext::adapter)
+    }
+
+    /// How long the GPU took to compile this crate's shaders when this verifier opened it
+    /// (`None` without a GPU).
+    #[cfg(feature = "gpu")]
+    pub fn gpu_compile_time(&self) -> Option<ShaderCompileTime> {
+        self.gpu.as_ref().and_then(GpuContext::compile_time)
     }
 
     /// The GPU context when this job should run on it.
@@ -307,6 +409,39 @@ impl Verifier {
         Ok((report, timing))
     }
 
+    /// Verifies every item on the GPU, with the two halves of the job timed, for
+    /// benchmarks: packing (hashing each challenge `k` on this verifier's pool) and the
+    /// device's part (upload, kernels, readback). No fallback: a fault is returned as an
+    /// error. The verdicts are those of [`Verifier::verify_signatures`].
+    ///
+    /// # Errors
+    /// [`Error::GpuUnavailable`] without a GPU, or with the fault's description.
+    #[cfg(feature = "gpu")]
+    pub fn gpu_verify_signatures_profiled(
+        &self,
+        items: &[SigItem<'_>],
+    ) -> Result<(SigReport, SigTiming), Error> {
+        let gpu = self
+            .gpu
+            .as_ref()
+            .ok_or_else(|| Error::GpuUnavailable("this verifier has no GPU".into()))?;
+        let started = Instant::now();
+        let mut packed = Vec::new();
+        self.cpu
+            .install(|| gpu::sig::pack_items(items, &mut packed));
+        let pack = started.elapsed();
+        let started = Instant::now();
+        let verdicts = gpu
+            .verify_packed(self.policy, &packed)
+            .map_err(|fault| Error::GpuUnavailable(fault.to_string()))?;
+        let device = started.elapsed();
+        if verdicts.len() != items.len() {
+            return Err(Error::GpuUnavailable(GpuFault::ReadbackFailed.to_string()));
+        }
+        let report = SigReport::from_verdicts(verdicts).on(items.len(), None);
+        Ok((report, SigTiming { pack, device }))
+    }
+
     /// Worker threads of the CPU engine.
     pub fn threads(&self) -> usize {
         self.cpu.threads()
@@ -319,13 +454,99 @@ impl Verifier {
 
     /// Verifies every item and returns one verdict per item, in input order.
     ///
-    /// Cost: under `Zip215`, about one 128-bit scalar multiplication per item plus one
-    /// full-size scalar multiplication per distinct key per chunk of up to 1024 items; a
-    /// batch containing bad items costs more (bad items are located by bisection), but never
-    /// more than a small constant times checking each item alone. Under `Strict`, one
-    /// double-scalar multiplication per item. An empty slice gives an empty, all-valid report.
+    /// Where: [`Backend::Cpu`] on the CPU engine; [`Backend::Gpu`] on the GPU;
+    /// [`Backend::Auto`] with a GPU splits the batch — the first share on the GPU, the rest on
+    /// the CPU engine at the same time, the share sized from both engines' measured
+    /// throughput so that they finish together ([`SigReport::gpu_items`] says how many went
+    /// where). If the GPU fails (device lost, out of memory, …) the CPU engine verifies its
+    /// share, and [`SigReport::gpu_fault`] says so. The verdicts are the same in every case.
+    ///
+    /// Cost on the CPU engine: under `Zip215`, about one 128-bit scalar multiplication per
+    /// item plus one full-size scalar multiplication per distinct key per chunk of up to 1024
+    /// items; a batch containing bad items costs more (bad items are located by bisection),
+    /// but never more than a small constant times checking each item alone. Under `Strict`,
+    /// one double-scalar multiplication per item. On the GPU every item costs one
+    /// double-scalar multiplication whatever its verdict. An empty slice gives an empty,
+    /// all-valid report.
     pub fn verify_signatures(&self, items: &[SigItem<'_>]) -> SigReport {
+        #[cfg(feature = "gpu")]
+        if let Some(gpu) = &self.gpu
+            && !items.is_empty()
+        {
+            let gpu_items = match self.backend {
+                Backend::Gpu => items.len(),
+                _ => lock(&self.split).gpu_share(items.len()),
+            };
+            if gpu_items > 0 {
+                return self.verify_split(gpu, items, gpu_items);
+            }
+        }
         SigReport::from_verdicts(self.cpu.verify(items))
+    }
+
+    /// The first `gpu_items` items on the GPU while the CPU engine takes the rest.
+    #[cfg(feature = "gpu")]
+    fn verify_split(&self, gpu: &GpuContext, items: &[SigItem<'_>], gpu_items: usize) -> SigReport {
+        let (gpu_part, cpu_part) = items.split_at(gpu_items);
+        let (gpu_result, gpu_time, cpu_result) = std::thread::scope(|scope| {
+            let cpu_job = (!cpu_part.is_empty()).then(|| {
+                scope.spawn(|| {
+                    let started = Instant::now();
+                    let verdicts = self.cpu.verify(cpu_part);
+                    (verdicts, started.elapsed())
+                })
+            });
+            let started = Instant::now();
+            let mut packed = Vec::new();
+            self.cpu
+                .install(|| gpu::sig::pack_items(gpu_part, &mut packed));
+            let result = gpu.verify_packed(self.policy, &packed).and_then(|v| {
+                // A short readback would misalign every verdict after it.
+                if v.len() == gpu_part.len() {
+                    Ok(v)
+                } else {
+                    Err(GpuFault::ReadbackFailed)
+                }
+            });
+            let gpu_time = started.elapsed();
+            let cpu_result = cpu_job.map(|job| {
+                job.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            (result, gpu_time, cpu_result)
+        });
+        let (cpu_verdicts, cpu_time) = cpu_result.unwrap_or_default();
+        match gpu_result {
+            Ok(mut verdicts) => {
+                if self.backend == Backend::Auto && !cpu_part.is_empty() {
+                    lock(&self.split)
+                        .record((cpu_part.len(), cpu_time), (gpu_part.len(), gpu_time));
+                }
+                verdicts.extend(cpu_verdicts);
+                SigReport::from_verdicts(verdicts).on(gpu_items, None)
+            }
+            Err(fault) => {
+                let mut verdicts = self.cpu.verify(gpu_part);
+                verdicts.extend(cpu_verdicts);
+                SigReport::from_verdicts(verdicts).on(0, Some(fault))
+            }
+        }
+    }
+
+    /// Starts verifying `batch` and returns at once; [`PendingSignatures::wait`] gives the
+    /// report (and the batch back, to be refilled). The pipelined form of
+    /// [`Verifier::verify_signatures`], with the same verdicts: while one batch is on the GPU
+    /// the next one's challenges are hashed and packed on the CPU, so a node that submits
+    /// block N+1 before waiting for block N keeps the device busy. Batches submitted together
+    /// run concurrently; each handle returns its own batch's report.
+    pub fn submit_signatures(self: &Arc<Self>, batch: SigBatch) -> PendingSignatures {
+        let verifier = Arc::clone(self);
+        PendingSignatures {
+            handle: std::thread::spawn(move || {
+                let report = verifier.verify_signatures(&batch.items());
+                (batch, report)
+            }),
+        }
     }
 
     /// The Merkle root of `leaves` under `scheme`: on the GPU when this verifier sends the
@@ -391,6 +612,99 @@ impl Verifier {
     }
 }
 
+/// The value behind a lock even if a panic poisoned it (the calibration is only ever a pair
+/// of numbers, valid after any write).
+#[cfg(feature = "gpu")]
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A batch of signatures that owns its bytes, for the pipelined
+/// [`Verifier::submit_signatures`]: keys, signatures and messages are copied in (one
+/// allocation each, reused when the batch is cleared and refilled).
+#[derive(Debug, Clone, Default)]
+pub struct SigBatch {
+    keys: Vec<[u8; 32]>,
+    signatures: Vec<[u8; 64]>,
+    messages: Vec<u8>,
+    message_ends: Vec<usize>,
+}
+
+impl SigBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        SigBatch::default()
+    }
+
+    /// Appends one item (copied).
+    pub fn push(&mut self, public_key: &[u8; 32], signature: &[u8; 64], message: &[u8]) {
+        self.keys.push(*public_key);
+        self.signatures.push(*signature);
+        self.messages.extend_from_slice(message);
+        self.message_ends.push(self.messages.len());
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the batch has no items.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Removes every item, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.keys.clear();
+        self.signatures.clear();
+        self.messages.clear();
+        self.message_ends.clear();
+    }
+
+    /// The items, borrowed from the batch, in the order they were pushed.
+    pub fn items(&self) -> Vec<SigItem<'_>> {
+        let starts = std::iter::once(0).chain(self.message_ends.iter().copied());
+        self.keys
+            .iter()
+            .zip(&self.signatures)
+            .zip(starts.zip(&self.message_ends))
+            .map(|((key, signature), (start, &end))| {
+                SigItem::new(key, signature, &self.messages[start..end])
+            })
+            .collect()
+    }
+}
+
+impl<'a> Extend<SigItem<'a>> for SigBatch {
+    fn extend<T: IntoIterator<Item = SigItem<'a>>>(&mut self, items: T) {
+        for item in items {
+            self.push(item.public_key, item.signature, item.message);
+        }
+    }
+}
+
+/// A batch submitted with [`Verifier::submit_signatures`].
+#[derive(Debug)]
+pub struct PendingSignatures {
+    handle: std::thread::JoinHandle<(SigBatch, SigReport)>,
+}
+
+impl PendingSignatures {
+    /// Waits for the verification to finish; returns the batch (to be cleared and reused) and
+    /// its report.
+    pub fn wait(self) -> (SigBatch, SigReport) {
+        self.handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
+    /// Whether the verification has finished (so [`PendingSignatures::wait`] will not block).
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+}
+
 /// Leaves the GPU may hash: every Bitcoin leaf is a 32-byte txid (the first that is not is
 /// reported as the CPU engine reports it).
 #[cfg(feature = "gpu")]
@@ -405,5 +719,52 @@ fn check_leaves<L: AsRef<[u8]>>(scheme: Scheme, leaves: &[L]) -> Result<(), Merk
             len: leaf.as_ref().len(),
         }),
         None => Ok(()),
+    }
+}
+
+#[cfg(all(test, feature = "gpu"))]
+mod split_tests {
+    use super::*;
+
+    #[test]
+    fn first_batch_is_halved_then_the_split_follows_measured_rates() {
+        let mut split = SplitCalibration::default();
+        assert_eq!(split.gpu_share(10_000), 5_000);
+        // CPU 3x as fast as the GPU: the GPU gets a quarter.
+        split.record(
+            (5_000, Duration::from_millis(100)),
+            (5_000, Duration::from_millis(300)),
+        );
+        assert_eq!(split.gpu_share(10_000), 2_500);
+        // Below the minimum share: nothing, and small batches are never split.
+        assert_eq!(split.gpu_share(3_000), 0);
+        assert_eq!(split.gpu_share(1_000), 0);
+    }
+
+    #[test]
+    fn a_starved_gpu_is_remeasured_every_so_often() {
+        let mut split = SplitCalibration {
+            cpu_rate: 1_000_000.0,
+            gpu_rate: 1_000.0,
+            starved: 0,
+        };
+        let shares: Vec<usize> = (0..2 * AUTO_REPROBE_EVERY)
+            .map(|_| split.gpu_share(100_000))
+            .collect();
+        let probes: Vec<usize> = (0..shares.len()).filter(|&i| shares[i] > 0).collect();
+        assert_eq!(
+            probes,
+            [
+                AUTO_REPROBE_EVERY as usize - 1,
+                2 * AUTO_REPROBE_EVERY as usize - 1
+            ]
+        );
+        assert!(probes.iter().all(|&i| shares[i] == AUTO_GPU_MIN_SIGNATURES));
+        // The probe found a faster GPU: the split follows.
+        split.record(
+            (99_000, Duration::from_millis(100)),
+            (1_024, Duration::from_micros(1_024)),
+        );
+        assert!(split.gpu_share(100_000) > AUTO_GPU_MIN_SIGNATURES);
     }
 }

@@ -5,7 +5,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::{Owned, make_item};
+use common::{Owned, make_item, require_gpu};
 
 fn blockverify(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_blockverify"))
@@ -149,13 +149,50 @@ fn usage_and_io_errors_exit_two() {
     let missing = blockverify(&["sigs", "/nonexistent/blockverify-input.jsonl"], b"");
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open"));
-    let gpu = blockverify(&["sigs", "--backend", "gpu"], b"");
-    assert_eq!(gpu.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&gpu.stderr).contains("GPU backend unavailable"));
     assert_eq!(
         blockverify(&["no-such-command"], b"").status.code(),
         Some(2)
     );
+}
+
+/// `--backend gpu` and `--backend auto` print exactly what `--backend cpu` prints, malformed
+/// lines included. Without an adapter (and without `BLOCKVERIFY_REQUIRE_GPU=1`) `gpu` is a
+/// usage error that says why.
+#[test]
+fn gpu_and_auto_backends_print_the_cpu_verdicts() {
+    let mut input: String = (0..300u64)
+        .map(|i| line(&make_item((i % 7) as u8, 40 + i)) + "\n")
+        .collect();
+    input.push_str("not json\n");
+    let cpu = blockverify(&["sigs", "--backend", "cpu"], input.as_bytes());
+    assert_eq!(cpu.status.code(), Some(1));
+    let gpu = blockverify(&["sigs", "--backend", "gpu"], input.as_bytes());
+    if gpu.status.code() == Some(2) && !require_gpu() {
+        assert!(String::from_utf8_lossy(&gpu.stderr).contains("GPU backend unavailable"));
+        eprintln!(
+            "SKIP the GPU half: no adapter (set BLOCKVERIFY_REQUIRE_GPU=1 to make this fail)"
+        );
+    } else {
+        assert_eq!(
+            gpu.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&gpu.stderr)
+        );
+        assert!(
+            gpu.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&gpu.stderr)
+        );
+        assert_eq!(gpu.stdout, cpu.stdout);
+    }
+    let auto = blockverify(&["sigs", "--backend", "auto"], input.as_bytes());
+    assert_eq!(auto.status.code(), Some(1));
+    assert_eq!(auto.stdout, cpu.stdout);
+    // Both outcomes occur, so equal outputs mean something.
+    let lines = out_lines(&cpu);
+    assert!(lines.iter().any(|l| l["valid"] == true));
+    assert!(lines.iter().filter(|l| l["valid"] == false).count() > 1);
 }
 
 #[test]
@@ -188,10 +225,9 @@ fn demo_runs_and_finds_exactly_the_corrupted_records() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    // The CPU row always; the GPU row where there is a GPU (always in CI).
-    let gpu_required = std::env::var("BLOCKVERIFY_REQUIRE_GPU").is_ok_and(|v| v == "1");
+    // The CPU and Auto rows always; the GPU row where there is a GPU (always in CI).
     let rows = text.matches("exactly the corrupted records").count();
-    assert!(rows == 2 || (rows == 1 && !gpu_required), "{text}");
+    assert!(rows == 3 || (rows == 2 && !require_gpu()), "{text}");
     assert!(text.contains("records that failed"), "{text}");
 }
 
@@ -248,6 +284,21 @@ fn bench_quick_writes_json_with_every_row() {
         rows.iter()
             .all(|r| r["per_s"].as_f64().unwrap_or(0.0) > 0.0)
     );
+    if require_gpu() {
+        for engine in [
+            "blockverify zip215 GPU",
+            "blockverify strict GPU",
+            "  GPU pack only",
+            "  GPU device only",
+            "blockverify zip215 Auto",
+        ] {
+            assert!(
+                rows.iter()
+                    .any(|r| r["engine"].as_str().unwrap_or("").starts_with(engine)),
+                "{engine}"
+            );
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

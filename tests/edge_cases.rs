@@ -18,132 +18,27 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 
 use blockverify::workload::{SigningKey, Workload, WorkloadSpec};
 use blockverify::{
     DEFAULT_KEY_CACHE_SIZE, Policy, Reason, SigItem, Verdict, Verifier, verify_single,
+};
+use common::edge_data::{
+    Case, POLICIES, Record, data_path, load_cases, reasons_for, unhex, verdict_str,
 };
 use common::{L_BYTES, add256, challenge, oracle_valid};
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::IsIdentity;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha512};
 
 // ---------------------------------------------------------------------------------------------
 // The data file
 // ---------------------------------------------------------------------------------------------
 
-/// One line of the data file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Record {
-    name: String,
-    pk: String,
-    sig: String,
-    msg: String,
-    zip215: String,
-    strict: String,
-}
-
-/// A decoded line.
-#[derive(Debug, Clone)]
-struct Case {
-    name: String,
-    pk: [u8; 32],
-    sig: [u8; 64],
-    msg: Vec<u8>,
-    zip215: Verdict,
-    strict: Verdict,
-}
-
-impl Case {
-    fn item(&self) -> SigItem<'_> {
-        SigItem::new(&self.pk, &self.sig, &self.msg)
-    }
-
-    fn expected(&self, policy: Policy) -> Verdict {
-        match policy {
-            Policy::Zip215 => self.zip215,
-            Policy::Strict => self.strict,
-            other => panic!("no recorded verdict for policy {other:?}"),
-        }
-    }
-}
-
-const POLICIES: [Policy; 2] = [Policy::Zip215, Policy::Strict];
-
-const ALL_REASONS: [Reason; 7] = [
-    Reason::NonCanonicalS,
-    Reason::KeyNotOnCurve,
-    Reason::RNotOnCurve,
-    Reason::SmallOrderKey,
-    Reason::SmallOrderR,
-    Reason::NonCanonicalR,
-    Reason::EquationFailed,
-];
-
-/// The reasons a policy can give (the small-order and canonical-R checks are Strict only).
-fn reasons_for(policy: Policy) -> Vec<Reason> {
-    match policy {
-        Policy::Zip215 => vec![
-            Reason::NonCanonicalS,
-            Reason::KeyNotOnCurve,
-            Reason::RNotOnCurve,
-            Reason::EquationFailed,
-        ],
-        _ => ALL_REASONS.to_vec(),
-    }
-}
-
-fn data_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/edge_cases.jsonl")
-}
-
-fn verdict_str(v: Verdict) -> &'static str {
-    v.reason().map_or("valid", Reason::as_str)
-}
-
-fn parse_verdict(s: &str) -> Verdict {
-    if s == "valid" {
-        return Verdict::Valid;
-    }
-    let reason = ALL_REASONS
-        .iter()
-        .copied()
-        .find(|r| r.as_str() == s)
-        .unwrap_or_else(|| panic!("unknown verdict text {s:?}"));
-    Verdict::Invalid(reason)
-}
-
-fn unhex<const N: usize>(s: &str) -> [u8; N] {
-    let v = hex::decode(s).unwrap_or_else(|e| panic!("bad hex {s:?}: {e}"));
-    v.try_into()
-        .unwrap_or_else(|v: Vec<u8>| panic!("expected {N} bytes, got {}", v.len()))
-}
-
-fn load_cases() -> Vec<Case> {
-    let path = data_path();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, line)| {
-            let r: Record = serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), n + 1));
-            Case {
-                pk: unhex(&r.pk),
-                sig: unhex(&r.sig),
-                msg: hex::decode(&r.msg).expect("msg hex"),
-                zip215: parse_verdict(&r.zip215),
-                strict: parse_verdict(&r.strict),
-                name: r.name,
-            }
-        })
-        .collect()
-}
+// Record, Case, load_cases and the verdict texts live in tests/common/edge_data.rs (the GPU
+// tests read the same file).
 
 // ---------------------------------------------------------------------------------------------
 // Oracles

@@ -56,6 +56,7 @@ pub struct BlockReport {
     pub(crate) duplicate_pair: Option<DuplicatePair>,
     pub(crate) verdicts: Vec<RecordVerdict>,
     pub(crate) timings: StageTimings,
+    pub(crate) signature_backend: Backend,
     pub(crate) merkle_backend: Backend,
     pub(crate) gpu_fault: Option<GpuFault>,
 }
@@ -131,9 +132,10 @@ impl BlockReport {
         self.timings
     }
 
-    /// Where the signatures were verified (the CPU engine in this release).
+    /// Where the signatures were verified: `Cpu`, `Gpu`, or `Auto` when the batch was split
+    /// between them (see [`SigReport::backend`](crate::SigReport::backend)).
     pub fn signature_backend(&self) -> Backend {
-        Backend::Cpu
+        self.signature_backend
     }
 
     /// Where the Merkle root was computed.
@@ -141,7 +143,8 @@ impl BlockReport {
         self.merkle_backend
     }
 
-    /// Set when the root was sent to the GPU and failed there (the CPU recomputed it).
+    /// Set when a job sent to the GPU (the signatures or the root) failed there; the CPU
+    /// engine redid it, with the same result. The root's fault when both failed.
     pub fn gpu_fault(&self) -> Option<GpuFault> {
         self.gpu_fault
     }

@@ -42,9 +42,9 @@ impl Verifier {
     /// Verifies a parsed block: every record's signature under the block's policy, the
     /// records' Merkle root against the header's, and that no record repeats an earlier one.
     ///
-    /// The root is computed on another thread while the signatures are verified on this
-    /// verifier's pool (on the GPU when the verifier sends Merkle jobs there, so CPU and GPU
-    /// work at once); duplicates are found by hashing the records. Verdicts are exact and
+    /// The root is computed on another thread while the signatures are verified (each where
+    /// this verifier sends such jobs: see [`Backend`](crate::Backend); with a GPU both may use it, taking
+    /// turns on the device); duplicates are found by hashing the records. Verdicts are exact and
     /// deterministic like [`Verifier::verify_signatures`]'.
     ///
     /// # Errors
@@ -104,8 +104,9 @@ impl Verifier {
                 duplicates,
                 total: started.elapsed(),
             },
+            signature_backend: sigs.backend(),
             merkle_backend: root.backend(),
-            gpu_fault: root.gpu_fault(),
+            gpu_fault: root.gpu_fault().or(sigs.gpu_fault()),
         })
     }
 

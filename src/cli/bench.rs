@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use blockverify::workload::{Workload as Traffic, WorkloadSpec};
-use blockverify::{Policy, SigItem, Verifier, verify_single};
+use blockverify::{Backend, Policy, SigItem, SigReport, Verifier, verify_single};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -102,7 +102,7 @@ pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
         }
         let report = match w {
             Workload::Sigs => {
-                let rows = bench_sigs(opts.quick, threads)?;
+                let rows = bench_sigs(opts.quick, threads, &opts.gpu)?;
                 print_table(&rows);
                 rows_report(threads, &rows)?
             }
@@ -195,8 +195,7 @@ fn median_time(reps: usize, mut f: impl FnMut()) -> f64 {
             t.elapsed().as_secs_f64()
         })
         .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    median(&mut times)
 }
 
 struct Scenario {
@@ -205,11 +204,16 @@ struct Scenario {
 }
 
 /// Runs the signature benchmark and returns its rows.
-pub fn bench_sigs(quick: bool, threads: usize) -> Result<Vec<Row>, CliError> {
+pub fn bench_sigs(
+    quick: bool,
+    threads: usize,
+    gpu_choice: &merkle_bench::GpuChoice,
+) -> Result<Vec<Row>, CliError> {
     let (n, reps) = if quick { (2048, 3) } else { (16_384, 7) };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()?;
+    let mut gpu = GpuSigs::open(quick, threads, gpu_choice);
     let mut rows = Vec::new();
     let shapes = [("distinct keys", 0usize), ("64 issuers (Zipf)", 64)];
     for (shape, issuers) in shapes {
@@ -234,12 +238,252 @@ pub fn bench_sigs(quick: bool, threads: usize) -> Result<Vec<Row>, CliError> {
             eprintln!("bench: {} ({n} items, {threads} threads)", scenario.name);
             let first = rows.len();
             bench_scenario(&scenario, invalid > 0.0, threads, reps, &pool, &mut rows)?;
+            if let Ok(gpu) = gpu.as_mut() {
+                gpu.rows(&scenario, &mut rows)?;
+            }
             for r in &rows[first..] {
                 eprintln!("  {:<48} {:>12.0}/s", r.engine, r.per_s);
             }
         }
     }
+    if let Ok(gpu) = gpu.as_mut()
+        && !gpu.software
+    {
+        gpu.large_batch(quick, &pool, &mut rows)?;
+    }
+    match &gpu {
+        Ok(gpu) => gpu.print_compile_time(),
+        Err(why) => println!("GPU rows: none ({why})"),
+    }
     Ok(rows)
+}
+
+/// The GPU side of `bench sigs`: verifiers opened once for the whole run (as a node opens
+/// its device once), so the shader compile is paid once and reported on its own line.
+struct GpuSigs {
+    zip215: Verifier,
+    strict: Verifier,
+    auto: Verifier,
+    /// Items per GPU row: the scenario's own count on a hardware GPU; a prefix of it on a
+    /// CPU emulation, which verifies a few thousand signatures per second.
+    items: usize,
+    reps: usize,
+    threads: usize,
+    compile: Option<std::time::Duration>,
+    field: Option<&'static str>,
+    adapter: String,
+    software: bool,
+}
+
+impl GpuSigs {
+    fn open(quick: bool, threads: usize, choice: &merkle_bench::GpuChoice) -> Result<Self, String> {
+        if choice.skip {
+            return Err("left out (--no-gpu)".into());
+        }
+        let open = |policy: Policy, backend: Backend, software_auto: bool| {
+            let mut builder = Verifier::builder()
+                .policy(policy)
+                .backend(backend)
+                .threads(threads)
+                .auto_allows_software_gpu(software_auto);
+            if let Some(name) = &choice.adapter {
+                builder = builder.gpu_adapter(name.clone());
+            }
+            builder.build().map_err(|e| e.to_string())
+        };
+        let zip215 = open(Policy::Zip215, Backend::Gpu, false)?;
+        let summary = zip215
+            .gpu_adapter()
+            .cloned()
+            .ok_or("the GPU verifier opened no adapter")?;
+        // Auto on a CPU emulation would be the CPU engine alone; the benchmark lets it use
+        // the emulation so that the split is exercised (and says so in the row's name).
+        let auto = open(Policy::Zip215, Backend::Auto, summary.software)?;
+        let strict = open(Policy::Strict, Backend::Gpu, false)?;
+        let (items, reps) = match (summary.software, quick) {
+            (true, true) => (1024, 2),
+            (true, false) => (4096, 3),
+            (false, true) => (2048, 3),
+            (false, false) => (16_384, 7),
+        };
+        Ok(GpuSigs {
+            zip215,
+            strict,
+            auto,
+            items,
+            reps,
+            threads,
+            compile: None,
+            field: None,
+            adapter: summary.name,
+            software: summary.software,
+        })
+    }
+
+    /// GPU rows for one scenario: each policy end to end, its two halves (packing on the
+    /// CPU cores, the device's part), and `Auto` splitting the batch with the CPU engine.
+    fn rows(&mut self, sc: &Scenario, rows: &mut Vec<Row>) -> Result<(), CliError> {
+        let all = sc.traffic.items();
+        let items = &all[..self.items.min(all.len())];
+        let n = items.len();
+        let want: Vec<usize> = sc
+            .traffic
+            .corrupted
+            .iter()
+            .copied()
+            .filter(|&i| i < n)
+            .collect();
+        let mut push = |engine: String, median_s: f64| {
+            rows.push(Row {
+                scenario: sc.name.clone(),
+                engine,
+                items: n,
+                median_s,
+                per_s: n as f64 / median_s,
+                ratio: None,
+            })
+        };
+        let check = |engine: &str, report: &SigReport| -> Result<(), CliError> {
+            if report.invalid_indices() != want {
+                return Err(format!(
+                    "{engine} on '{}': verdicts differ from the generator's corruptions",
+                    sc.name
+                )
+                .into());
+            }
+            Ok(())
+        };
+        for (policy, verifier) in [("zip215", &self.zip215), ("strict", &self.strict)] {
+            // The first job compiles the kernel: outside the timed runs, timed on its own.
+            let (report, _) = verifier.gpu_verify_signatures_profiled(items)?;
+            if policy == "zip215" && self.compile.is_none() {
+                let compiled = verifier.gpu_compile_time();
+                self.compile = compiled.and_then(|c| c.ed25519);
+                self.field = compiled.and_then(|c| c.ed25519_field);
+            }
+            let engine = format!("blockverify {policy} GPU");
+            check(&engine, &report)?;
+            let mut pack = Vec::new();
+            let mut device = Vec::new();
+            let mut total = Vec::new();
+            for _ in 0..self.reps {
+                let started = Instant::now();
+                let (report, timing) = verifier.gpu_verify_signatures_profiled(items)?;
+                total.push(started.elapsed().as_secs_f64());
+                std::hint::black_box(report);
+                pack.push(timing.pack.as_secs_f64());
+                device.push(timing.device.as_secs_f64());
+            }
+            push(engine, median(&mut total));
+            if policy == "zip215" {
+                push(
+                    format!("  GPU pack only (k on {} thr)", self.threads),
+                    median(&mut pack),
+                );
+                push(
+                    "  GPU device only (upload+kernel+readback)".into(),
+                    median(&mut device),
+                );
+            }
+        }
+        let engine = format!(
+            "blockverify zip215 Auto (GPU{} + {} thr)",
+            if self.software { " emulated" } else { "" },
+            self.threads
+        );
+        // Calibration: the first batches split by guesswork, then by measured rates.
+        for _ in 0..3 {
+            check(&engine, &self.auto.verify_signatures(items))?;
+        }
+        let mut times = Vec::new();
+        let mut gpu_share = Vec::new();
+        for _ in 0..self.reps {
+            let started = Instant::now();
+            let report = self.auto.verify_signatures(items);
+            times.push(started.elapsed().as_secs_f64());
+            gpu_share.push(report.gpu_items() as f64 / n as f64);
+        }
+        push(
+            format!("{engine} {:.0}% GPU", 100.0 * median(&mut gpu_share)),
+            median(&mut times),
+        );
+        Ok(())
+    }
+
+    /// On a hardware GPU, one more scenario large enough to fill it (16,384 items keep a big
+    /// GPU mostly idle): 2^18 distinct-key items (2^16 with `--quick`), the CPU engine beside
+    /// the GPU rows.
+    fn large_batch(
+        &mut self,
+        quick: bool,
+        pool: &rayon::ThreadPool,
+        rows: &mut Vec<Row>,
+    ) -> Result<(), CliError> {
+        let n = if quick { 1 << 16 } else { 1 << 18 };
+        let traffic = pool.install(|| {
+            Traffic::generate(&WorkloadSpec {
+                items: n,
+                issuers: 0,
+                message_len: 256,
+                invalid_fraction: 0.0,
+                seed: 0x6B_10C,
+            })
+        });
+        let scenario = Scenario {
+            name: format!(
+                "distinct keys, all valid, 2^{} (GPU-sized)",
+                n.trailing_zeros()
+            ),
+            traffic,
+        };
+        eprintln!(
+            "bench: {} ({n} items, {} threads)",
+            scenario.name, self.threads
+        );
+        let items = scenario.traffic.items();
+        let cpu = Verifier::builder()
+            .threads(self.threads)
+            .key_cache_size(2 * n)
+            .build()?;
+        let first = rows.len();
+        let t = median_time(self.reps, || {
+            std::hint::black_box(cpu.verify_signatures(&items));
+        });
+        rows.push(Row {
+            scenario: scenario.name.clone(),
+            engine: "blockverify zip215 (key cache warm)".into(),
+            items: n,
+            median_s: t,
+            per_s: n as f64 / t,
+            ratio: None,
+        });
+        let prefix = std::mem::replace(&mut self.items, n);
+        let result = self.rows(&scenario, rows);
+        self.items = prefix;
+        result?;
+        for r in &rows[first..] {
+            eprintln!("  {:<48} {:>12.0}/s", r.engine, r.per_s);
+        }
+        Ok(())
+    }
+
+    fn print_compile_time(&self) {
+        match self.compile {
+            Some(t) => println!(
+                "GPU rows on {1}; shader compile (Ed25519 kernels, {0} field build): {2:.1} s, once per device, in no row",
+                self.field.unwrap_or("?"),
+                self.adapter,
+                t.as_secs_f64()
+            ),
+            None => println!("GPU shader compile: not measured"),
+        }
+    }
+}
+
+/// The median of `values` (sorted in place).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn bench_scenario(
@@ -419,6 +663,11 @@ impl<'a> Peers<'a> {
     }
 }
 
+/// Whether a row is a peer's (this crate's rows, and their indented breakdowns, are not).
+fn is_peer(engine: &str) -> bool {
+    !engine.starts_with("blockverify") && !engine.starts_with(' ')
+}
+
 /// Fills in ratios and prints the table.
 fn print_table(rows: &[Row]) {
     let mut rows = rows.to_vec();
@@ -430,21 +679,25 @@ fn print_table(rows: &[Row]) {
     for sc in &scenarios {
         let reference = rows
             .iter()
-            .filter(|r| &r.scenario == sc && !r.engine.starts_with("blockverify"))
+            .filter(|r| &r.scenario == sc && is_peer(&r.engine))
             .filter(|r| !r.engine.contains("(1 thr)"))
             .map(|r| r.per_s)
             .fold(0.0, f64::max);
-        for r in rows.iter_mut().filter(|r| &r.scenario == sc) {
+        // Breakdown rows (indented) are parts of a job, not a rate to compare.
+        for r in rows
+            .iter_mut()
+            .filter(|r| &r.scenario == sc && !r.engine.starts_with(' '))
+        {
             r.ratio = (reference > 0.0).then(|| r.per_s / reference);
         }
     }
     println!(
-        "{:<36} {:<48} {:>8} {:>12} {:>12} {:>8}",
+        "{:<36} {:<52} {:>8} {:>12} {:>12} {:>8}",
         "scenario", "engine", "items", "median ms", "items/s", "ratio"
     );
     for r in &rows {
         println!(
-            "{:<36} {:<48} {:>8} {:>12.2} {:>12.0} {:>8}",
+            "{:<36} {:<52} {:>8} {:>12.2} {:>12.0} {:>8}",
             r.scenario,
             r.engine,
             r.items,

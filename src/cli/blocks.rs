@@ -165,6 +165,8 @@ struct BlockOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     seconds: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    signature_backend: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     merkle_backend: Option<&'static str>,
 }
 
@@ -194,6 +196,7 @@ fn block_out(file: &Path, result: &Result<BlockReport, BlockError>, link_ok: boo
             bad_records: Vec::new(),
             link_ok,
             seconds: None,
+            signature_backend: None,
             merkle_backend: None,
         },
         Ok(r) => BlockOut {
@@ -217,6 +220,7 @@ fn block_out(file: &Path, result: &Result<BlockReport, BlockError>, link_ok: boo
                 .collect(),
             link_ok,
             seconds: Some(r.timings().total.as_secs_f64()),
+            signature_backend: Some(r.signature_backend().name()),
             merkle_backend: Some(r.merkle_backend().name()),
         },
     }

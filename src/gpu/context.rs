@@ -5,7 +5,9 @@
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::gpu::sig::{SigBuffers, SigPipeline};
 
 use crate::GpuFault;
 
@@ -49,6 +51,20 @@ pub struct AdapterSummary {
     pub timestamp_queries: bool,
     /// True for a CPU emulation (e.g. Mesa's lavapipe): correct, but no faster than the CPU.
     pub software: bool,
+}
+
+/// How long an adapter took to compile this crate's shaders (when its device was opened).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShaderCompileTime {
+    /// The two Merkle kernels.
+    pub merkle: Duration,
+    /// The Ed25519 kernels (verification and the base-table builder), compiled on the first
+    /// signature job; `None` before it.
+    pub ed25519: Option<Duration>,
+    /// Which build of the field arithmetic the Ed25519 kernels got (`compact` or
+    /// `unrolled`, see `BLOCKVERIFY_GPU_FIELD` in the [`gpu`](crate::gpu) docs).
+    pub ed25519_field: Option<&'static str>,
 }
 
 impl AdapterSummary {
@@ -127,14 +143,14 @@ pub(crate) struct Pipelines {
 }
 
 /// A pooled buffer that grows to the largest size asked of it and is then reused.
-struct Pooled {
+pub(crate) struct Pooled {
     buffer: Option<wgpu::Buffer>,
     usage: wgpu::BufferUsages,
     label: &'static str,
 }
 
 impl Pooled {
-    fn new(label: &'static str, usage: wgpu::BufferUsages) -> Self {
+    pub(crate) fn new(label: &'static str, usage: wgpu::BufferUsages) -> Self {
         Pooled {
             buffer: None,
             usage,
@@ -142,7 +158,7 @@ impl Pooled {
         }
     }
 
-    fn get(&mut self, device: &wgpu::Device, size: u64) -> &wgpu::Buffer {
+    pub(crate) fn get(&mut self, device: &wgpu::Device, size: u64) -> &wgpu::Buffer {
         let size = size.max(256).next_multiple_of(256);
         if self.buffer.as_ref().is_none_or(|b| b.size() < size) {
             // The old buffer is dropped, not destroyed: work already submitted may still read
@@ -155,6 +171,11 @@ impl Pooled {
             }));
         }
         self.buffer.as_ref().expect("just created")
+    }
+
+    /// The buffer as last sized, if any.
+    pub(crate) fn current(&self) -> Option<&wgpu::Buffer> {
+        self.buffer.as_ref()
     }
 }
 
@@ -233,6 +254,15 @@ pub(crate) struct DeviceState {
     pub queue: wgpu::Queue,
     pub pipelines: Pipelines,
     pub pool: BufferPool,
+    /// Buffers of the signature kernel, two sets so that one piece uploads while another runs.
+    pub sig_pool: [SigBuffers; 2],
+    /// The signature kernel, compiled on the first signature job (Merkle-only users never
+    /// pay its compile time).
+    pub sig: Option<SigPipeline>,
+    /// How long compiling the shaders took.
+    pub compile_time: ShaderCompileTime,
+    /// Whether the adapter is a CPU emulation (it gets the compact field code).
+    pub software: bool,
     /// The storage binding limit in force (bytes).
     pub binding_limit: u64,
     /// Alignment of uniform buffer binding offsets.
@@ -354,6 +384,11 @@ impl GpuContext {
     /// The adapter in use.
     pub(crate) fn adapter(&self) -> &AdapterSummary {
         &self.summary
+    }
+
+    /// How long the open device took to compile the shaders (`None` while it is lost).
+    pub(crate) fn compile_time(&self) -> Option<ShaderCompileTime> {
+        lock(&self.state).as_ref().map(|s| s.compile_time)
     }
 
     /// Makes the next job fail with `fault` (for tests of the fallback path).
@@ -511,10 +546,10 @@ fn open_device(options: &GpuOptions) -> Result<(DeviceState, AdapterSummary), St
     }));
 
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let pipeline = |source: &str, entry: &str| {
+    let pipeline = |prelude: &str, source: &str, entry: &str| {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(entry),
-            source: wgpu::ShaderSource::Wgsl(Cow::Owned(format!("{SHA256_WGSL}\n{source}"))),
+            source: wgpu::ShaderSource::Wgsl(Cow::Owned(format!("{prelude}\n{source}"))),
         });
         device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(entry),
@@ -525,13 +560,20 @@ fn open_device(options: &GpuOptions) -> Result<(DeviceState, AdapterSummary), St
             cache: None,
         })
     };
-    let pipelines = Pipelines {
-        leaf: pipeline(LEAF_WGSL, "hash_leaves"),
-        reduce: pipeline(REDUCE_WGSL, "reduce_levels"),
+    // Pipeline creation compiles the shader for the device (in wgpu, synchronously), so the
+    // time around it is the compile time.
+    let started = Instant::now();
+    let leaf = pipeline(SHA256_WGSL, LEAF_WGSL, "hash_leaves");
+    let reduce = pipeline(SHA256_WGSL, REDUCE_WGSL, "reduce_levels");
+    let compile_time = ShaderCompileTime {
+        merkle: started.elapsed(),
+        ed25519: None,
+        ed25519_field: None,
     };
+    let pipelines = Pipelines { leaf, reduce };
     if let Some(error) = pollster::block_on(scope.pop()) {
         return Err(format!(
-            "the Merkle shaders failed to compile on {}: {error}",
+            "the shaders failed to compile on {}: {error}",
             summary.name
         ));
     }
@@ -543,6 +585,10 @@ fn open_device(options: &GpuOptions) -> Result<(DeviceState, AdapterSummary), St
             queue,
             pipelines,
             pool: BufferPool::new(),
+            sig_pool: [SigBuffers::new(), SigBuffers::new()],
+            sig: None,
+            compile_time,
+            software: summary.software,
             binding_limit,
             uniform_align: u64::from(adapter_limits.min_uniform_buffer_offset_alignment),
             max_groups_per_dim: adapter_limits.max_compute_workgroups_per_dimension,

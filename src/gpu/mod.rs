@@ -1,4 +1,4 @@
-//! The GPU backend: a wgpu device context and the Merkle kernels that run on it.
+//! The GPU backend: a wgpu device context and the Merkle and Ed25519 kernels that run on it.
 //!
 //! Built with the default-on cargo feature `gpu`. A [`Verifier`](crate::Verifier) built with
 //! [`Backend::Gpu`](crate::Backend::Gpu) or [`Backend::Auto`](crate::Backend::Auto) opens one
@@ -29,6 +29,51 @@
 //! * Hash values stay in the eight big-endian state words SHA-256 produces, which is exactly
 //!   the word order the parent's message block needs: nothing is byte-swapped between levels.
 //!
+//! ## How a signature is verified (shaders/field25519.wgsl, shaders/ed25519.wgsl)
+//!
+//! * The CPU pool hashes each item's challenge `k = SHA-512(R ‖ A ‖ M) mod L` and packs
+//!   `A, R, S, k` into 128 bytes; messages never go to the device (a 256-byte record becomes
+//!   32 bytes of `k`, and SHA-512 needs 64-bit integers that WGSL lacks).
+//! * One invocation per item runs the CPU engine's checks in the CPU engine's order and
+//!   writes one verdict code, the CPU engine's [`Reason`](crate::Reason) for each failure:
+//!   canonical `S`; `A` and `R` decoded exactly as curve25519-dalek decodes them (non-canonical
+//!   `y` accepted); under `Strict`, small-order `A`/`R` and non-canonical `R` refused; then
+//!   `[S]B − [k]A` by Straus' method with signed radix-16 digits (a table of `B..8B` built on
+//!   the device once, the multiples of `−A` per item), compared with `R`'s bytes (`Strict`)
+//!   or checked as `[8](R' − R) = 0` (`Zip215`). Every item's verdict is computed directly:
+//!   there is no batch equation to bisect, and an all-invalid batch costs what a valid one
+//!   does.
+//! * Field elements are 20 limbs of 13 bits in `u32`: a column of the schoolbook product fits
+//!   in 32 bits, so no 64-bit or high-half multiplication is needed, and one shader serves
+//!   every adapter, `SHADER_INT64` or not (`blockverify info` shows which adapters offer it).
+//! * The hot field code is generated on the host in one of two builds, *unrolled* (hardware
+//!   GPUs: straight-line, registers only) or *compact* (CPU emulations: a loop of 4 passes,
+//!   which lavapipe compiles in about 13 s instead of minutes); [`FIELD_CODE_ENV`] forces
+//!   either. The compact build also keeps each invocation far inside lavapipe's limit of
+//!   65,535 loop iterations, which otherwise ends every loop early without an error. Both
+//!   builds run in CI on lavapipe; the module `field_code` explains the details.
+//! * The kernel is compiled on a verifier's first signature job (Merkle-only users never pay
+//!   for it), with one warm-up dispatch because many drivers compile at the first dispatch;
+//!   [`ShaderCompileTime`] reports it and `blockverify bench sigs` prints it. Across
+//!   processes the drivers' own shader caches keep the compiled kernel (Mesa's disk cache,
+//!   NVIDIA's): on lavapipe here 13.5 s cold, 4.9 s warm. wgpu's explicit `PipelineCache` is
+//!   deliberately not used: it hands bytes read back from a file to the driver unchecked (an
+//!   `unsafe` call in wgpu's API), and whoever can write that file could feed the driver
+//!   crafted data; the driver's cache gives the same saving without that surface.
+//! * Challenges are hashed on the CPU, not the GPU, by measurement: the pack rate (the
+//!   "GPU pack only" row of `blockverify bench sigs`) is 1–2.7 M items/s on 2 cores here,
+//!   hundreds of times the kernel's rate on lavapipe and, scaled to a 16-core host, above
+//!   the 1 M/s a large GPU is aimed at; hashing on the device would also mean uploading
+//!   whole messages instead of 32-byte challenges.
+//! * Items go up in pieces of up to 2^16 with two sets of buffers, so the next piece uploads
+//!   while one runs; [`Verifier::submit_signatures`](crate::Verifier::submit_signatures)
+//!   hashes the next batch while the device works on the current one.
+//!
+//! `Backend::Auto` splits a batch: the GPU takes a share sized from both engines' measured
+//! rates (the first batch is split in half, later ones follow a running average), so that
+//! both finish together; below [`AUTO_GPU_MIN_SIGNATURES`](crate::AUTO_GPU_MIN_SIGNATURES)
+//! the CPU engine takes the whole batch.
+//!
 //! ## Trees larger than a storage binding
 //!
 //! A shader sees at most one storage binding (128 MiB unless configured with
@@ -46,13 +91,20 @@
 //! Every job runs inside wgpu error scopes and watches the device-lost callback. A lost
 //! device, an allocation failure, a rejected dispatch or a failed readback ends the GPU job
 //! with a [`GpuFault`](crate::GpuFault); the verifier redoes the job on the CPU engine, returns
-//! the same root, and says in the result that it fell back. A lost device is reopened on the
+//! the same root or verdicts, and says in the result that it fell back. A verdict code the
+//! kernel cannot produce counts as a failed readback. A lost device is reopened on the
 //! next GPU job.
 #![forbid(unsafe_code)]
 
 mod context;
+mod field_code;
 mod merkle;
+pub(crate) mod sig;
+pub use field_code::FIELD_CODE_ENV;
 
-pub use context::{ADAPTER_ENV, AdapterSummary, DEFAULT_BINDING_LIMIT, list_adapters};
+pub use context::{
+    ADAPTER_ENV, AdapterSummary, DEFAULT_BINDING_LIMIT, ShaderCompileTime, list_adapters,
+};
 pub(crate) use context::{GpuContext, GpuOptions, InjectedFault};
 pub use merkle::KernelTiming;
+pub use sig::SigTiming;

@@ -43,6 +43,8 @@ pub use report::{Reason, SigReport, Verdict};
 pub use rules::verify_single;
 
 pub(crate) use engine::CpuEngine;
+#[cfg(feature = "gpu")]
+pub(crate) use rules::challenge;
 
 /// Which Ed25519 validity rules apply. See the [module docs](self) for the exact rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::{Backend, GpuFault};
+
 /// Which check an invalid signature failed. The checks run in the order documented in the
 /// [`sig` module](crate::sig), and the first failure is reported, on every backend alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,17 +82,75 @@ impl From<Result<(), Reason>> for Verdict {
     }
 }
 
-/// One verdict per submitted item, in input order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// One verdict per submitted item, in input order, and where they were computed.
+///
+/// Equality compares the verdicts only: two reports on the same items are equal whichever
+/// backend produced them (which is the point).
+#[derive(Debug, Clone)]
 pub struct SigReport {
     verdicts: Vec<Verdict>,
     invalid: usize,
+    backend: Backend,
+    gpu_items: usize,
+    gpu_fault: Option<GpuFault>,
+}
+
+impl PartialEq for SigReport {
+    fn eq(&self, other: &Self) -> bool {
+        self.verdicts == other.verdicts
+    }
+}
+
+impl Eq for SigReport {}
+
+impl Default for SigReport {
+    fn default() -> Self {
+        SigReport::from_verdicts(Vec::new())
+    }
 }
 
 impl SigReport {
     pub(crate) fn from_verdicts(verdicts: Vec<Verdict>) -> Self {
         let invalid = verdicts.iter().filter(|v| !v.is_valid()).count();
-        SigReport { verdicts, invalid }
+        SigReport {
+            verdicts,
+            invalid,
+            backend: Backend::Cpu,
+            gpu_items: 0,
+            gpu_fault: None,
+        }
+    }
+
+    /// Records where the verdicts came from: `gpu_items` of them from the GPU (the first
+    /// ones), the rest from the CPU engine, after `gpu_fault` if the GPU failed.
+    #[cfg(feature = "gpu")]
+    pub(crate) fn on(mut self, gpu_items: usize, gpu_fault: Option<GpuFault>) -> Self {
+        self.gpu_items = gpu_items;
+        self.gpu_fault = gpu_fault;
+        self.backend = match gpu_items {
+            0 => Backend::Cpu,
+            n if n == self.verdicts.len() => Backend::Gpu,
+            _ => Backend::Auto,
+        };
+        self
+    }
+
+    /// Where the verdicts were computed: `Cpu`, `Gpu`, or `Auto` when the batch was split
+    /// between them (the first [`SigReport::gpu_items`] on the GPU). Verdicts never depend on
+    /// it.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// How many items (the first ones of the batch) the GPU verified.
+    pub fn gpu_items(&self) -> usize {
+        self.gpu_items
+    }
+
+    /// The fault that made the CPU engine redo the GPU's share, if one did. The verdicts are
+    /// then the CPU engine's, and the same.
+    pub fn gpu_fault(&self) -> Option<GpuFault> {
+        self.gpu_fault
     }
 
     /// `true` when every item is valid (also for an empty batch).

@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: item construction and the peer oracles.
 #![allow(dead_code)]
 
+pub mod edge_data;
+
 use blockverify::workload::SigningKey;
 use blockverify::{Policy, SigItem};
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
@@ -156,4 +158,10 @@ pub fn add256(a: &[u8; 32], b: &[u8; 32]) -> Option<[u8; 32]> {
 /// Little-endian `s + L` (fits: s < L < 2^253).
 pub fn add_l(s: &[u8; 32]) -> [u8; 32] {
     add256(s, &L_BYTES).expect("s < L, so s + L < 2^254")
+}
+
+/// Whether a missing GPU adapter must fail the GPU tests (`.ci/run` sets
+/// `BLOCKVERIFY_REQUIRE_GPU=1`) rather than skip them.
+pub fn require_gpu() -> bool {
+    std::env::var("BLOCKVERIFY_REQUIRE_GPU").is_ok_and(|v| v == "1")
 }
