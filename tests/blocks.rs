@@ -1,6 +1,8 @@
 //! The reference block format and `verify_block`: round trips, every corruption attributed to
 //! its record, truncation at every offset, hostile headers, chains.
 
+mod common;
+
 use blockverify::block::{
     self, BlockError, BlockSpec, BlockView, Corruption, FormatErrorKind, HEADER_LEN, Header,
     Limits, RECORD_OVERHEAD, RecordKind, RecordVerdict,
@@ -8,15 +10,8 @@ use blockverify::block::{
 use blockverify::merkle::{self, Scheme};
 use blockverify::workload::SigningKey;
 use blockverify::{Backend, Policy, Reason, Verifier};
+use common::cpu_verifier;
 use proptest::prelude::*;
-
-fn cpu_verifier(policy: Policy) -> Verifier {
-    Verifier::builder()
-        .policy(policy)
-        .backend(Backend::Cpu)
-        .build()
-        .unwrap()
-}
 
 fn spec(records: usize, seed: u64) -> BlockSpec {
     BlockSpec {

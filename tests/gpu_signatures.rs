@@ -13,7 +13,7 @@ use blockverify::{
     Backend, GpuFault, Policy, SigBatch, SigItem, SigReport, Verdict, Verifier, verify_single,
 };
 use common::edge_data::{POLICIES, load_cases};
-use common::{KINDS, Owned, make_item, require_gpu};
+use common::{KINDS, Owned, cpu_verifier, make_item, require_gpu};
 use proptest::prelude::*;
 
 /// A verifier that sends every signature batch to the GPU, or `None` (with a skip line) when
@@ -46,14 +46,6 @@ fn shared_gpu(policy: Policy) -> Option<&'static Verifier> {
         _ => &ZIP215,
     };
     cell.get_or_init(|| gpu_verifier(policy)).as_ref()
-}
-
-fn cpu_verifier(policy: Policy) -> Verifier {
-    Verifier::builder()
-        .policy(policy)
-        .backend(Backend::Cpu)
-        .build()
-        .unwrap()
 }
 
 /// Every item's GPU verdict equals the reference's, item by item, with the index in the

@@ -72,6 +72,20 @@ pub struct Row {
     pub ratio: Option<f64>,
 }
 
+impl Row {
+    /// A row of `items` items done in `median_s` seconds (ratio filled in when printed).
+    fn measured(scenario: &str, engine: String, items: usize, median_s: f64) -> Row {
+        Row {
+            scenario: scenario.to_string(),
+            engine,
+            items,
+            median_s,
+            per_s: items as f64 / median_s,
+            ratio: None,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Report<'a> {
     tool: String,
@@ -333,16 +347,8 @@ impl GpuSigs {
             .copied()
             .filter(|&i| i < n)
             .collect();
-        let mut push = |engine: String, median_s: f64| {
-            rows.push(Row {
-                scenario: sc.name.clone(),
-                engine,
-                items: n,
-                median_s,
-                per_s: n as f64 / median_s,
-                ratio: None,
-            })
-        };
+        let mut push =
+            |engine: String, median_s: f64| rows.push(Row::measured(&sc.name, engine, n, median_s));
         let check = |engine: &str, report: &SigReport| -> Result<(), CliError> {
             if report.invalid_indices() != want {
                 return Err(format!(
@@ -449,14 +455,12 @@ impl GpuSigs {
         let t = median_time(self.reps, || {
             std::hint::black_box(cpu.verify_signatures(&items));
         });
-        rows.push(Row {
-            scenario: scenario.name.clone(),
-            engine: "blockverify zip215 (key cache warm)".into(),
-            items: n,
-            median_s: t,
-            per_s: n as f64 / t,
-            ratio: None,
-        });
+        rows.push(Row::measured(
+            &scenario.name,
+            "blockverify zip215 (key cache warm)".into(),
+            n,
+            t,
+        ));
         let prefix = std::mem::replace(&mut self.items, n);
         let result = self.rows(&scenario, rows);
         self.items = prefix;
@@ -496,16 +500,8 @@ fn bench_scenario(
 ) -> Result<(), CliError> {
     let items = sc.traffic.items();
     let n = items.len();
-    let mut push = |engine: String, median_s: f64| {
-        rows.push(Row {
-            scenario: sc.name.clone(),
-            engine,
-            items: n,
-            median_s,
-            per_s: n as f64 / median_s,
-            ratio: None,
-        })
-    };
+    let mut push =
+        |engine: String, median_s: f64| rows.push(Row::measured(&sc.name, engine, n, median_s));
 
     // This crate. Each verifier is built once, as a node would; its verdicts are checked
     // against the corruptions the generator made, so a fast wrong answer cannot pass.

@@ -551,14 +551,7 @@ fn open_device(options: &GpuOptions) -> Result<(DeviceState, AdapterSummary), St
             label: Some(entry),
             source: wgpu::ShaderSource::Wgsl(Cow::Owned(format!("{prelude}\n{source}"))),
         });
-        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(entry),
-            layout: None,
-            module: &module,
-            entry_point: Some(entry),
-            compilation_options: Default::default(),
-            cache: None,
-        })
+        compute_pipeline(&device, &module, entry)
     };
     // Pipeline creation compiles the shader for the device (in wgpu, synchronously), so the
     // time around it is the compile time.
@@ -598,4 +591,20 @@ fn open_device(options: &GpuOptions) -> Result<(DeviceState, AdapterSummary), St
         },
         summary,
     ))
+}
+
+/// The compute pipeline of `entry` in `module`, its bind group layout derived from the shader.
+pub(crate) fn compute_pipeline(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    entry: &str,
+) -> wgpu::ComputePipeline {
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: None,
+        module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    })
 }

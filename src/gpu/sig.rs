@@ -45,7 +45,7 @@ use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::scalar::Scalar;
 use rayon::prelude::*;
 
-use super::context::{DeviceState, GpuContext, Pooled};
+use super::context::{DeviceState, GpuContext, Pooled, compute_pipeline};
 use super::field_code::FieldCode;
 use crate::GpuFault;
 use crate::sig::{Policy, Reason, SigItem, Verdict, challenge};
@@ -104,20 +104,8 @@ fn compile(state: &mut DeviceState) -> Result<SigPipeline, GpuFault> {
             label: Some("ed25519"),
             source: wgpu::ShaderSource::Wgsl(Cow::Owned(kernel_source(field))),
         });
-    let pipeline = |entry: &str| {
-        state
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: None,
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-    };
-    let verify = pipeline("verify_signatures");
-    let build_table = pipeline("build_base_table");
+    let verify = compute_pipeline(&state.device, &module, "verify_signatures");
+    let build_table = compute_pipeline(&state.device, &module, "build_base_table");
     state.compile_time.ed25519_field = Some(field.name());
     let base_table = build_base_table(&state.device, &state.queue, &build_table, field)?;
     Ok(SigPipeline {

@@ -165,3 +165,12 @@ pub fn add_l(s: &[u8; 32]) -> [u8; 32] {
 pub fn require_gpu() -> bool {
     std::env::var("BLOCKVERIFY_REQUIRE_GPU").is_ok_and(|v| v == "1")
 }
+
+/// A verifier on the CPU engine alone, the reference the GPU and block tests compare with.
+pub fn cpu_verifier(policy: Policy) -> blockverify::Verifier {
+    blockverify::Verifier::builder()
+        .policy(policy)
+        .backend(blockverify::Backend::Cpu)
+        .build()
+        .expect("the CPU engine always builds")
+}
