@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "gpu")]
 use crate::gpu::{
-    self, AdapterSummary, GpuContext, GpuOptions, KernelTiming, ShaderCompileTime, SigTiming,
+    self, AdapterSummary, GpuContext, GpuOptions, KernelTiming, ShaderCompileTime, SigTiming, lock,
 };
 use crate::merkle::{self, MerkleError, MerkleTree, RootReport, Scheme};
 use crate::sig::{CpuEngine, Policy, SigItem, SigReport};
@@ -425,21 +425,36 @@ impl Verifier {
             .gpu
             .as_ref()
             .ok_or_else(|| Error::GpuUnavailable("this verifier has no GPU".into()))?;
+        let (verdicts, timing) = self.gpu_verdicts(gpu, items);
+        let verdicts = verdicts.map_err(|fault| Error::GpuUnavailable(fault.to_string()))?;
+        let report = SigReport::from_verdicts(verdicts).on(items.len(), None);
+        Ok((report, timing))
+    }
+
+    /// The GPU's verdicts for `items`: challenges hashed and packed on this verifier's pool,
+    /// then the kernel; each half timed. A readback of the wrong length is a fault (it would
+    /// misalign every verdict after it).
+    #[cfg(feature = "gpu")]
+    fn gpu_verdicts(
+        &self,
+        gpu: &GpuContext,
+        items: &[SigItem<'_>],
+    ) -> (Result<Vec<crate::Verdict>, GpuFault>, SigTiming) {
         let started = Instant::now();
         let mut packed = Vec::new();
         self.cpu
             .install(|| gpu::sig::pack_items(items, &mut packed));
         let pack = started.elapsed();
         let started = Instant::now();
-        let verdicts = gpu
-            .verify_packed(self.policy, &packed)
-            .map_err(|fault| Error::GpuUnavailable(fault.to_string()))?;
+        let verdicts = gpu.verify_packed(self.policy, &packed).and_then(|v| {
+            if v.len() == items.len() {
+                Ok(v)
+            } else {
+                Err(GpuFault::ReadbackFailed)
+            }
+        });
         let device = started.elapsed();
-        if verdicts.len() != items.len() {
-            return Err(Error::GpuUnavailable(GpuFault::ReadbackFailed.to_string()));
-        }
-        let report = SigReport::from_verdicts(verdicts).on(items.len(), None);
-        Ok((report, SigTiming { pack, device }))
+        (verdicts, SigTiming { pack, device })
     }
 
     /// Worker threads of the CPU engine.
@@ -496,19 +511,8 @@ impl Verifier {
                     (verdicts, started.elapsed())
                 })
             });
-            let started = Instant::now();
-            let mut packed = Vec::new();
-            self.cpu
-                .install(|| gpu::sig::pack_items(gpu_part, &mut packed));
-            let result = gpu.verify_packed(self.policy, &packed).and_then(|v| {
-                // A short readback would misalign every verdict after it.
-                if v.len() == gpu_part.len() {
-                    Ok(v)
-                } else {
-                    Err(GpuFault::ReadbackFailed)
-                }
-            });
-            let gpu_time = started.elapsed();
+            let (result, timing) = self.gpu_verdicts(gpu, gpu_part);
+            let gpu_time = timing.pack + timing.device;
             let cpu_result = cpu_job.map(|job| {
                 job.join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -610,13 +614,6 @@ impl Verifier {
         }
         self.cpu.install(|| MerkleTree::build(scheme, leaves))
     }
-}
-
-/// The value behind a lock even if a panic poisoned it (the calibration is only ever a pair
-/// of numbers, valid after any write).
-#[cfg(feature = "gpu")]
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A batch of signatures that owns its bytes, for the pipelined

@@ -331,7 +331,7 @@ impl DeviceState {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves nothing half-written that matters: the
     // device state is rebuilt on the next fault.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -546,18 +546,19 @@ fn open_device(options: &GpuOptions) -> Result<(DeviceState, AdapterSummary), St
     }));
 
     let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let pipeline = |prelude: &str, source: &str, entry: &str| {
+    let pipeline = |source: &str, entry: &str| {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(entry),
-            source: wgpu::ShaderSource::Wgsl(Cow::Owned(format!("{prelude}\n{source}"))),
+            source: wgpu::ShaderSource::Wgsl(Cow::Owned(format!("{SHA256_WGSL}\n{source}"))),
         });
         compute_pipeline(&device, &module, entry)
     };
-    // Pipeline creation compiles the shader for the device (in wgpu, synchronously), so the
-    // time around it is the compile time.
+    // The time around pipeline creation. Drivers that compile at the first dispatch
+    // (lavapipe) do part of the work later, which this leaves out; the signature kernel's
+    // figure includes a warm-up dispatch for that reason (src/gpu/sig.rs).
     let started = Instant::now();
-    let leaf = pipeline(SHA256_WGSL, LEAF_WGSL, "hash_leaves");
-    let reduce = pipeline(SHA256_WGSL, REDUCE_WGSL, "reduce_levels");
+    let leaf = pipeline(LEAF_WGSL, "hash_leaves");
+    let reduce = pipeline(REDUCE_WGSL, "reduce_levels");
     let compile_time = ShaderCompileTime {
         merkle: started.elapsed(),
         ed25519: None,

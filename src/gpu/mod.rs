@@ -105,6 +105,6 @@ pub use field_code::FIELD_CODE_ENV;
 pub use context::{
     ADAPTER_ENV, AdapterSummary, DEFAULT_BINDING_LIMIT, ShaderCompileTime, list_adapters,
 };
-pub(crate) use context::{GpuContext, GpuOptions, InjectedFault};
+pub(crate) use context::{GpuContext, GpuOptions, InjectedFault, lock};
 pub use merkle::KernelTiming;
 pub use sig::SigTiming;
