@@ -42,10 +42,10 @@ impl Verifier {
     /// Verifies a parsed block: every record's signature under the block's policy, the
     /// records' Merkle root against the header's, and that no record repeats an earlier one.
     ///
-    /// The root is computed on another thread while the signatures are verified (each where
-    /// this verifier sends such jobs: see [`Backend`](crate::Backend); with a GPU both may use it, taking
-    /// turns on the device); duplicates are found by hashing the records. Verdicts are exact and
-    /// deterministic like [`Verifier::verify_signatures`]'.
+    /// The root is computed on another thread while the signatures are verified, each where
+    /// this verifier sends such jobs (see [`Backend`](crate::Backend); with a GPU both may use
+    /// it, taking turns on the device); duplicates are found by hashing the records. Verdicts
+    /// are exact and deterministic like [`Verifier::verify_signatures`]'.
     ///
     /// # Errors
     /// [`BlockError::PolicyMismatch`] when the block's policy is not this verifier's.
