@@ -57,7 +57,8 @@ pub struct AdapterSummary {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ShaderCompileTime {
-    /// The two Merkle kernels.
+    /// The two Merkle kernels: pipeline creation and one warm-up tree, whose root is checked
+    /// against the reference build before the device is used.
     pub merkle: Duration,
     /// The Ed25519 kernels (verification and the base-table builder), compiled on the first
     /// signature job; `None` before it.
@@ -553,17 +554,13 @@ fn open_device(options: &GpuOptions) -> Result<(DeviceState, AdapterSummary), St
         });
         compute_pipeline(&device, &module, entry)
     };
-    // The time around pipeline creation. Drivers that compile at the first dispatch
-    // (lavapipe) do part of the work later, which this leaves out; the signature kernel's
-    // figure includes a warm-up dispatch for that reason (src/gpu/sig.rs).
+    // Pipeline creation plus one warm-up tree (below): drivers that compile at the first
+    // dispatch (lavapipe) do part of the work there. The signature kernel's figure includes a
+    // warm-up dispatch for the same reason (src/gpu/sig.rs).
     let started = Instant::now();
     let leaf = pipeline(LEAF_WGSL, "hash_leaves");
     let reduce = pipeline(REDUCE_WGSL, "reduce_levels");
-    let compile_time = ShaderCompileTime {
-        merkle: started.elapsed(),
-        ed25519: None,
-        ed25519_field: None,
-    };
+    let compile_time = ShaderCompileTime::default();
     let pipelines = Pipelines { leaf, reduce };
     if let Some(error) = pollster::block_on(scope.pop()) {
         return Err(format!(
@@ -572,26 +569,34 @@ fn open_device(options: &GpuOptions) -> Result<(DeviceState, AdapterSummary), St
         ));
     }
 
-    Ok((
-        DeviceState {
-            timestamp_period: f64::from(queue.get_timestamp_period()),
-            device,
-            queue,
-            pipelines,
-            pool: BufferPool::new(),
-            sig_pool: [SigBuffers::new(), SigBuffers::new()],
-            sig: None,
-            compile_time,
-            software: summary.software,
-            binding_limit,
-            uniform_align: u64::from(adapter_limits.min_uniform_buffer_offset_alignment),
-            max_groups_per_dim: adapter_limits.max_compute_workgroups_per_dimension,
-            timestamps,
-            lost,
-            uncaptured,
-        },
-        summary,
-    ))
+    let mut state = DeviceState {
+        timestamp_period: f64::from(queue.get_timestamp_period()),
+        device,
+        queue,
+        pipelines,
+        pool: BufferPool::new(),
+        sig_pool: [SigBuffers::new(), SigBuffers::new()],
+        sig: None,
+        compile_time,
+        software: summary.software,
+        binding_limit,
+        uniform_align: u64::from(adapter_limits.min_uniform_buffer_offset_alignment),
+        max_groups_per_dim: adapter_limits.max_compute_workgroups_per_dimension,
+        timestamps,
+        lost,
+        uncaptured,
+    };
+    let scope = state.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let warmed = super::merkle::warm_up(&mut state);
+    if let Some(error) = pollster::block_on(scope.pop()) {
+        return Err(format!(
+            "the Merkle warm-up failed on {}: {error}",
+            summary.name
+        ));
+    }
+    warmed.map_err(|e| format!("{e} ({})", summary.name))?;
+    state.compile_time.merkle = started.elapsed();
+    Ok((state, summary))
 }
 
 /// The compute pipeline of `entry` in `module`, its bind group layout derived from the shader.

@@ -357,6 +357,25 @@ impl GpuContext {
     }
 }
 
+/// Builds one small tree (five 32-byte leaves, so both kernels run, and an odd node is
+/// promoted) on a freshly opened device and checks its root against the reference build.
+/// Drivers that compile at the first dispatch (lavapipe) finish compiling here, so the
+/// compile time reported covers it; and a driver that miscompiles the kernels is refused at
+/// open instead of answering wrong roots later.
+pub(crate) fn warm_up(state: &mut DeviceState) -> Result<(), String> {
+    let leaves: Vec<[u8; 32]> = (0..5u8).map(|i| [i; 32]).collect();
+    let geometry = Geometry::new(leaves.len(), state.binding_limit);
+    let mut profiler = Profiler::new(state, false);
+    let (root, _) = root_job(state, Scheme::Rfc9162, &leaves, geometry, &mut profiler)
+        .map_err(|fault| format!("the Merkle warm-up failed: {fault}"))?;
+    let expected = crate::merkle::merkle_root_reference(Scheme::Rfc9162, &leaves)
+        .map_err(|e| format!("the Merkle warm-up's reference failed: {e}"))?;
+    if root != expected {
+        return Err("the Merkle kernels computed a wrong root on the warm-up tree".into());
+    }
+    Ok(())
+}
+
 /// Starts a piece: clears its duplicate minima and puts its level 0 in `level_a`.
 fn start_piece<L: AsRef<[u8]> + Sync>(
     state: &mut DeviceState,
