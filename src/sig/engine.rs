@@ -50,8 +50,13 @@ const DENSE_FAILURE_RATE: f64 = 0.2;
 /// Target expected bad items per group. Measured optimum on 16,384-item batches: groups of
 /// 16 at 1% failures, 8 at 5%, 4 at 10% (BENCHMARKS.md, "Tuning").
 const BAD_PER_GROUP: f64 = 0.25;
-/// How many recent items the failure estimate remembers (it halves its counts past this).
-const FAILURE_WINDOW: u64 = 1 << 15;
+/// The failure estimate's window: it remembers the last one to two windows of items (four
+/// full chunks each). A long memory let one burst of bad signatures slow the honest traffic
+/// after it: with a decaying 2^15-item memory, a 16,384-item all-invalid batch left the next
+/// ~25,000 valid items on single checks and ~140,000 more on small groups
+/// (`examples/failure_recovery.rs`, BENCHMARKS.md "Tuning"). A window still holds ~40
+/// failures at 1%, enough to size groups.
+const FAILURE_WINDOW: u64 = 2 * MAX_CHUNK as u64;
 
 /// The canonical encodings of the 8 points of small order.
 static SMALL_ORDER_ENCODINGS: LazyLock<[[u8; 32]; 8]> =
@@ -204,7 +209,9 @@ impl CpuEngine {
     }
 }
 
-/// A decaying estimate of the fraction of prepared items whose equation fails.
+/// The fraction of prepared items whose equation failed, over the last one to two windows of
+/// [`FAILURE_WINDOW`] items: the window being filled and the last full one. Once a window of
+/// honest traffic has filled, an earlier burst of failures no longer counts at all.
 ///
 /// Updated with relaxed atomics from every chunk; races only blur the estimate, which steers
 /// cost, never verdicts.
@@ -212,22 +219,28 @@ impl CpuEngine {
 struct FailureRate {
     items: AtomicU64,
     failures: AtomicU64,
+    previous_items: AtomicU64,
+    previous_failures: AtomicU64,
 }
 
 impl FailureRate {
     fn record(&self, items: usize, failures: usize) {
         let n = self.items.fetch_add(items as u64, Ordering::Relaxed) + items as u64;
         let f = self.failures.fetch_add(failures as u64, Ordering::Relaxed) + failures as u64;
-        if n > FAILURE_WINDOW {
-            self.items.store(n / 2, Ordering::Relaxed);
-            self.failures.store(f / 2, Ordering::Relaxed);
+        if n >= FAILURE_WINDOW {
+            self.previous_items.store(n, Ordering::Relaxed);
+            self.previous_failures.store(f, Ordering::Relaxed);
+            self.items.store(0, Ordering::Relaxed);
+            self.failures.store(0, Ordering::Relaxed);
         }
     }
 
     /// The batch group size for `n` prepared items, or `None` for single checks.
     fn group_size(&self, n: usize) -> Option<usize> {
-        let items = self.items.load(Ordering::Relaxed);
-        let failures = self.failures.load(Ordering::Relaxed);
+        let items = self.items.load(Ordering::Relaxed)
+            + self.previous_items.load(Ordering::Relaxed);
+        let failures = self.failures.load(Ordering::Relaxed)
+            + self.previous_failures.load(Ordering::Relaxed);
         if failures == 0 || items == 0 {
             return Some(n.max(1));
         }
@@ -239,5 +252,50 @@ impl FailureRate {
         // Powers of two keep bisection halves balanced.
         let group = 1 << group.ilog2();
         Some(group.clamp(MIN_GROUP, n.max(MIN_GROUP)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record_chunks(rate: &FailureRate, chunks: usize, failures_per_chunk: usize) {
+        for _ in 0..chunks {
+            rate.record(MAX_CHUNK, failures_per_chunk);
+        }
+    }
+
+    #[test]
+    fn no_failures_means_one_group_per_chunk() {
+        let rate = FailureRate::default();
+        assert_eq!(rate.group_size(MAX_CHUNK), Some(MAX_CHUNK));
+        record_chunks(&rate, 100, 0);
+        assert_eq!(rate.group_size(MAX_CHUNK), Some(MAX_CHUNK));
+        assert_eq!(rate.group_size(0), Some(1));
+    }
+
+    #[test]
+    fn steady_failure_rates_size_groups_as_measured() {
+        // 1% → 16 (0.25 / 0.01 = 25, rounded down to a power of two), 5% → 4 (5 → 4),
+        // 30% → single checks.
+        for (per_chunk, want) in [(10, Some(16)), (51, Some(4)), (307, None)] {
+            let rate = FailureRate::default();
+            record_chunks(&rate, 64, per_chunk);
+            assert_eq!(rate.group_size(MAX_CHUNK), want, "{per_chunk} per chunk");
+        }
+    }
+
+    #[test]
+    fn a_burst_of_failures_is_forgotten_after_one_window() {
+        let rate = FailureRate::default();
+        record_chunks(&rate, 16, MAX_CHUNK);
+        assert_eq!(rate.group_size(MAX_CHUNK), None);
+        // Half a window of honest items: the burst's window still dominates the estimate.
+        let window_chunks = (FAILURE_WINDOW as usize).div_ceil(MAX_CHUNK);
+        record_chunks(&rate, window_chunks / 2, 0);
+        assert_eq!(rate.group_size(MAX_CHUNK), None);
+        // A whole window: the burst no longer counts.
+        record_chunks(&rate, window_chunks - window_chunks / 2, 0);
+        assert_eq!(rate.group_size(MAX_CHUNK), Some(MAX_CHUNK));
     }
 }
