@@ -30,18 +30,16 @@ const VERDICT_EQUATION_FAILED: u32 = 7u;
 // each the 32 little-endian bytes as little-endian words.
 const ITEM_WORDS: u32 = 32u;
 // One affine Niels point (y + x, y - x, 2dxy) in the base-point table.
-const NIELS_WORDS: u32 = 60u;
+const NIELS_WORDS: u32 = 3u * FE_LIMBS;
 // Multiples 1..8 of the base point: the signed radix-16 digits of S are in [-8, 8].
 const BASE_TABLE_LEN: u32 = 8u;
 
 struct Params {
     count: u32,
     strict: u32,
-    // Passes of a field multiplication in the compact build (src/gpu/field_code.rs), read
-    // at run time so that the compiler keeps the pass loop a loop.
-    mul_passes: u32,
     // Always 1; see runtime_count.
     one: u32,
+    pad: u32,
 }
 
 // `n`, in a form the shader compiler cannot see as a constant: loops around point or
@@ -329,7 +327,7 @@ fn load_words(base: u32) -> array<u32, 8> {
 
 fn load_fe(base: u32) -> Fe {
     var r: Fe;
-    for (var i = 0u; i < 20u; i++) {
+    for (var i = 0u; i < FE_LIMBS; i++) {
         r[i] = base_table[base + i];
     }
     return r;
@@ -341,7 +339,7 @@ fn base_multiple(digit: i32) -> Cached {
     var n = niels_identity();
     if m != 0u {
         let base = (m - 1u) * NIELS_WORDS;
-        n = Niels(load_fe(base), load_fe(base + 20u), load_fe(base + 40u));
+        n = Niels(load_fe(base), load_fe(base + FE_LIMBS), load_fe(base + 2u * FE_LIMBS));
     }
     if digit < 0i {
         n = niels_neg(n);
@@ -514,10 +512,10 @@ fn build_base_table(@builtin(global_invocation_id) gid: vec3<u32>) {
     let ypx = fe_add(p.y, p.x);
     let ymx = fe_sub(p.y, p.x);
     let xy2d = fe_mul(fe_mul(p.x, p.y), FE_D2);
-    for (var i = 0u; i < 20u; i++) {
+    for (var i = 0u; i < FE_LIMBS; i++) {
         base_table_out[j * NIELS_WORDS + i] = ypx[i];
-        base_table_out[j * NIELS_WORDS + 20u + i] = ymx[i];
-        base_table_out[j * NIELS_WORDS + 40u + i] = xy2d[i];
+        base_table_out[j * NIELS_WORDS + FE_LIMBS + i] = ymx[i];
+        base_table_out[j * NIELS_WORDS + 2u * FE_LIMBS + i] = xy2d[i];
     }
 }
 

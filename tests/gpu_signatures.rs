@@ -73,6 +73,14 @@ fn every_edge_case_gets_its_recorded_verdict_on_the_gpu() {
         assert_eq!(report.backend(), Backend::Gpu, "{policy:?}");
         assert_eq!(report.gpu_fault(), None);
         assert_eq!(report.gpu_items(), items.len());
+        // The default build: 64-bit limb products wherever the adapter offers them (lavapipe
+        // in CI does), so that build is what these tests check; tests/gpu_field_unrolled.rs
+        // forces the other.
+        let int64 = gpu.gpu_adapter().is_some_and(|a| a.shader_int64);
+        assert_eq!(
+            gpu.gpu_compile_time().and_then(|c| c.ed25519_field),
+            Some(if int64 { "int64" } else { "unrolled" })
+        );
         let wrong: Vec<String> = cases
             .iter()
             .zip(report.verdicts())

@@ -100,13 +100,14 @@ pub fn run() -> Result<ExitCode, CliError> {
         );
         println!("  driver: {} {}", a.driver, a.driver_info);
         println!(
-            "  max storage binding {} MiB, max buffer {} MiB, workgroup memory {} KiB, {} invocations/workgroup, {} workgroups/dimension, timestamp queries: {}",
+            "  max storage binding {} MiB, max buffer {} MiB, workgroup memory {} KiB, {} invocations/workgroup, {} workgroups/dimension, timestamp queries: {}, shader int64: {}",
             a.max_storage_buffer_binding_size >> 20,
             a.max_buffer_size >> 20,
             a.max_compute_workgroup_storage_size >> 10,
             a.max_compute_invocations_per_workgroup,
             a.max_compute_workgroups_per_dimension,
-            if a.timestamp_queries { "yes" } else { "no" }
+            if a.timestamp_queries { "yes" } else { "no" },
+            if a.shader_int64 { "yes" } else { "no" }
         );
     }
     if let Ok(name) = std::env::var(blockverify::gpu::ADAPTER_ENV) {

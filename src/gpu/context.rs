@@ -49,6 +49,9 @@ pub struct AdapterSummary {
     pub max_compute_workgroups_per_dimension: u32,
     /// Whether the adapter can time kernels with timestamp queries.
     pub timestamp_queries: bool,
+    /// Whether the adapter offers 64-bit integers in shaders (`SHADER_INT64`); the Ed25519
+    /// kernel then uses its 26-bit-limb field arithmetic (see [`crate::gpu`]).
+    pub shader_int64: bool,
     /// True for a CPU emulation (e.g. Mesa's lavapipe): correct, but no faster than the CPU.
     pub software: bool,
 }
@@ -63,8 +66,8 @@ pub struct ShaderCompileTime {
     /// The Ed25519 kernels (verification and the base-table builder), compiled on the first
     /// signature job; `None` before it.
     pub ed25519: Option<Duration>,
-    /// Which build of the field arithmetic the Ed25519 kernels got (`compact` or
-    /// `unrolled`, see `BLOCKVERIFY_GPU_FIELD` in the [`gpu`](crate::gpu) docs).
+    /// Which build of the field arithmetic the Ed25519 kernels got (`int64` or `unrolled`,
+    /// see `BLOCKVERIFY_GPU_FIELD` in the [`gpu`](crate::gpu) docs).
     pub ed25519_field: Option<&'static str>,
 }
 
@@ -84,6 +87,7 @@ impl AdapterSummary {
             max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
             max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
             timestamp_queries: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
+            shader_int64: adapter.features().contains(wgpu::Features::SHADER_INT64),
             software: info.device_type == wgpu::DeviceType::Cpu,
         }
     }
@@ -262,8 +266,6 @@ pub(crate) struct DeviceState {
     pub sig: Option<SigPipeline>,
     /// How long compiling the shaders took.
     pub compile_time: ShaderCompileTime,
-    /// Whether the adapter is a CPU emulation (it gets the compact field code).
-    pub software: bool,
     /// The storage binding limit in force (bytes).
     pub binding_limit: u64,
     /// Alignment of uniform buffer binding offsets.
@@ -272,6 +274,8 @@ pub(crate) struct DeviceState {
     pub max_groups_per_dim: u32,
     /// Whether kernels can be timed.
     pub timestamps: bool,
+    /// Whether the device was opened with `SHADER_INT64`.
+    pub int64: bool,
     /// Nanoseconds per timestamp tick.
     pub timestamp_period: f64,
     lost: Arc<AtomicBool>,
@@ -520,15 +524,15 @@ fn open_device(options: &GpuOptions) -> Result<(DeviceState, AdapterSummary), St
         / 256
         * 256;
     let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+    let int64 = summary.shader_int64;
+    let mut required_features = wgpu::Features::empty();
+    required_features.set(wgpu::Features::TIMESTAMP_QUERY, timestamps);
+    required_features.set(wgpu::Features::SHADER_INT64, int64);
     let mut required_limits = adapter_limits.clone();
     required_limits.max_storage_buffer_binding_size = binding_limit;
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("blockverify"),
-        required_features: if timestamps {
-            wgpu::Features::TIMESTAMP_QUERY
-        } else {
-            wgpu::Features::empty()
-        },
+        required_features,
         required_limits,
         ..Default::default()
     }))
@@ -578,11 +582,11 @@ fn open_device(options: &GpuOptions) -> Result<(DeviceState, AdapterSummary), St
         sig_pool: [SigBuffers::new(), SigBuffers::new()],
         sig: None,
         compile_time,
-        software: summary.software,
         binding_limit,
         uniform_align: u64::from(adapter_limits.min_uniform_buffer_offset_alignment),
         max_groups_per_dim: adapter_limits.max_compute_workgroups_per_dimension,
         timestamps,
+        int64,
         lost,
         uncaptured,
     };

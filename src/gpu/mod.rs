@@ -43,23 +43,26 @@
 //!   or checked as `[8](R' − R) = 0` (`Zip215`). Every item's verdict is computed directly:
 //!   there is no batch equation to bisect, and an all-invalid batch costs what a valid one
 //!   does.
-//! * Field elements are 20 limbs of 13 bits in `u32`: a column of the schoolbook product fits
-//!   in 32 bits, so no 64-bit or high-half multiplication is needed, and one shader serves
-//!   every adapter, `SHADER_INT64` or not (`blockverify info` shows which adapters offer it).
-//! * The hot field code is generated on the host in one of two builds, *unrolled* (hardware
-//!   GPUs: straight-line, registers only) or *compact* (CPU emulations: a loop of 4 passes,
-//!   which lavapipe compiles in about 13 s instead of minutes); [`FIELD_CODE_ENV`] forces
-//!   either. The compact build also keeps each invocation far inside lavapipe's limit of
-//!   65,535 loop iterations, which otherwise ends every loop early without an error. Both
-//!   builds run in CI on lavapipe; the module `field_code` explains the details.
+//! * Field elements come in one of two limb layouts, chosen per adapter by measurement:
+//!   10 limbs of 26 bits with 64-bit products where the adapter offers `SHADER_INT64`
+//!   (*int64*: a quarter of the multiplications; ~2.4× the throughput on lavapipe), else
+//!   20 limbs of 13 bits with `u32` products (*unrolled*: a column of the schoolbook product
+//!   fits in 32 bits, so every adapter runs it). `blockverify info` shows which adapters offer
+//!   `SHADER_INT64`; [`FIELD_CODE_ENV`] forces the 13-bit build.
+//! * The layout's constants and hot field code are generated on the host as straight-line
+//!   code (no loop inside a field operation, constant limb indices only), which keeps each
+//!   invocation far inside lavapipe's limit of 65,535 loop iterations (past it every loop
+//!   ends early without an error). Both builds run in CI on lavapipe; the module `field_code`
+//!   explains the details and the measurements behind the choice.
 //! * The kernel is compiled on a verifier's first signature job (Merkle-only users never pay
 //!   for it), with one warm-up dispatch because many drivers compile at the first dispatch;
 //!   [`ShaderCompileTime`] reports it and `blockverify bench sigs` prints it. Across
 //!   processes the drivers' own shader caches keep the compiled kernel (Mesa's disk cache,
-//!   NVIDIA's): on lavapipe here 13.5 s cold, 4.9 s warm. wgpu's explicit `PipelineCache` is
-//!   deliberately not used: it hands bytes read back from a file to the driver unchecked (an
-//!   `unsafe` call in wgpu's API), and whoever can write that file could feed the driver
-//!   crafted data; the driver's cache gives the same saving without that surface.
+//!   NVIDIA's): on lavapipe here 4.9 s cold, 1.8 s warm (int64 build). wgpu's explicit
+//!   `PipelineCache` is deliberately not used: it hands bytes read back from a file to the
+//!   driver unchecked (an `unsafe` call in wgpu's API), and whoever can write that file could
+//!   feed the driver crafted data; the driver's cache gives the same saving without that
+//!   surface.
 //! * Challenges are hashed on the CPU, not the GPU, by measurement: the pack rate (the
 //!   "GPU pack only" row of `blockverify bench sigs`) is 1–2.7 M items/s on 2 cores here,
 //!   hundreds of times the kernel's rate on lavapipe and, scaled to a 16-core host, above

@@ -18,15 +18,14 @@
 //!   computed directly, so there is nothing to bisect and an all-invalid batch costs what an
 //!   all-valid one does.
 //!
-//! # Field arithmetic: 32-bit limbs everywhere
+//! # Field arithmetic: two limb layouts
 //!
-//! `shaders/field25519.wgsl` works in 20 limbs of 13 bits with plain `u32` multiplications:
-//! a column of the schoolbook product fits in 32 bits, so no carry handling or 64-bit product
-//! is needed inside a multiplication. WGSL's 64-bit integers (`SHADER_INT64`) are not used: on
-//! NVIDIA hardware a 64-bit integer multiply is itself several 32-bit ones, naga's 64-bit
-//! support is young, and one representation means one set of shaders that lavapipe in CI
-//! tests for every adapter. `blockverify info` lists whether an adapter offers `SHADER_INT64`
-//! so that a 10-limb, 26-bit variant can be measured against this one where it exists.
+//! `shaders/field25519.wgsl` works in 10 limbs of 26 bits with `u64` products where the
+//! adapter offers `SHADER_INT64`, and in 20 limbs of 13 bits with plain `u32` products (a
+//! column of the schoolbook product fits in 32 bits) where it does not; the host generates the
+//! layout's constants and hot functions ([`FieldCode`], with the measurements behind the
+//! choice). The base-point table is built on the device by the same code, so it is always in
+//! the layout the kernel reads.
 //!
 //! # Pieces and overlap
 //!
@@ -60,8 +59,6 @@ const WORKGROUP: u32 = 64;
 /// overlap on any batch worth a GPU, large enough that a piece keeps a big GPU busy for
 /// tens of milliseconds.
 pub(crate) const PIECE_ITEMS: usize = 1 << 16;
-/// Words of one affine Niels point in the base table (three field elements of 20 limbs).
-const NIELS_WORDS: u64 = 60;
 /// Multiples of `B` in the table: 1..=8, for signed radix-16 digits.
 const BASE_TABLE_LEN: u64 = 8;
 
@@ -91,13 +88,12 @@ pub struct SigTiming {
 /// The compiled signature kernel and the base-point table it reads.
 pub(crate) struct SigPipeline {
     verify: wgpu::ComputePipeline,
-    field: FieldCode,
     base_table: wgpu::Buffer,
 }
 
 /// Compiles the signature kernels on `state`'s device and builds the base-point table.
 fn compile(state: &mut DeviceState) -> Result<SigPipeline, GpuFault> {
-    let field = FieldCode::for_adapter(state.software);
+    let field = FieldCode::for_adapter(state.int64);
     let module = state
         .device
         .create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -108,11 +104,7 @@ fn compile(state: &mut DeviceState) -> Result<SigPipeline, GpuFault> {
     let build_table = compute_pipeline(&state.device, &module, "build_base_table");
     state.compile_time.ed25519_field = Some(field.name());
     let base_table = build_base_table(&state.device, &state.queue, &build_table, field)?;
-    Ok(SigPipeline {
-        verify,
-        field,
-        base_table,
-    })
+    Ok(SigPipeline { verify, base_table })
 }
 
 /// The signature kernel's buffers; a device keeps two sets.
@@ -141,8 +133,9 @@ impl SigBuffers {
 struct SigParams {
     count: u32,
     strict: u32,
-    mul_passes: u32,
     one: u32,
+    /// Pads the block to 16 bytes.
+    pad: u32,
 }
 
 /// Packs `items` into `out` (exactly `ITEM_WORDS` words per item), hashing in parallel on the
@@ -224,13 +217,14 @@ fn build_base_table(
         bytemuck::bytes_of(&SigParams {
             count: BASE_TABLE_LEN as u32,
             strict: 0,
-            mul_passes: field.passes(),
             one: 1,
+            pad: 0,
         }),
     );
     let table = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("base point table"),
-        size: 4 * NIELS_WORDS * BASE_TABLE_LEN,
+        // One affine Niels point per multiple: three field elements, a word per limb.
+        size: 4 * 3 * field.limbs() as u64 * BASE_TABLE_LEN,
         usage: wgpu::BufferUsages::STORAGE,
         mapped_at_creation: false,
     });
@@ -347,8 +341,8 @@ fn submit_piece(
         bytemuck::bytes_of(&SigParams {
             count: n as u32,
             strict: u32::from(policy == Policy::Strict),
-            mul_passes: sig.field.passes(),
             one: 1,
+            pad: 0,
         }),
     );
     let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -426,20 +420,22 @@ mod tests {
     use super::*;
     use wgpu::naga;
 
-    /// Both builds of the kernel parse and validate as WGSL, without a device (a shader error
+    /// Every build of the kernel parses and validates as WGSL, without a device (a shader error
     /// on the device shows only as a fault and a CPU fallback).
     #[test]
-    fn kernel_source_validates_in_both_builds() {
-        for field in [FieldCode::Compact, FieldCode::Unrolled] {
+    fn kernel_source_validates_in_every_build() {
+        for field in [FieldCode::Unrolled, FieldCode::Int64] {
             let source = kernel_source(field);
             let module = naga::front::wgsl::parse_str(&source)
                 .unwrap_or_else(|e| panic!("{}: {}", field.name(), e.emit_to_string(&source)));
-            naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::empty(),
-            )
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{}: {}", field.name(), e.emit_to_string(&source)));
+            let capabilities = if field == FieldCode::Int64 {
+                naga::valid::Capabilities::SHADER_INT64
+            } else {
+                naga::valid::Capabilities::empty()
+            };
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("{}: {}", field.name(), e.emit_to_string(&source)));
         }
     }
 }

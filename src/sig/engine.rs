@@ -237,10 +237,10 @@ impl FailureRate {
 
     /// The batch group size for `n` prepared items, or `None` for single checks.
     fn group_size(&self, n: usize) -> Option<usize> {
-        let items = self.items.load(Ordering::Relaxed)
-            + self.previous_items.load(Ordering::Relaxed);
-        let failures = self.failures.load(Ordering::Relaxed)
-            + self.previous_failures.load(Ordering::Relaxed);
+        let items =
+            self.items.load(Ordering::Relaxed) + self.previous_items.load(Ordering::Relaxed);
+        let failures =
+            self.failures.load(Ordering::Relaxed) + self.previous_failures.load(Ordering::Relaxed);
         if failures == 0 || items == 0 {
             return Some(n.max(1));
         }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod edge_data;
+pub mod field_build;
 
 use blockverify::workload::SigningKey;
 use blockverify::{Policy, SigItem};

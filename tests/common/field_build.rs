@@ -1,0 +1,60 @@
+//! One forced build of the GPU field arithmetic against the CPU engine: every edge case and
+//! 400 mixed items, both policies, on whatever adapter wgpu finds. Used by the test binaries
+//! `gpu_field_*.rs`, one build each (the build is chosen through an environment variable read
+//! when a verifier opens its device, so each binary sets it once, before any verifier exists).
+#![cfg(feature = "gpu")]
+
+use blockverify::{Backend, SigItem, Verifier, verify_single};
+
+use super::edge_data::{POLICIES, load_cases};
+use super::{KINDS, Owned, make_item, require_gpu};
+
+/// Sets `BLOCKVERIFY_GPU_FIELD` to `build` and checks that the kernel compiled in that build
+/// gives every item the verdict of `verify_single`.
+///
+/// # Safety
+/// Call it once, as the only test of its binary: it sets an environment variable, which is
+/// sound only while no other thread reads the environment.
+pub unsafe fn field_build_gives_the_cpu_engines_verdicts(build: &str) {
+    // SAFETY: the caller promises no other thread exists that could read the environment.
+    unsafe { std::env::set_var(blockverify::gpu::FIELD_CODE_ENV, build) };
+    let cases = load_cases();
+    let mixed: Vec<Owned> = (0..400u64)
+        .map(|i| make_item((i % u64::from(KINDS)) as u8, 7000 + i))
+        .collect();
+    let items: Vec<SigItem<'_>> = cases
+        .iter()
+        .map(|c| c.item())
+        .chain(mixed.iter().map(Owned::item))
+        .collect();
+    for policy in POLICIES {
+        let gpu = match Verifier::builder()
+            .policy(policy)
+            .backend(Backend::Gpu)
+            .build()
+        {
+            Ok(v) => v,
+            Err(e) if !require_gpu() => {
+                eprintln!("SKIP GPU test: {e} (set BLOCKVERIFY_REQUIRE_GPU=1 to make this fail)");
+                return;
+            }
+            Err(e) => panic!("BLOCKVERIFY_REQUIRE_GPU=1 but no GPU backend: {e}"),
+        };
+        let report = gpu.verify_signatures(&items);
+        assert_eq!(report.gpu_fault(), None);
+        assert_eq!(report.backend(), Backend::Gpu);
+        assert_eq!(
+            gpu.gpu_compile_time().and_then(|c| c.ed25519_field),
+            Some(build)
+        );
+        for (i, item) in items.iter().enumerate() {
+            assert_eq!(
+                report.verdict(i),
+                Some(verify_single(policy, item)),
+                "{policy:?} item {i} ({})",
+                cases.get(i).map_or("random mix", |c| c.name.as_str())
+            );
+        }
+        assert!(report.valid_count() > 0 && report.invalid_count() > 0);
+    }
+}
