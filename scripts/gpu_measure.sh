@@ -6,7 +6,10 @@
 #
 # Here, once per session:   scripts/gpu_measure.sh prepare
 # Then the device tool's run, with carry [".gpu"] and the command:
-#   bash .gpu/measure.sh
+#   bash .gpu/measure.sh            (everything, in order of importance)
+# or, if one call's 10 minutes do not hold it all, one part per call (the machine stays warm
+# between calls a short while):
+#   bash .gpu/measure.sh sigs       (then: merkle, then: blocks)
 # Results (bench JSON, SVG plot, logs) come back under $OUT; record them in BENCHMARKS.md with
 # the GPU, driver, command and date, beside the CPU rows of the same run.
 set -euo pipefail
@@ -23,8 +26,10 @@ case "${1:-}" in
     cp scripts/gpu_measure.sh .gpu/measure.sh
     ls -la .gpu
     ;;
-  *)
-    # On the accelerator machine.
+  all|sigs|merkle|blocks|"")
+    # On the accelerator machine. Every part tees its output into $OUT as it goes, so a call
+    # cut off by the time limit still returns what finished.
+    part="${1:-all}"
     for f in .gpu/*.deb; do dpkg -x "$f" /; done
     ldconfig
     export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
@@ -33,18 +38,28 @@ case "${1:-}" in
     nvidia-smi -L | tee "$out/nvidia-smi.txt"
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee -a "$out/nvidia-smi.txt"
     .gpu/blockverify info | tee "$out/info.txt"
-    # Signatures: CPU engine and peers, GPU rows (the default field build: int64 where the
-    # adapter offers SHADER_INT64), Auto, the pack/device split and a 2^18-item GPU-sized
-    # batch; then the 13-bit unrolled build's GPU rows (--quick) to compare the two builds.
-    .gpu/blockverify bench sigs --json "$out/sigs.json" 2>"$out/sigs.err" | tee "$out/sigs.txt"
-    BLOCKVERIFY_GPU_FIELD=unrolled .gpu/blockverify bench sigs --quick --json "$out/sigs-unrolled.json" \
-      2>"$out/sigs-unrolled.err" | tee "$out/sigs-unrolled.txt"
-    # Merkle: CPU rows (16 cores) and GPU rows (2^24 leaves, kernel timestamps, crossover).
-    .gpu/blockverify bench merkle --json "$out/merkle.json" 2>"$out/merkle.err" | tee "$out/merkle.txt"
-    # Blocks with the root on the GPU, and the throughput plot.
-    .gpu/blockverify bench blocks --json "$out/blocks.json" --plot "$out/sweep.svg" \
-      2>"$out/blocks.err" | tee "$out/blocks.txt"
-    # A block verified on every backend.
-    .gpu/blockverify demo | tee "$out/demo.txt"
+    if [ "$part" = all ] || [ "$part" = sigs ]; then
+      # Signatures: CPU engine and peers, GPU rows (the default field build: int64 where the
+      # adapter offers SHADER_INT64), Auto, the pack/device split and a 2^18-item GPU-sized
+      # batch; then the 13-bit unrolled build's GPU rows (--quick) to compare the two builds.
+      .gpu/blockverify bench sigs --json "$out/sigs.json" 2>"$out/sigs.err" | tee "$out/sigs.txt"
+      BLOCKVERIFY_GPU_FIELD=unrolled .gpu/blockverify bench sigs --quick \
+        --json "$out/sigs-unrolled.json" 2>"$out/sigs-unrolled.err" | tee "$out/sigs-unrolled.txt"
+    fi
+    if [ "$part" = all ] || [ "$part" = merkle ]; then
+      # Merkle: CPU rows (16 cores) and GPU rows (2^24 leaves, kernel timestamps, crossover).
+      .gpu/blockverify bench merkle --json "$out/merkle.json" 2>"$out/merkle.err" \
+        | tee "$out/merkle.txt"
+    fi
+    if [ "$part" = all ] || [ "$part" = blocks ]; then
+      # Blocks with the root on the GPU, the throughput plot, and a block on every backend.
+      .gpu/blockverify bench blocks --json "$out/blocks.json" --plot "$out/sweep.svg" \
+        2>"$out/blocks.err" | tee "$out/blocks.txt"
+      .gpu/blockverify demo | tee "$out/demo.txt"
+    fi
+    ;;
+  *)
+    echo "usage: $0 prepare | all | sigs | merkle | blocks" >&2
+    exit 2
     ;;
 esac
