@@ -1,0 +1,652 @@
+//! Eight field elements at once on AVX-512 IFMA, and eight Ed25519 point decompressions at
+//! once with them — the first piece of the CPU engine's own arithmetic (issue 2: the profile
+//! shows `R` decompression, one field square root per item, as the largest cost of the batch
+//! equation, and curve25519-dalek decompresses one point at a time in serial 64-bit code).
+//!
+//! # Representation
+//!
+//! Lane `j` of limb vector `i` holds limb `i` of element `j`: radix 2^51, five limbs, 255
+//! bits. IFMA multiplies the low 52 bits of its operands (`vpmadd52luq` / `vpmadd52huq` give
+//! the low and high 52 bits of the 104-bit product), so every limb fed to a multiplication
+//! must be below 2^52: the radix leaves one bit of slack, and every operation here returns
+//! limbs 1–4 below 2^51 and limb 0 below 2^51 + 2^15 ("weakly reduced"). A product's high
+//! half counts 2^52 = 2 · 2^51, so it enters the next column doubled.
+//!
+//! # What it computes
+//!
+//! [`decompress8`] follows curve25519-dalek's `CompressedEdwardsY::decompress` step by step
+//! (y taken mod p, bit 255 ignored; `x = sqrt_ratio_i(y² − 1, d·y² + 1)` made non-negative, then
+//! negated when bit 255 is set, so "negative zero" decodes to 0), so that it accepts and
+//! rejects exactly the encodings dalek does, and yields the same `x`. The unit tests check it
+//! against dalek (which encodings decode) and against a plain big-integer reference twin in
+//! the tests (the value of `x`), on random and hand-picked encodings.
+#![allow(unsafe_code)]
+
+use std::arch::x86_64::{
+    __m512i, __mmask8, _mm512_add_epi64, _mm512_and_si512, _mm512_cmpeq_epi64_mask,
+    _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_set1_epi64,
+    _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srli_epi64, _mm512_sub_epi64,
+    _mm512_test_epi64_mask,
+};
+
+/// Whether this CPU can run the code here.
+pub(crate) fn available() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512ifma")
+}
+
+const MASK51: u64 = (1 << 51) - 1;
+
+/// Eight field elements, limb-major (see the module docs).
+#[derive(Clone, Copy)]
+struct Fe8([__m512i; 5]);
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn splat(x: u64) -> __m512i {
+    _mm512_set1_epi64(x as i64)
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn times19(z: __m512i) -> __m512i {
+    // 19z = 16z + 2z + z, for z < 2^59 (no 64-bit multiply needed).
+    _mm512_add_epi64(
+        _mm512_add_epi64(_mm512_slli_epi64::<4>(z), _mm512_slli_epi64::<1>(z)),
+        z,
+    )
+}
+
+/// Limbs below 2^63 each (value anything) to the weakly reduced form: one carry ripple, the
+/// carry out of limb 4 (2^255 ≡ 19) folded into limb 0.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn carry(mut r: [__m512i; 5]) -> Fe8 {
+    let mask = splat(MASK51);
+    for i in 0..4 {
+        let c = _mm512_srli_epi64::<51>(r[i]);
+        r[i] = _mm512_and_si512(r[i], mask);
+        r[i + 1] = _mm512_add_epi64(r[i + 1], c);
+    }
+    let c = _mm512_srli_epi64::<51>(r[4]);
+    r[4] = _mm512_and_si512(r[4], mask);
+    // c < 2^12, so limb 0 stays below 2^51 + 2^17 — within the multiplier's 52 bits.
+    r[0] = _mm512_add_epi64(r[0], times19(c));
+    Fe8(r)
+}
+
+impl Fe8 {
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn splat_const(limbs: [u64; 5]) -> Fe8 {
+        Fe8(limbs.map(|l| splat(l)))
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn one() -> Fe8 {
+        Fe8::splat_const([1, 0, 0, 0, 0])
+    }
+
+    /// `self · b`: 25 low and 25 high 52-bit products into ten columns (each below 2^56),
+    /// columns 5..10 folded back (2^255 ≡ 19, 2^510 ≡ 361), one carry.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn mul(&self, b: &Fe8) -> Fe8 {
+        let (a, b) = (&self.0, &b.0);
+        let zero = _mm512_setzero_si512();
+        let mut lo = [zero; 10];
+        // hi[k]: high halves of the products of column k − 1, which count 2 · 2^(51k).
+        let mut hi = [zero; 11];
+        for i in 0..5 {
+            for j in 0..5 {
+                lo[i + j] = _mm512_madd52lo_epu64(lo[i + j], a[i], b[j]);
+                hi[i + j + 1] = _mm512_madd52hi_epu64(hi[i + j + 1], a[i], b[j]);
+            }
+        }
+        let column = |k: usize| {
+            let doubled = _mm512_slli_epi64::<1>(hi[k]);
+            if k < 10 {
+                _mm512_add_epi64(lo[k], doubled)
+            } else {
+                doubled
+            }
+        };
+        let mut r = [zero; 5];
+        for (k, limb) in r.iter_mut().enumerate() {
+            *limb = _mm512_add_epi64(column(k), times19(column(k + 5)));
+        }
+        // Column 10 (below 2^53) counts 2^510 ≡ 361 = 19 · 19.
+        r[0] = _mm512_add_epi64(r[0], times19(times19(column(10))));
+        carry(r)
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn square(&self) -> Fe8 {
+        self.mul(self)
+    }
+
+    /// `self^(2^n)`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn square_n(&self, n: u32) -> Fe8 {
+        let mut r = *self;
+        for _ in 0..n {
+            r = r.square();
+        }
+        r
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn add(&self, b: &Fe8) -> Fe8 {
+        carry(std::array::from_fn(|i| _mm512_add_epi64(self.0[i], b.0[i])))
+    }
+
+    /// `self − b` as `self + 4p − b` (4p spread so that no limb goes below zero for weakly
+    /// reduced `b`).
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn sub(&self, b: &Fe8) -> Fe8 {
+        const FOUR_P: [u64; 5] = [
+            (1 << 53) - 76,
+            (1 << 53) - 4,
+            (1 << 53) - 4,
+            (1 << 53) - 4,
+            (1 << 53) - 4,
+        ];
+        carry(std::array::from_fn(|i| {
+            _mm512_sub_epi64(_mm512_add_epi64(self.0[i], splat(FOUR_P[i])), b.0[i])
+        }))
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn neg(&self) -> Fe8 {
+        Fe8([_mm512_setzero_si512(); 5]).sub(self)
+    }
+
+    /// Lanes in `mask` from `b`, the others from `self`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn select(&self, mask: __mmask8, b: &Fe8) -> Fe8 {
+        Fe8(std::array::from_fn(|i| {
+            _mm512_mask_blend_epi64(mask, self.0[i], b.0[i])
+        }))
+    }
+
+    /// The canonical limbs (value below p, every limb below 2^51).
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn canonical(&self) -> [__m512i; 5] {
+        // Weakly reduced means value < 2^255 + 2^17 < 2p. q = 1 exactly when value ≥ p, i.e.
+        // when value + 19 reaches 2^255; then value − p = value + 19 − 2^255.
+        let mut r = carry(self.0).0;
+        let mut q = _mm512_srli_epi64::<51>(_mm512_add_epi64(r[0], splat(19)));
+        for limb in &r[1..] {
+            q = _mm512_srli_epi64::<51>(_mm512_add_epi64(*limb, q));
+        }
+        r[0] = _mm512_add_epi64(r[0], times19(q));
+        let mask = splat(MASK51);
+        for i in 0..4 {
+            let c = _mm512_srli_epi64::<51>(r[i]);
+            r[i] = _mm512_and_si512(r[i], mask);
+            r[i + 1] = _mm512_add_epi64(r[i + 1], c);
+        }
+        r[4] = _mm512_and_si512(r[4], mask);
+        r
+    }
+
+    /// Lanes whose values are equal mod p.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn equal(&self, b: &Fe8) -> __mmask8 {
+        let (x, y) = (self.canonical(), b.canonical());
+        (0..5).fold(0xff, |m, i| m & _mm512_cmpeq_epi64_mask(x[i], y[i]))
+    }
+
+    /// Lanes whose canonical value is odd ("negative" in RFC 8032's sense).
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn is_negative(&self) -> __mmask8 {
+        _mm512_test_epi64_mask(self.canonical()[0], splat(1))
+    }
+
+    /// `self^((p − 5) / 8) = self^(2^252 − 3)`, by ref10's addition chain.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn pow_p58(&self) -> Fe8 {
+        let z = self;
+        let t0 = z.square(); // 2
+        let t1 = t0.square_n(2).mul(z); // 9
+        let t0 = t0.mul(&t1); // 11
+        let t0 = t0.square().mul(&t1); // 2^5 − 1
+        let t0 = t0.square_n(5).mul(&t0); // 2^10 − 1
+        let t1 = t0.square_n(10).mul(&t0); // 2^20 − 1
+        let t1 = t1.square_n(20).mul(&t1); // 2^40 − 1
+        let t0 = t1.square_n(10).mul(&t0); // 2^50 − 1
+        let t1 = t0.square_n(50).mul(&t0); // 2^100 − 1
+        let t1 = t1.square_n(100).mul(&t1); // 2^200 − 1
+        let t0 = t1.square_n(50).mul(&t0); // 2^250 − 1
+        t0.square_n(2).mul(z) // 2^252 − 3
+    }
+}
+
+/// d = −121665/121666 and sqrt(−1), in radix 2^51 (curve25519-dalek's values).
+const EDWARDS_D: [u64; 5] = [
+    929955233495203,
+    466365720129213,
+    1662059464998953,
+    2033849074728123,
+    1442794654840575,
+];
+const SQRT_M1: [u64; 5] = [
+    1718705420411056,
+    234908883556509,
+    2233514472574048,
+    2117202627021982,
+    765476049583133,
+];
+
+/// `(u/v is a square, sqrt(u/v) or sqrt(i·u/v))` with the root made non-negative, lane by
+/// lane, exactly as curve25519-dalek's `FieldElement::sqrt_ratio_i`.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn sqrt_ratio_i(u: &Fe8, v: &Fe8) -> (__mmask8, Fe8) {
+    let v3 = v.square().mul(v);
+    let v7 = v3.square().mul(v);
+    let r = u.mul(&v3).mul(&u.mul(&v7).pow_p58());
+    let check = v.mul(&r.square());
+    let neg_u = u.neg();
+    let correct_sign = check.equal(u);
+    let flipped_sign = check.equal(&neg_u);
+    let flipped_sign_i = check.equal(&neg_u.mul(&Fe8::splat_const(SQRT_M1)));
+    let r = r.select(
+        flipped_sign | flipped_sign_i,
+        &r.mul(&Fe8::splat_const(SQRT_M1)),
+    );
+    let r = r.select(r.is_negative(), &r.neg());
+    (correct_sign | flipped_sign, r)
+}
+
+/// Eight decompressions: for each encoding, whether it decodes (curve25519-dalek's rules) and,
+/// if so, the point's `x` and `y` as canonical little-endian bytes.
+pub(crate) fn decompress8(encodings: &[[u8; 32]; 8]) -> [Option<([u8; 32], [u8; 32])>; 8] {
+    assert!(available(), "decompress8 needs AVX-512 IFMA");
+    // SAFETY: the CPU has the target features the function needs (checked just above).
+    unsafe { decompress8_ifma(encodings) }
+}
+
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn decompress8_ifma(encodings: &[[u8; 32]; 8]) -> [Option<([u8; 32], [u8; 32])>; 8] {
+    let y = from_bytes(encodings);
+    let one = Fe8::one();
+    let yy = y.square();
+    let u = yy.sub(&one);
+    let v = yy.mul(&Fe8::splat_const(EDWARDS_D)).add(&one);
+    let (valid, x) = sqrt_ratio_i(&u, &v);
+    let sign = encodings
+        .iter()
+        .enumerate()
+        .fold(0u8, |m, (j, e)| m | ((e[31] >> 7) << j));
+    let x = x.select(sign, &x.neg());
+    let (xs, ys) = (to_bytes(&x), to_bytes(&y));
+    std::array::from_fn(|j| (valid >> j & 1 == 1).then_some((xs[j], ys[j])))
+}
+
+/// The eight encodings' y (bit 255 dropped), limb-major.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn from_bytes(encodings: &[[u8; 32]; 8]) -> Fe8 {
+    let mut limbs = [[0u64; 8]; 5];
+    for (j, e) in encodings.iter().enumerate() {
+        let word = |w: usize| u64::from_le_bytes(e[8 * w..8 * w + 8].try_into().expect("8"));
+        let (w0, w1, w2, w3) = (word(0), word(1), word(2), word(3));
+        limbs[0][j] = w0 & MASK51;
+        limbs[1][j] = (w0 >> 51 | w1 << 13) & MASK51;
+        limbs[2][j] = (w1 >> 38 | w2 << 26) & MASK51;
+        limbs[3][j] = (w2 >> 25 | w3 << 39) & MASK51;
+        limbs[4][j] = (w3 >> 12) & MASK51;
+    }
+    // SAFETY: [u64; 8] and __m512i have the same size, and every bit pattern is valid for both.
+    Fe8(limbs.map(|l| unsafe { std::mem::transmute::<[u64; 8], __m512i>(l) }))
+}
+
+/// Canonical little-endian bytes of each lane.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn to_bytes(a: &Fe8) -> [[u8; 32]; 8] {
+    // SAFETY: as in from_bytes.
+    let limbs = a
+        .canonical()
+        .map(|l| unsafe { std::mem::transmute::<__m512i, [u64; 8]>(l) });
+    std::array::from_fn(|j| {
+        let l: [u64; 5] = std::array::from_fn(|i| limbs[i][j]);
+        let words = [
+            l[0] | l[1] << 51,
+            l[1] >> 13 | l[2] << 38,
+            l[2] >> 26 | l[3] << 25,
+            l[3] >> 39 | l[4] << 12,
+        ];
+        let mut out = [0u8; 32];
+        for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    use rand::RngExt;
+
+    /// A plain, slow big-integer field for the reference twin: values as four 64-bit words,
+    /// reduced mod p after every operation.
+    mod reference {
+        pub type Fe = [u64; 4];
+        const P: Fe = [
+            0xffff_ffff_ffff_ffed,
+            0xffff_ffff_ffff_ffff,
+            0xffff_ffff_ffff_ffff,
+            0x7fff_ffff_ffff_ffff,
+        ];
+
+        fn geq(a: &Fe, b: &Fe) -> bool {
+            for i in (0..4).rev() {
+                if a[i] != b[i] {
+                    return a[i] > b[i];
+                }
+            }
+            true
+        }
+
+        fn sub_raw(a: &Fe, b: &Fe) -> Fe {
+            let mut out = [0u64; 4];
+            let mut borrow = 0u64;
+            for i in 0..4 {
+                let (v, b1) = a[i].overflowing_sub(b[i]);
+                let (v, b2) = v.overflowing_sub(borrow);
+                out[i] = v;
+                borrow = u64::from(b1 || b2);
+            }
+            out
+        }
+
+        /// `a` (any 256-bit value) mod p.
+        pub fn reduce(mut a: Fe) -> Fe {
+            // Fold bit 255 (2^255 ≡ 19) until below 2^255, then subtract p once if needed.
+            while a[3] >> 63 == 1 {
+                a[3] &= u64::MAX >> 1;
+                a = add(&a, &[19, 0, 0, 0]);
+            }
+            if geq(&a, &P) { sub_raw(&a, &P) } else { a }
+        }
+
+        pub fn add(a: &Fe, b: &Fe) -> Fe {
+            let mut out = [0u64; 4];
+            let mut carry = 0u128;
+            for i in 0..4 {
+                let v = u128::from(a[i]) + u128::from(b[i]) + carry;
+                out[i] = v as u64;
+                carry = v >> 64;
+            }
+            // 2^256 ≡ 38.
+            if carry == 1 {
+                out = add(&out, &[38, 0, 0, 0]);
+            }
+            out
+        }
+
+        pub fn sub(a: &Fe, b: &Fe) -> Fe {
+            let (a, b) = (reduce(*a), reduce(*b));
+            if geq(&a, &b) {
+                sub_raw(&a, &b)
+            } else {
+                sub_raw(&add(&a, &P), &b)
+            }
+        }
+
+        pub fn mul(a: &Fe, b: &Fe) -> Fe {
+            let mut wide = [0u128; 8];
+            for i in 0..4 {
+                let mut carry = 0u128;
+                for j in 0..4 {
+                    let v = wide[i + j] + u128::from(a[i]) * u128::from(b[j]) + carry;
+                    wide[i + j] = v & u128::from(u64::MAX);
+                    carry = v >> 64;
+                }
+                wide[i + 4] += carry;
+            }
+            let lo: Fe = std::array::from_fn(|i| wide[i] as u64);
+            let hi: Fe = std::array::from_fn(|i| wide[i + 4] as u64);
+            // lo + 2^256 hi ≡ lo + 38 hi.
+            let mut hi38 = [0u64; 4];
+            let mut carry = 0u128;
+            for i in 0..4 {
+                let v = u128::from(hi[i]) * 38 + carry;
+                hi38[i] = v as u64;
+                carry = v >> 64;
+            }
+            let top = add(&hi38, &[0, 0, 0, 0]);
+            let sum = add(&lo, &top);
+            reduce(add(&sum, &[(carry * 38) as u64, 0, 0, 0]))
+        }
+
+        pub fn pow(a: &Fe, e: &Fe) -> Fe {
+            let mut r = [1, 0, 0, 0];
+            for i in (0..256).rev() {
+                r = mul(&r, &r);
+                if e[i / 64] >> (i % 64) & 1 == 1 {
+                    r = mul(&r, a);
+                }
+            }
+            r
+        }
+
+        pub fn from_bytes(b: &[u8; 32]) -> Fe {
+            let mut f: Fe = std::array::from_fn(|i| {
+                u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().expect("8"))
+            });
+            f[3] &= u64::MAX >> 1;
+            reduce(f)
+        }
+
+        pub fn to_bytes(f: &Fe) -> [u8; 32] {
+            let f = reduce(*f);
+            let mut out = [0u8; 32];
+            for (chunk, w) in out.chunks_exact_mut(8).zip(f) {
+                chunk.copy_from_slice(&w.to_le_bytes());
+            }
+            out
+        }
+
+        /// x of the point encoded by `enc` as RFC 8032 §5.1.3 computes it (with y taken mod p
+        /// and the sign applied to 0 as well, as curve25519-dalek does), or None.
+        pub fn decompress_x(enc: &[u8; 32]) -> Option<[u8; 32]> {
+            let d = from_bytes(&hex32(
+                "52036cee2b6ffe738cc740797779e89800700a4d4141d8ab75eb4dca135978a3",
+            ));
+            let sqrt_m1 = from_bytes(&hex32(
+                "2b8324804fc1df0b2b4d00993dfbd7a72f431806ad2fe478c4ee1b274a0ea0b0",
+            ));
+            let y = from_bytes(enc);
+            let yy = mul(&y, &y);
+            let u = sub(&yy, &[1, 0, 0, 0]);
+            let v = add(&mul(&yy, &d), &[1, 0, 0, 0]);
+            let v3 = mul(&mul(&v, &v), &v);
+            let v7 = mul(&mul(&v3, &v3), &v);
+            // (p − 5) / 8 = 2^252 − 3.
+            let e = [
+                0xffff_ffff_ffff_fffd,
+                0xffff_ffff_ffff_ffff,
+                0xffff_ffff_ffff_ffff,
+                0x0fff_ffff_ffff_ffff,
+            ];
+            let mut x = mul(&mul(&u, &v3), &pow(&mul(&u, &v7), &e));
+            let vxx = mul(&v, &mul(&x, &x));
+            if reduce(vxx) != reduce(u) {
+                if reduce(vxx) != reduce(sub(&[0, 0, 0, 0], &u)) {
+                    return None;
+                }
+                x = mul(&x, &sqrt_m1);
+            }
+            let x = reduce(x);
+            // Non-negative root, then the encoding's sign (−0 = 0).
+            let x = if x[0] & 1 == 1 {
+                sub(&[0, 0, 0, 0], &x)
+            } else {
+                x
+            };
+            let x = if enc[31] >> 7 == 1 {
+                sub(&[0, 0, 0, 0], &x)
+            } else {
+                x
+            };
+            Some(to_bytes(&x))
+        }
+
+        pub fn hex32(hex: &str) -> [u8; 32] {
+            let mut be = [0u8; 32];
+            for (i, b) in be.iter_mut().enumerate() {
+                *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex");
+            }
+            be.reverse();
+            be
+        }
+    }
+
+    fn check(batch: &[[u8; 32]; 8]) {
+        let got = decompress8(batch);
+        for (enc, got) in batch.iter().zip(got) {
+            let dalek = CompressedEdwardsY(*enc).decompress();
+            assert_eq!(got.is_some(), dalek.is_some(), "{enc:02x?}");
+            let want_x = reference::decompress_x(enc);
+            assert_eq!(got.map(|(x, _)| x), want_x, "{enc:02x?}");
+            if let (Some((x, y)), Some(point)) = (got, dalek) {
+                // dalek's re-encoding: canonical y, and x's sign in bit 255.
+                let mut canonical_y = point.compress().to_bytes();
+                assert_eq!(canonical_y[31] >> 7, x[0] & 1, "sign of x, {enc:02x?}");
+                canonical_y[31] &= 0x7f;
+                assert_eq!(y, canonical_y, "{enc:02x?}");
+            }
+        }
+    }
+
+    #[test]
+    fn radix_51_constants_are_d_and_sqrt_minus_one() {
+        let join = |l: [u64; 5]| {
+            let words = [
+                l[0] | l[1] << 51,
+                l[1] >> 13 | l[2] << 38,
+                l[2] >> 26 | l[3] << 25,
+                l[3] >> 39 | l[4] << 12,
+            ];
+            let mut out = [0u8; 32];
+            for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
+                chunk.copy_from_slice(&w.to_le_bytes());
+            }
+            out
+        };
+        assert_eq!(
+            join(EDWARDS_D),
+            reference::hex32("52036cee2b6ffe738cc740797779e89800700a4d4141d8ab75eb4dca135978a3")
+        );
+        assert_eq!(
+            join(SQRT_M1),
+            reference::hex32("2b8324804fc1df0b2b4d00993dfbd7a72f431806ad2fe478c4ee1b274a0ea0b0")
+        );
+    }
+
+    #[test]
+    fn decompression_matches_dalek_and_the_reference_on_random_encodings() {
+        if !available() {
+            eprintln!("SKIP: no AVX-512 IFMA on this CPU");
+            return;
+        }
+        let mut rng = rand::rng();
+        for _ in 0..400 {
+            let batch: [[u8; 32]; 8] = std::array::from_fn(|_| rng.random());
+            check(&batch);
+        }
+    }
+
+    #[test]
+    fn decompression_matches_on_edge_encodings() {
+        if !available() {
+            eprintln!("SKIP: no AVX-512 IFMA on this CPU");
+            return;
+        }
+        let mut edges: Vec<[u8; 32]> = Vec::new();
+        // y = 0, 1, −1 (p − 1), p, p + 1, 2^255 − 1, each with and without the sign bit.
+        let p_minus = |k: u8| {
+            let mut b = [0xffu8; 32];
+            b[31] = 0x7f;
+            b[0] = 0xed - k;
+            b
+        };
+        let small = |v: u8| {
+            let mut b = [0u8; 32];
+            b[0] = v;
+            b
+        };
+        let p_plus = |k: u8| {
+            let mut b = p_minus(0);
+            b[0] = 0xed + k;
+            b
+        };
+        for base in [
+            small(0),
+            small(1),
+            p_minus(1),
+            p_minus(0),
+            p_plus(1),
+            p_plus(18),
+        ] {
+            edges.push(base);
+            let mut signed = base;
+            signed[31] |= 0x80;
+            edges.push(signed);
+        }
+        // The 8 small-order points and the base point, as dalek encodes them.
+        for t in curve25519_dalek::constants::EIGHT_TORSION {
+            edges.push(t.compress().to_bytes());
+        }
+        edges.push(curve25519_dalek::constants::ED25519_BASEPOINT_COMPRESSED.to_bytes());
+        edges.resize(edges.len().div_ceil(8) * 8, [0u8; 32]);
+        for batch in edges.chunks_exact(8) {
+            check(batch.try_into().expect("8"));
+        }
+    }
+
+    /// Throughput beside curve25519-dalek's decompression, for the measurement in
+    /// BENCHMARKS.md; not a test of speed (it asserts nothing about time).
+    #[test]
+    #[ignore = "a measurement: cargo test --release --lib ifma -- --ignored --nocapture"]
+    fn measure_decompression_throughput() {
+        if !available() {
+            return;
+        }
+        let mut rng = rand::rng();
+        let points: Vec<[u8; 32]> = (0..8192)
+            .map(|_| {
+                let s = curve25519_dalek::Scalar::from(rng.random::<u64>());
+                (s * curve25519_dalek::constants::ED25519_BASEPOINT_POINT)
+                    .compress()
+                    .to_bytes()
+            })
+            .collect();
+        let time = |f: &dyn Fn()| {
+            let mut best = f64::MAX;
+            for _ in 0..7 {
+                let t = std::time::Instant::now();
+                f();
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            best
+        };
+        let dalek = time(&|| {
+            for p in &points {
+                std::hint::black_box(CompressedEdwardsY(*p).decompress());
+            }
+        });
+        let ours = time(&|| {
+            for batch in points.chunks_exact(8) {
+                std::hint::black_box(decompress8(batch.try_into().expect("8")));
+            }
+        });
+        let n = points.len() as f64;
+        eprintln!(
+            "decompressions/s, 1 thread: dalek {:.0}, ifma x8 {:.0} ({:.2}x)",
+            n / dalek,
+            n / ours,
+            dalek / ours
+        );
+    }
+}
