@@ -75,6 +75,28 @@ fn carry(mut r: [__m512i; 5]) -> Fe8 {
     Fe8(r)
 }
 
+/// Ten product columns (`lo[k]` + 2 · `hi[k]` at weight 2^(51k), each below 2^56) to a weakly
+/// reduced element: columns 5..10 folded back (2^255 ≡ 19, 2^510 ≡ 361), one carry.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn fold_columns(lo: &[__m512i; 10], hi: &[__m512i; 11]) -> Fe8 {
+    let column = |k: usize| {
+        let doubled = _mm512_slli_epi64::<1>(hi[k]);
+        if k < 10 {
+            _mm512_add_epi64(lo[k], doubled)
+        } else {
+            doubled
+        }
+    };
+    let mut r = [_mm512_setzero_si512(); 5];
+    for (k, limb) in r.iter_mut().enumerate() {
+        *limb = _mm512_add_epi64(column(k), times19(column(k + 5)));
+    }
+    // Column 10 (below 2^53) counts 2^510 ≡ 361 = 19 · 19.
+    r[0] = _mm512_add_epi64(r[0], times19(times19(column(10))));
+    carry(r)
+}
+
 impl Fe8 {
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn splat_const(limbs: [u64; 5]) -> Fe8 {
@@ -87,7 +109,7 @@ impl Fe8 {
     }
 
     /// `self · b`: 25 low and 25 high 52-bit products into ten columns (each below 2^56),
-    /// columns 5..10 folded back (2^255 ≡ 19, 2^510 ≡ 361), one carry.
+    /// then `fold_columns`.
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn mul(&self, b: &Fe8) -> Fe8 {
         let (a, b) = (&self.0, &b.0);
@@ -101,26 +123,29 @@ impl Fe8 {
                 hi[i + j + 1] = _mm512_madd52hi_epu64(hi[i + j + 1], a[i], b[j]);
             }
         }
-        let column = |k: usize| {
-            let doubled = _mm512_slli_epi64::<1>(hi[k]);
-            if k < 10 {
-                _mm512_add_epi64(lo[k], doubled)
-            } else {
-                doubled
-            }
-        };
-        let mut r = [zero; 5];
-        for (k, limb) in r.iter_mut().enumerate() {
-            *limb = _mm512_add_epi64(column(k), times19(column(k + 5)));
-        }
-        // Column 10 (below 2^53) counts 2^510 ≡ 361 = 19 · 19.
-        r[0] = _mm512_add_epi64(r[0], times19(times19(column(10))));
-        carry(r)
+        fold_columns(&lo, &hi)
     }
 
+    /// `self²`: the 10 products off the diagonal once, against the doubled limb (`a_i · 2a_j`
+    /// for i < j; j ≥ 1, and limbs 1–4 are below 2^51, so 2a_j still fits the multiplier's 52
+    /// bits), and the 5 on it: 15 low and 15 high products instead of 25 each, all
+    /// independent; the columns stay within `mul`'s bounds.
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn square(&self) -> Fe8 {
-        self.mul(self)
+        let a = &self.0;
+        let zero = _mm512_setzero_si512();
+        let doubled: [__m512i; 5] = std::array::from_fn(|j| _mm512_slli_epi64::<1>(a[j]));
+        let mut lo = [zero; 10];
+        let mut hi = [zero; 11];
+        for i in 0..5 {
+            lo[2 * i] = _mm512_madd52lo_epu64(lo[2 * i], a[i], a[i]);
+            hi[2 * i + 1] = _mm512_madd52hi_epu64(hi[2 * i + 1], a[i], a[i]);
+            for j in i + 1..5 {
+                lo[i + j] = _mm512_madd52lo_epu64(lo[i + j], a[i], doubled[j]);
+                hi[i + j + 1] = _mm512_madd52hi_epu64(hi[i + j + 1], a[i], doubled[j]);
+            }
+        }
+        fold_columns(&lo, &hi)
     }
 
     /// `self^(2^n)`.
