@@ -293,16 +293,36 @@ fn sqrt_ratio_i(u: &Fe8, v: &Fe8) -> (__mmask8, Fe8) {
     (correct_sign | flipped_sign, r)
 }
 
-/// Eight decompressions: for each encoding, whether it decodes (curve25519-dalek's rules) and,
-/// if so, the point's `x` and `y` as canonical little-endian bytes.
-pub(crate) fn decompress8(encodings: &[[u8; 32]; 8]) -> [Option<([u8; 32], [u8; 32])>; 8] {
+/// A decompressed point, affine, as weakly reduced radix-2^51 limbs (what the lanes hold).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Affine {
+    x: [u64; 5],
+    y: [u64; 5],
+}
+
+/// Eight decompressions: for each encoding, the point if it decodes under curve25519-dalek's
+/// rules (`None` exactly where `CompressedEdwardsY::decompress` returns `None`).
+pub(crate) fn decompress8(encodings: &[[u8; 32]; 8]) -> [Option<Affine>; 8] {
     assert!(available(), "decompress8 needs AVX-512 IFMA");
     // SAFETY: the CPU has the target features the function needs (checked just above).
     unsafe { decompress8_ifma(encodings) }
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn decompress8_ifma(encodings: &[[u8; 32]; 8]) -> [Option<([u8; 32], [u8; 32])>; 8] {
+fn decompress8_ifma(encodings: &[[u8; 32]; 8]) -> [Option<Affine>; 8] {
+    let (valid, x, y) = decompress_lanes(encodings);
+    let (xs, ys) = (to_lanes(&x), to_lanes(&y));
+    std::array::from_fn(|j| {
+        (valid >> j & 1 == 1).then(|| Affine {
+            x: std::array::from_fn(|i| xs[i][j]),
+            y: std::array::from_fn(|i| ys[i][j]),
+        })
+    })
+}
+
+/// The lanes that decode, and their x and y (see the module docs).
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn decompress_lanes(encodings: &[[u8; 32]; 8]) -> (__mmask8, Fe8, Fe8) {
     let y = from_bytes(encodings);
     let one = Fe8::one();
     let yy = y.square();
@@ -313,9 +333,7 @@ fn decompress8_ifma(encodings: &[[u8; 32]; 8]) -> [Option<([u8; 32], [u8; 32])>;
         .iter()
         .enumerate()
         .fold(0u8, |m, (j, e)| m | ((e[31] >> 7) << j));
-    let x = x.select(sign, &x.neg());
-    let (xs, ys) = (to_bytes(&x), to_bytes(&y));
-    std::array::from_fn(|j| (valid >> j & 1 == 1).then_some((xs[j], ys[j])))
+    (valid, x.select(sign, &x.neg()), y)
 }
 
 /// 2d, in radix 2^51 (curve25519-dalek's value).
@@ -490,49 +508,44 @@ fn radix16(z: u128) -> [i8; 33] {
     digits
 }
 
-/// `Σ z_i · R_i` for the points encoded by `encodings` (each must decode; `None` if one does
-/// not), by eight interleaved Straus sums — lane `j` takes items `j, j + 8, …`, all lanes
-/// share each doubling — whose eight results are added by curve25519-dalek.
-pub(crate) fn sum_of_multiples(
-    encodings: &[[u8; 32]],
-    z: &[u128],
-) -> Option<curve25519_dalek::EdwardsPoint> {
+/// `Σ z_i · P_i` by eight interleaved Straus sums (lane `j` takes points `j, j + 8, …`, all
+/// lanes share each doubling; signed radix-16 digits, a table of 1..8 multiples per point,
+/// looked up per lane by masked blends), whose eight results are compressed and added by
+/// curve25519-dalek (exact: a point's canonical encoding decodes to that point).
+pub(crate) fn sum_of_multiples(points: &[Affine], z: &[u128]) -> curve25519_dalek::EdwardsPoint {
     assert!(available(), "sum_of_multiples needs AVX-512 IFMA");
-    assert_eq!(encodings.len(), z.len());
+    assert_eq!(points.len(), z.len());
     // SAFETY: the CPU has the target features the function needs (checked just above).
-    let lanes = unsafe { lane_sums(encodings, z) }?;
+    let lanes = unsafe { lane_sums(points, z) };
     lanes
         .iter()
-        .map(|enc| curve25519_dalek::edwards::CompressedEdwardsY(*enc).decompress())
+        .map(|enc| {
+            curve25519_dalek::edwards::CompressedEdwardsY(*enc)
+                .decompress()
+                .expect("the encoding of a curve point decodes")
+        })
         .sum()
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn lane_sums(encodings: &[[u8; 32]], z: &[u128]) -> Option<[[u8; 32]; 8]> {
-    // The identity's encoding pads the last group (its scalar is 0).
-    let mut identity = [0u8; 32];
-    identity[0] = 1;
-    let groups = encodings.len().div_ceil(8);
+fn lane_sums(points: &[Affine], z: &[u128]) -> [[u8; 32]; 8] {
+    // The identity (0, 1) pads the last group (its scalar is 0).
+    let identity = Affine {
+        x: [0; 5],
+        y: [1, 0, 0, 0, 0],
+    };
+    let groups = points.len().div_ceil(8);
     let mut tables: Vec<[Cached8; 8]> = Vec::with_capacity(groups);
     let mut digits: Vec<[[i8; 33]; 8]> = Vec::with_capacity(groups);
     for g in 0..groups {
-        let batch: [[u8; 32]; 8] =
-            std::array::from_fn(|j| encodings.get(8 * g + j).copied().unwrap_or(identity));
-        let y = from_bytes(&batch);
-        let one = Fe8::one();
-        let yy = y.square();
-        let (valid, x) = sqrt_ratio_i(
-            &yy.sub(&one),
-            &yy.mul(&Fe8::splat_const(EDWARDS_D)).add(&one),
-        );
-        if valid != 0xff {
-            return None;
-        }
-        let sign = batch
-            .iter()
-            .enumerate()
-            .fold(0u8, |m, (j, e)| m | ((e[31] >> 7) << j));
-        let p1 = Point8::affine(&x.select(sign, &x.neg()), &y);
+        let lane = |j: usize| points.get(8 * g + j).copied().unwrap_or(identity);
+        let x = from_lanes(std::array::from_fn(|i| {
+            std::array::from_fn(|j| lane(j).x[i])
+        }));
+        let y = from_lanes(std::array::from_fn(|i| {
+            std::array::from_fn(|j| lane(j).y[i])
+        }));
+        let p1 = Point8::affine(&x, &y);
         // Multiples 1..8.
         let c1 = p1.cached();
         let mut multiples = [c1; 8];
@@ -568,7 +581,21 @@ fn lane_sums(encodings: &[[u8; 32]], z: &[u128]) -> Option<[[u8; 32]; 8]> {
             acc = acc.add(&entry.negate_lanes(negative));
         }
     }
-    Some(acc.compress())
+    acc.compress()
+}
+
+/// Limb-major lanes into an element.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn from_lanes(limbs: [[u64; 8]; 5]) -> Fe8 {
+    // SAFETY: [u64; 8] and __m512i have the same size, and every bit pattern is valid for both.
+    Fe8(limbs.map(|l| unsafe { std::mem::transmute::<[u64; 8], __m512i>(l) }))
+}
+
+/// An element's limbs, limb-major (not reduced further).
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn to_lanes(a: &Fe8) -> [[u64; 8]; 5] {
+    // SAFETY: as in from_lanes.
+    a.0.map(|l| unsafe { std::mem::transmute::<__m512i, [u64; 8]>(l) })
 }
 
 /// The eight encodings' y (bit 255 dropped), limb-major.
@@ -584,17 +611,13 @@ fn from_bytes(encodings: &[[u8; 32]; 8]) -> Fe8 {
         limbs[3][j] = (w2 >> 25 | w3 << 39) & MASK51;
         limbs[4][j] = (w3 >> 12) & MASK51;
     }
-    // SAFETY: [u64; 8] and __m512i have the same size, and every bit pattern is valid for both.
-    Fe8(limbs.map(|l| unsafe { std::mem::transmute::<[u64; 8], __m512i>(l) }))
+    from_lanes(limbs)
 }
 
 /// Canonical little-endian bytes of each lane.
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn to_bytes(a: &Fe8) -> [[u8; 32]; 8] {
-    // SAFETY: as in from_bytes.
-    let limbs = a
-        .canonical()
-        .map(|l| unsafe { std::mem::transmute::<__m512i, [u64; 8]>(l) });
+    let limbs = to_lanes(&Fe8(a.canonical()));
     std::array::from_fn(|j| {
         let l: [u64; 5] = std::array::from_fn(|i| limbs[i][j]);
         let words = [
@@ -792,8 +815,34 @@ mod tests {
         }
     }
 
+    /// Canonical bytes of x and y.
+    fn affine_bytes(p: &Affine) -> ([u8; 32], [u8; 32]) {
+        assert!(available());
+        // SAFETY: the CPU has the target features (checked just above).
+        unsafe { affine_bytes_ifma(p) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn affine_bytes_ifma(p: &Affine) -> ([u8; 32], [u8; 32]) {
+        let x = from_lanes(std::array::from_fn(|i| [p.x[i]; 8]));
+        let y = from_lanes(std::array::from_fn(|i| [p.y[i]; 8]));
+        (to_bytes(&x)[0], to_bytes(&y)[0])
+    }
+
+    /// Decompresses any number of encodings, eight at a time.
+    fn decompress_all(encodings: &[[u8; 32]]) -> Vec<Option<Affine>> {
+        encodings
+            .chunks(8)
+            .flat_map(|chunk| {
+                let batch: [[u8; 32]; 8] =
+                    std::array::from_fn(|j| chunk.get(j).copied().unwrap_or_default());
+                decompress8(&batch).into_iter().take(chunk.len())
+            })
+            .collect()
+    }
+
     fn check(batch: &[[u8; 32]; 8]) {
-        let got = decompress8(batch);
+        let got = decompress8(batch).map(|p| p.map(|p| affine_bytes(&p)));
         for (enc, got) in batch.iter().zip(got) {
             let dalek = CompressedEdwardsY(*enc).decompress();
             assert_eq!(got.is_some(), dalek.is_some(), "{enc:02x?}");
@@ -954,14 +1003,13 @@ mod tests {
             let z: Vec<u128> = (0..n).map(|_| rng.random()).collect();
             let want =
                 EdwardsPoint::vartime_multiscalar_mul(z.iter().map(|&z| Scalar::from(z)), &points);
-            let got = sum_of_multiples(&encodings, &z).expect("all decode");
+            let affine: Vec<Affine> = decompress_all(&encodings)
+                .into_iter()
+                .map(|p| p.expect("decodes"))
+                .collect();
+            let got = sum_of_multiples(&affine, &z);
             assert_eq!(got.compress(), want.compress(), "{n} points");
         }
-        // An encoding that does not decode makes the whole sum None.
-        let mut bad = vec![ED25519_BASEPOINT_POINT.compress().to_bytes(); 3];
-        bad[1] = [2u8; 32];
-        assert!(CompressedEdwardsY(bad[1]).decompress().is_none());
-        assert!(sum_of_multiples(&bad, &[1, 2, 3]).is_none());
     }
 
     /// Throughput beside curve25519-dalek's decompression, for the measurement in
@@ -1026,7 +1074,8 @@ mod tests {
             ));
         });
         let ours_msm = time(&|| {
-            std::hint::black_box(sum_of_multiples(chunk, &z));
+            let affine: Vec<Affine> = decompress_all(chunk).into_iter().flatten().collect();
+            std::hint::black_box(sum_of_multiples(&affine, &z));
         });
         let n = chunk.len() as f64;
         eprintln!(
