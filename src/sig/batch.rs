@@ -53,20 +53,52 @@ pub(crate) struct Prepared {
     /// Where its verdict goes.
     pub slot: usize,
     pub s: Scalar,
-    pub r: EdwardsPoint,
+    pub r: DecodedR,
     pub k: Scalar,
     /// Index into the group's key table.
     pub key: usize,
 }
 
+/// `R`, decoded by curve25519-dalek, or by the AVX-512 IFMA lanes (`super::ifma`, which
+/// accept exactly the encodings dalek accepts). The lanes' form serves the batch equation;
+/// an item checked alone has its `R` decoded again by dalek, as `verify_single` does.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum DecodedR {
+    Dalek(EdwardsPoint),
+    #[cfg(target_arch = "x86_64")]
+    Lanes {
+        point: super::ifma::Affine,
+        bytes: [u8; 32],
+    },
+}
+
+impl DecodedR {
+    /// The point as curve25519-dalek holds it (for an item's own equation). Lanes-decoded
+    /// points decode again here; were dalek ever to refuse one, the item gets dalek's verdict
+    /// (rule 3), the one `verify_single` gives.
+    pub(crate) fn dalek(&self) -> Result<EdwardsPoint, Reason> {
+        match self {
+            DecodedR::Dalek(point) => Ok(*point),
+            #[cfg(target_arch = "x86_64")]
+            DecodedR::Lanes { bytes, .. } => super::rules::decode_r(bytes),
+        }
+    }
+}
+
 /// Reusable buffers for building combinations.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    z: Vec<Scalar>,
+    z: Vec<u128>,
     per_key: Vec<Scalar>,
     key_touched: Vec<bool>,
     touched: Vec<usize>,
     key_scalars: Vec<Scalar>,
+    /// R terms for dalek's multiscalar multiplication.
+    dalek_terms: Vec<(Scalar, EdwardsPoint)>,
+    #[cfg(target_arch = "x86_64")]
+    lanes_r: Vec<super::ifma::Affine>,
+    #[cfg(target_arch = "x86_64")]
+    lanes_z: Vec<u128>,
 }
 
 /// Checks `items` (whose keys are `keys[item.key]`) with the batch equation and writes
@@ -87,7 +119,7 @@ pub(crate) fn check_zip215(
     // Low bit forced to 1: z is never zero, so no item can drop out of the sum.
     scratch
         .z
-        .extend((0..items.len()).map(|_| Scalar::from(rng.random::<u128>() | 1)));
+        .extend((0..items.len()).map(|_| rng.random::<u128>() | 1));
     // `combination` leaves every per-key slot zeroed and untouched when it returns, so the
     // buffers only ever need to grow (not be cleared for each small group).
     if scratch.per_key.len() < keys.len() {
@@ -121,7 +153,7 @@ struct Search<'a> {
 
 impl Search<'_> {
     /// `p` is the combination of exactly `items` (with weights `z`).
-    fn settle(&mut self, items: &[Prepared], z: &[Scalar], p: EdwardsPoint) {
+    fn settle(&mut self, items: &[Prepared], z: &[u128], p: EdwardsPoint) {
         if passes(&p) {
             return;
         }
@@ -149,8 +181,10 @@ impl Search<'_> {
     fn singles(&mut self, items: &[Prepared]) {
         for it in items {
             let a = &self.keys[it.key];
-            if let Err(reason) = zip215_equation(&it.s, a, &it.r, &it.k) {
-                debug_assert_eq!(reason, Reason::EquationFailed);
+            let checked =
+                it.r.dalek()
+                    .and_then(|r| zip215_equation(&it.s, a, &r, &it.k));
+            if let Err(reason) = checked {
                 self.verdicts[it.slot] = Verdict::Invalid(reason);
                 self.failures += 1;
             }
@@ -162,16 +196,20 @@ fn passes(p: &EdwardsPoint) -> bool {
     p.mul_by_cofactor().is_identity()
 }
 
-/// `Σ z_i (R_i + k_i A_i − S_i B)` over `items`, with same-key `A` terms merged.
+/// `Σ z_i (R_i + k_i A_i − S_i B)` over `items`, with same-key `A` terms merged. The `R` terms
+/// go to the IFMA lanes when the items were decoded there (128-bit `z`, eight interleaved
+/// sums: `super::ifma::sum_of_multiples`), the `B` and `A` terms to curve25519-dalek's
+/// multiscalar multiplication; otherwise all of them to dalek.
 fn combination(
     items: &[Prepared],
-    z: &[Scalar],
+    z: &[u128],
     keys: &[EdwardsPoint],
     scratch: &mut Scratch,
 ) -> EdwardsPoint {
     let mut b_coeff = Scalar::ZERO;
     scratch.touched.clear();
-    for (it, zi) in items.iter().zip(z) {
+    for (it, &zi) in items.iter().zip(z) {
+        let zi = Scalar::from(zi);
         b_coeff -= zi * it.s;
         if !scratch.key_touched[it.key] {
             scratch.key_touched[it.key] = true;
@@ -185,14 +223,47 @@ fn combination(
         scratch.key_scalars.push(merged);
         scratch.key_touched[j] = false;
     }
-    let scalars = z
+    // R terms decoded by the lanes are summed there; the rest (all of them when the lanes
+    // are off) join the B and A terms in dalek's multiscalar multiplication.
+    #[cfg(target_arch = "x86_64")]
+    let lanes_sum = {
+        scratch.lanes_r.clear();
+        scratch.lanes_z.clear();
+        for (it, &zi) in items.iter().zip(z) {
+            if let DecodedR::Lanes { point, .. } = it.r {
+                scratch.lanes_r.push(point);
+                scratch.lanes_z.push(zi);
+            }
+        }
+        (!scratch.lanes_r.is_empty())
+            .then(|| super::ifma::sum_of_multiples(&scratch.lanes_r, &scratch.lanes_z))
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let lanes_sum: Option<EdwardsPoint> = None;
+    // dalek's multiscalar multiplication wants iterators of exactly known length.
+    scratch.dalek_terms.clear();
+    for (it, &zi) in items.iter().zip(z) {
+        match &it.r {
+            DecodedR::Dalek(point) => scratch.dalek_terms.push((Scalar::from(zi), *point)),
+            #[cfg(target_arch = "x86_64")]
+            DecodedR::Lanes { .. } => {}
+        }
+    }
+    let scalars = scratch
+        .dalek_terms
         .iter()
-        .chain(std::iter::once(&b_coeff))
-        .chain(scratch.key_scalars.iter());
-    let points = items
+        .map(|(zi, _)| *zi)
+        .chain(std::iter::once(b_coeff))
+        .chain(scratch.key_scalars.iter().copied());
+    let points = scratch
+        .dalek_terms
         .iter()
-        .map(|it| &it.r)
+        .map(|(_, point)| point)
         .chain(std::iter::once(&ED25519_BASEPOINT_POINT))
         .chain(scratch.touched.iter().map(|&j| &keys[j]));
-    EdwardsPoint::vartime_multiscalar_mul(scalars, points)
+    let rest = EdwardsPoint::vartime_multiscalar_mul(scalars, points);
+    match lanes_sum {
+        Some(sum) => rest + sum,
+        None => rest,
+    }
 }

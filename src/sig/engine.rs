@@ -28,7 +28,7 @@ use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::EdwardsPoint;
 use rayon::prelude::*;
 
-use super::batch::{self, Prepared, Scratch};
+use super::batch::{self, DecodedR, Prepared, Scratch};
 use super::key_cache::KeyCache;
 use super::rules::{
     challenge, decode_r, decode_s, strict_equation, strict_point_checks, zip215_equation,
@@ -68,6 +68,9 @@ pub(crate) struct CpuEngine {
     pool: rayon::ThreadPool,
     keys: KeyCache,
     recent: FailureRate,
+    /// Whether `Zip215` decodes `R` eight at a time on AVX-512 IFMA and sums the batch
+    /// equation's `R` terms there (`super::ifma`); curve25519-dalek does both otherwise.
+    lanes: bool,
 }
 
 #[derive(Default)]
@@ -90,7 +93,16 @@ impl CpuEngine {
             pool,
             keys: KeyCache::new(key_cache_size),
             recent: FailureRate::default(),
+            lanes: lanes_available(),
         })
+    }
+
+    /// The same engine with the IFMA lanes on or off (where the CPU has them), for tests that
+    /// compare the two paths.
+    #[cfg(test)]
+    fn with_lanes(mut self, on: bool) -> Self {
+        self.lanes = on && lanes_available();
+        self
     }
 
     pub fn threads(&self) -> usize {
@@ -133,11 +145,18 @@ impl CpuEngine {
                 Err(reason) => out[slot] = Verdict::Invalid(reason),
             }
         }
+        #[cfg(target_arch = "x86_64")]
+        if self.lanes {
+            decode_r_in_lanes(&mut st.prepared, out);
+        }
         let failures = match self.recent.group_size(st.prepared.len()) {
             None => {
                 let mut failures = 0;
                 for p in &st.prepared {
-                    if let Err(reason) = zip215_equation(&p.s, &st.key_points[p.key], &p.r, &p.k) {
+                    let checked =
+                        p.r.dalek()
+                            .and_then(|r| zip215_equation(&p.s, &st.key_points[p.key], &r, &p.k));
+                    if let Err(reason) = checked {
                         out[p.slot] = Verdict::Invalid(reason);
                         failures += 1;
                     }
@@ -172,7 +191,18 @@ impl CpuEngine {
             }
         };
         let key = key.ok_or(Reason::KeyNotOnCurve)?;
-        let r = decode_r(item.r_bytes())?;
+        // With the lanes on, R is decoded for the whole chunk at once (decode_r_in_lanes).
+        #[cfg(target_arch = "x86_64")]
+        let r = if self.lanes {
+            DecodedR::Lanes {
+                point: Default::default(),
+                bytes: *item.r_bytes(),
+            }
+        } else {
+            DecodedR::Dalek(decode_r(item.r_bytes())?)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let r = DecodedR::Dalek(decode_r(item.r_bytes())?);
         Ok(Prepared {
             slot,
             s,
@@ -206,6 +236,45 @@ impl CpuEngine {
         let r = decode_r(item.r_bytes())?;
         strict_point_checks(key.small_order, &r, item.r_bytes())?;
         equation.unwrap_or_else(|| strict_equation(&s, &key.point, item.r_bytes(), &k))
+    }
+}
+
+/// Whether this CPU runs the IFMA lanes (`super::ifma`).
+fn lanes_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return super::ifma::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}
+
+/// Rule 3 for every prepared item, eight at a time: items whose `R` does not decode get
+/// `RNotOnCurve` and leave `prepared`; the others keep their decoded `R`.
+#[cfg(target_arch = "x86_64")]
+fn decode_r_in_lanes(prepared: &mut Vec<Prepared>, out: &mut [Verdict]) {
+    let mut any_invalid = false;
+    for group in prepared.chunks_mut(8) {
+        let encodings: [[u8; 32]; 8] = std::array::from_fn(|j| match group.get(j) {
+            Some(Prepared {
+                r: DecodedR::Lanes { bytes, .. },
+                ..
+            }) => *bytes,
+            _ => [0; 32],
+        });
+        let decoded = super::ifma::decompress8(&encodings);
+        for (p, decoded) in group.iter_mut().zip(decoded) {
+            match (decoded, &mut p.r) {
+                (Some(affine), DecodedR::Lanes { point, .. }) => *point = affine,
+                // Decoded by dalek already (not produced while the lanes are on).
+                (_, DecodedR::Dalek(_)) => {}
+                (None, DecodedR::Lanes { .. }) => {
+                    out[p.slot] = Verdict::Invalid(Reason::RNotOnCurve);
+                    any_invalid = true;
+                }
+            }
+        }
+    }
+    if any_invalid {
+        prepared.retain(|p| out[p.slot] == Verdict::Valid);
     }
 }
 
@@ -282,6 +351,67 @@ mod tests {
             let rate = FailureRate::default();
             record_chunks(&rate, 64, per_chunk);
             assert_eq!(rate.group_size(MAX_CHUNK), want, "{per_chunk} per chunk");
+        }
+    }
+
+    /// The IFMA lanes and curve25519-dalek decode and sum `R` differently; the verdicts must
+    /// not differ, item by item, from each other or from `verify_single`, whatever the group
+    /// sizes the failure estimate picks (hence several rounds: dense failures, then fewer).
+    #[test]
+    fn lanes_and_dalek_paths_give_the_same_verdicts() {
+        use crate::workload::{Workload, WorkloadSpec};
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        let traffic = Workload::generate(&WorkloadSpec {
+            items: 1500,
+            issuers: 16,
+            message_len: 64,
+            invalid_fraction: 0.02,
+            seed: 7,
+        });
+        let mut sigs = traffic.signatures.clone();
+        let mut rng = rand::rng();
+        use rand::RngExt;
+        for (i, sig) in sigs.iter_mut().enumerate() {
+            match i % 97 {
+                // R: random bytes (about half do not decode).
+                0 | 1 | 2 => sig[..32].copy_from_slice(&rng.random::<[u8; 32]>()),
+                // R: a point of small order (decodes; the equation fails).
+                3 => sig[..32].copy_from_slice(&EIGHT_TORSION[i % 8].compress().to_bytes()),
+                // R: y = p + 1, a non-canonical encoding that decodes.
+                4 => {
+                    let mut y = [0xff; 32];
+                    y[0] = 0xee;
+                    y[31] = 0x7f;
+                    sig[..32].copy_from_slice(&y);
+                }
+                // S ≥ L.
+                5 => sig[63] |= 0xf0,
+                _ => {}
+            }
+        }
+        let items: Vec<SigItem<'_>> = (0..traffic.keys.len())
+            .map(|i| {
+                let message = &traffic.messages[i * 64..(i + 1) * 64];
+                SigItem::new(&traffic.keys[i], &sigs[i], message)
+            })
+            .collect();
+        let reference: Vec<Verdict> = items
+            .iter()
+            .map(|item| crate::verify_single(Policy::Zip215, item))
+            .collect();
+        assert!(reference.contains(&Verdict::Invalid(Reason::RNotOnCurve)));
+        assert!(reference.contains(&Verdict::Invalid(Reason::EquationFailed)));
+        for lanes in [true, false] {
+            let engine = CpuEngine::new(Policy::Zip215, 2, 64)
+                .expect("engine")
+                .with_lanes(lanes);
+            for round in 0..3 {
+                assert_eq!(
+                    engine.verify(&items),
+                    reference,
+                    "lanes {lanes}, round {round}"
+                );
+            }
         }
     }
 

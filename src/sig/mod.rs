@@ -36,9 +36,7 @@
 
 pub mod batch;
 mod engine;
-// Work in progress (issue 2): not yet used by the engine; see the module docs.
 #[cfg(target_arch = "x86_64")]
-#[cfg_attr(not(test), allow(dead_code))]
 mod ifma;
 mod key_cache;
 mod report;
