@@ -374,7 +374,7 @@ mod tests {
         for (i, sig) in sigs.iter_mut().enumerate() {
             match i % 97 {
                 // R: random bytes (about half do not decode).
-                0 | 1 | 2 => sig[..32].copy_from_slice(&rng.random::<[u8; 32]>()),
+                0..=2 => sig[..32].copy_from_slice(&rng.random::<[u8; 32]>()),
                 // R: a point of small order (decodes; the equation fails).
                 3 => sig[..32].copy_from_slice(&EIGHT_TORSION[i % 8].compress().to_bytes()),
                 // R: y = p + 1, a non-canonical encoding that decodes.
