@@ -50,6 +50,10 @@ const DENSE_FAILURE_RATE: f64 = 0.2;
 /// Target expected bad items per group. Measured optimum on 16,384-item batches: groups of
 /// 16 at 1% failures, 8 at 5%, 4 at 10% (BENCHMARKS.md, "Tuning").
 const BAD_PER_GROUP: f64 = 0.25;
+/// The smallest batch group for which `R` goes to the IFMA lanes: their sum of multiples has
+/// a fixed cost (132 doublings of eight points per combination) that small groups, and the
+/// bisection of failing ones, cannot amortise. Measured (BENCHMARKS.md, "Tuning").
+const LANES_MIN_GROUP: usize = 32;
 /// The failure estimate's window: it remembers the last one to two windows of items (four
 /// full chunks each). A long memory let one burst of bad signatures slow the honest traffic
 /// after it: with a decaying 2^15-item memory, a 16,384-item all-invalid batch left the next
@@ -139,14 +143,21 @@ impl CpuEngine {
         st.key_slots.clear();
         st.key_points.clear();
         st.prepared.clear();
+        // The lanes pay off on large groups; small ones (failures seen recently) and single
+        // checks keep dalek's path (see LANES_MIN_GROUP).
+        let lanes = self.lanes
+            && self
+                .recent
+                .group_size(chunk.len())
+                .is_some_and(|g| g >= LANES_MIN_GROUP);
         for (slot, item) in chunk.iter().enumerate() {
-            match self.prepare(item, slot, st) {
+            match self.prepare(item, slot, lanes, st) {
                 Ok(p) => st.prepared.push(p),
                 Err(reason) => out[slot] = Verdict::Invalid(reason),
             }
         }
         #[cfg(target_arch = "x86_64")]
-        if self.lanes {
+        if lanes {
             decode_r_in_lanes(&mut st.prepared, out);
         }
         let failures = match self.recent.group_size(st.prepared.len()) {
@@ -177,6 +188,7 @@ impl CpuEngine {
         &self,
         item: &SigItem<'_>,
         slot: usize,
+        lanes: bool,
         st: &mut ChunkState,
     ) -> Result<Prepared, Reason> {
         let s = decode_s(item.s_bytes())?;
@@ -193,7 +205,7 @@ impl CpuEngine {
         let key = key.ok_or(Reason::KeyNotOnCurve)?;
         // With the lanes on, R is decoded for the whole chunk at once (decode_r_in_lanes).
         #[cfg(target_arch = "x86_64")]
-        let r = if self.lanes {
+        let r = if lanes {
             DecodedR::Lanes {
                 point: Default::default(),
                 bytes: *item.r_bytes(),
@@ -202,7 +214,10 @@ impl CpuEngine {
             DecodedR::Dalek(decode_r(item.r_bytes())?)
         };
         #[cfg(not(target_arch = "x86_64"))]
-        let r = DecodedR::Dalek(decode_r(item.r_bytes())?);
+        let r = {
+            let _ = lanes;
+            DecodedR::Dalek(decode_r(item.r_bytes())?)
+        };
         Ok(Prepared {
             slot,
             s,
