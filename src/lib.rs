@@ -68,9 +68,10 @@
 //!
 //! ## `unsafe`
 //!
-//! Only the SHA-256 SIMD kernels (`merkle::sha256::{shani, avx2, avx512, lanes}`) use
-//! `unsafe`: CPU intrinsics behind run-time feature detection, and unaligned loads inside
-//! fixed-size arrays, each with its safety argument. Everything else is `deny(unsafe_code)`.
+//! Only the SHA-256 SIMD kernels (`merkle::sha256::{shani, avx2, avx512, lanes}`) and the
+//! Ed25519 AVX-512 IFMA lanes (`sig::ifma`) use `unsafe`: CPU intrinsics behind run-time
+//! feature detection, unaligned loads inside fixed-size arrays, and `[u64; 8]` ↔ `__m512i`
+//! transmutes, each with its safety argument. Everything else is `deny(unsafe_code)`.
 //!
 //! ## Performance
 //!

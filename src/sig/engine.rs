@@ -2,6 +2,12 @@
 //! checked and decoded, keys coalesced (one decode and one multiscalar term per distinct key),
 //! and the policy's equation applied — as a batch for `Zip215`, item by item for `Strict`.
 //!
+//! On CPUs with AVX-512 IFMA, a `Zip215` chunk headed for batch groups of at least
+//! [`LANES_MIN_GROUP`] items decodes every `R` eight at a time and sums the batch equation's
+//! `R` terms in eight lanes (`super::ifma`); groups smaller than that, and single checks, keep
+//! curve25519-dalek's decoding and multiscalar multiplication (measured: the lanes' fixed cost
+//! per combination does not pay there).
+//!
 //! # Chunk and group sizes
 //!
 //! A chunk is the unit of parallel work and of key coalescing; a *group* is the unit of one
