@@ -618,20 +618,22 @@ fn from_bytes(encodings: &[[u8; 32]; 8]) -> Fe8 {
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn to_bytes(a: &Fe8) -> [[u8; 32]; 8] {
     let limbs = to_lanes(&Fe8(a.canonical()));
-    std::array::from_fn(|j| {
-        let l: [u64; 5] = std::array::from_fn(|i| limbs[i][j]);
-        let words = [
-            l[0] | l[1] << 51,
-            l[1] >> 13 | l[2] << 38,
-            l[2] >> 26 | l[3] << 25,
-            l[3] >> 39 | l[4] << 12,
-        ];
-        let mut out = [0u8; 32];
-        for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
-            chunk.copy_from_slice(&w.to_le_bytes());
-        }
-        out
-    })
+    std::array::from_fn(|j| limbs_to_bytes(std::array::from_fn(|i| limbs[i][j])))
+}
+
+/// Five limbs below 2^51 as 32 little-endian bytes.
+fn limbs_to_bytes(l: [u64; 5]) -> [u8; 32] {
+    let words = [
+        l[0] | l[1] << 51,
+        l[1] >> 13 | l[2] << 38,
+        l[2] >> 26 | l[3] << 25,
+        l[3] >> 39 | l[4] << 12,
+    ];
+    let mut out = [0u8; 32];
+    for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&w.to_le_bytes());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -860,19 +862,7 @@ mod tests {
 
     #[test]
     fn radix_51_constants_are_d_and_sqrt_minus_one() {
-        let join = |l: [u64; 5]| {
-            let words = [
-                l[0] | l[1] << 51,
-                l[1] >> 13 | l[2] << 38,
-                l[2] >> 26 | l[3] << 25,
-                l[3] >> 39 | l[4] << 12,
-            ];
-            let mut out = [0u8; 32];
-            for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
-                chunk.copy_from_slice(&w.to_le_bytes());
-            }
-            out
-        };
+        let join = limbs_to_bytes;
         assert_eq!(
             join(EDWARDS_D),
             reference::hex32("52036cee2b6ffe738cc740797779e89800700a4d4141d8ab75eb4dca135978a3")
@@ -946,16 +936,9 @@ mod tests {
 
     #[test]
     fn radix_51_two_d_is_twice_d() {
-        let join = |l: [u64; 5]| -> [u64; 4] {
-            [
-                l[0] | l[1] << 51,
-                l[1] >> 13 | l[2] << 38,
-                l[2] >> 26 | l[3] << 25,
-                l[3] >> 39 | l[4] << 12,
-            ]
-        };
-        let d = join(EDWARDS_D);
-        assert_eq!(reference::reduce(reference::add(&d, &d)), join(EDWARDS_D2));
+        let d = reference::from_bytes(&limbs_to_bytes(EDWARDS_D));
+        let two_d = reference::reduce(reference::add(&d, &d));
+        assert_eq!(reference::to_bytes(&two_d), limbs_to_bytes(EDWARDS_D2));
     }
 
     #[test]
