@@ -136,7 +136,10 @@ pub(crate) fn check_zip215(
         budget: items.len(),
         failures: 0,
     };
-    search.settle(items, &z, whole);
+    match whole {
+        Some(p) => search.settle(items, &z, p),
+        None => search.singles(items),
+    }
     let failures = search.failures;
     scratch.z = z;
     failures
@@ -172,7 +175,10 @@ impl Search<'_> {
         self.budget -= half;
         let (left, right) = items.split_at(half);
         let (z_left, z_right) = z.split_at(half);
-        let p_left = combination(left, z_left, self.keys, self.scratch);
+        let Some(p_left) = combination(left, z_left, self.keys, self.scratch) else {
+            self.singles(items);
+            return;
+        };
         let p_right = p - p_left;
         self.settle(left, z_left, p_left);
         self.settle(right, z_right, p_right);
@@ -199,13 +205,15 @@ fn passes(p: &EdwardsPoint) -> bool {
 /// `Σ z_i (R_i + k_i A_i − S_i B)` over `items`, with same-key `A` terms merged. The `R` terms
 /// go to the IFMA lanes when the items were decoded there (128-bit `z`, eight interleaved
 /// sums: `super::ifma::sum_of_multiples`), the `B` and `A` terms to curve25519-dalek's
-/// multiscalar multiplication; otherwise all of them to dalek.
+/// multiscalar multiplication; otherwise all of them to dalek. `None` if the lanes' result
+/// could not be handed over (see `super::ifma::sum_of_multiples`; not expected to happen):
+/// the caller then checks the items one by one, which needs no combination.
 fn combination(
     items: &[Prepared],
     z: &[u128],
     keys: &[EdwardsPoint],
     scratch: &mut Scratch,
-) -> EdwardsPoint {
+) -> Option<EdwardsPoint> {
     let mut b_coeff = Scalar::ZERO;
     scratch.touched.clear();
     for (it, &zi) in items.iter().zip(z) {
@@ -235,8 +243,14 @@ fn combination(
                 scratch.lanes_z.push(zi);
             }
         }
-        (!scratch.lanes_r.is_empty())
-            .then(|| super::ifma::sum_of_multiples(&scratch.lanes_r, &scratch.lanes_z))
+        if scratch.lanes_r.is_empty() {
+            None
+        } else {
+            Some(super::ifma::sum_of_multiples(
+                &scratch.lanes_r,
+                &scratch.lanes_z,
+            )?)
+        }
     };
     #[cfg(not(target_arch = "x86_64"))]
     let lanes_sum: Option<EdwardsPoint> = None;
@@ -262,8 +276,8 @@ fn combination(
         .chain(std::iter::once(&ED25519_BASEPOINT_POINT))
         .chain(scratch.touched.iter().map(|&j| &keys[j]));
     let rest = EdwardsPoint::vartime_multiscalar_mul(scalars, points);
-    match lanes_sum {
+    Some(match lanes_sum {
         Some(sum) => rest + sum,
         None => rest,
-    }
+    })
 }

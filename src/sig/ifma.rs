@@ -511,19 +511,20 @@ fn radix16(z: u128) -> [i8; 33] {
 /// `Σ z_i · P_i` by eight interleaved Straus sums (lane `j` takes points `j, j + 8, …`, all
 /// lanes share each doubling; signed radix-16 digits, a table of 1..8 multiples per point,
 /// looked up per lane by masked blends), whose eight results are compressed and added by
-/// curve25519-dalek (exact: a point's canonical encoding decodes to that point).
-pub(crate) fn sum_of_multiples(points: &[Affine], z: &[u128]) -> curve25519_dalek::EdwardsPoint {
+/// curve25519-dalek (exact: a point's canonical encoding decodes to that point). `None` only if
+/// dalek refused a lane's encoding, which the lanes' arithmetic (group operations on curve
+/// points) cannot produce; the engine then checks the items one by one instead of panicking.
+pub(crate) fn sum_of_multiples(
+    points: &[Affine],
+    z: &[u128],
+) -> Option<curve25519_dalek::EdwardsPoint> {
     assert!(available(), "sum_of_multiples needs AVX-512 IFMA");
     assert_eq!(points.len(), z.len());
     // SAFETY: the CPU has the target features the function needs (checked just above).
     let lanes = unsafe { lane_sums(points, z) };
     lanes
         .iter()
-        .map(|enc| {
-            curve25519_dalek::edwards::CompressedEdwardsY(*enc)
-                .decompress()
-                .expect("the encoding of a curve point decodes")
-        })
+        .map(|enc| curve25519_dalek::edwards::CompressedEdwardsY(*enc).decompress())
         .sum()
 }
 
@@ -990,7 +991,7 @@ mod tests {
                 .into_iter()
                 .map(|p| p.expect("decodes"))
                 .collect();
-            let got = sum_of_multiples(&affine, &z);
+            let got = sum_of_multiples(&affine, &z).expect("lane sums decode");
             assert_eq!(got.compress(), want.compress(), "{n} points");
         }
     }
