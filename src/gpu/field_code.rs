@@ -14,8 +14,7 @@
 //!   garbage. A field multiplication written as loops over limbs leaves it to the compiler
 //!   whether those loops count; with ~40 counted iterations per multiplication, a signature
 //!   (~4,100 multiplications) ran out two thirds of the way through its point loop. Here the
-//!   limb loops are unrolled in the source, so the only loop left is the compact build's
-//!   pass loop, whose count is known.
+//!   limb loops are unrolled in the source: no field operation contains a loop.
 //! * **Constant indices only.** Every access to a limb array uses a constant index, so the
 //!   compiler keeps limbs in registers (no indexed private memory, which GPUs put in slow
 //!   local memory and a software rasteriser turns into select ladders).
@@ -55,9 +54,9 @@
 
 #![forbid(unsafe_code)]
 
-/// Environment variable that forces a build of the field arithmetic: `compact`, `unrolled`
-/// or `int64` (the last only where the adapter offers `SHADER_INT64`), for measuring the
-/// builds on one adapter.
+/// Environment variable that chooses the build of the field arithmetic, for measuring both
+/// on one adapter: `unrolled` forces the 13-bit build; otherwise an adapter that offers
+/// `SHADER_INT64` gets the `int64` build (the default), and one that does not gets `unrolled`.
 pub const FIELD_CODE_ENV: &str = "BLOCKVERIFY_GPU_FIELD";
 
 /// An upper bound on the loop iterations one invocation of the signature kernel runs, from

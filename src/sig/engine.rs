@@ -60,12 +60,12 @@ const BAD_PER_GROUP: f64 = 0.25;
 /// a fixed cost (132 doublings of eight points per combination) that small groups, and the
 /// bisection of failing ones, cannot amortise. Measured (BENCHMARKS.md, "Tuning").
 const LANES_MIN_GROUP: usize = 32;
-/// The failure estimate's window: it remembers the last one to two windows of items (four
+/// The failure estimate's window: it remembers the last one to two windows of items (two
 /// full chunks each). A long memory let one burst of bad signatures slow the honest traffic
 /// after it: with a decaying 2^15-item memory, a 16,384-item all-invalid batch left the next
 /// ~25,000 valid items on single checks and ~140,000 more on small groups
-/// (`examples/failure_recovery.rs`, BENCHMARKS.md "Tuning"). A window still holds ~40
-/// failures at 1%, enough to size groups.
+/// (`examples/failure_recovery.rs`, BENCHMARKS.md "Tuning"). One to two windows hold 20–40
+/// failures at 1%, enough to size groups (1% and 5% throughput measured no worse).
 const FAILURE_WINDOW: u64 = 2 * MAX_CHUNK as u64;
 
 /// The canonical encodings of the 8 points of small order.
@@ -149,13 +149,11 @@ impl CpuEngine {
         st.key_slots.clear();
         st.key_points.clear();
         st.prepared.clear();
-        // The lanes pay off on large groups; small ones (failures seen recently) and single
-        // checks keep dalek's path (see LANES_MIN_GROUP).
-        let lanes = self.lanes
-            && self
-                .recent
-                .group_size(chunk.len())
-                .is_some_and(|g| g >= LANES_MIN_GROUP);
+        // One decision per chunk (the estimate may move while other chunks record): the group
+        // size, and with it whether R goes to the lanes, which pay off on large groups only;
+        // small ones (failures seen recently) and single checks keep dalek's path.
+        let group = self.recent.group_size(chunk.len());
+        let lanes = self.lanes && group.is_some_and(|g| g >= LANES_MIN_GROUP);
         for (slot, item) in chunk.iter().enumerate() {
             match self.prepare(item, slot, lanes, st) {
                 Ok(p) => st.prepared.push(p),
@@ -166,7 +164,7 @@ impl CpuEngine {
         if lanes {
             decode_r_in_lanes(&mut st.prepared, out);
         }
-        let failures = match self.recent.group_size(st.prepared.len()) {
+        let failures = match group {
             None => {
                 let mut failures = 0;
                 for p in &st.prepared {
@@ -376,8 +374,9 @@ mod tests {
     }
 
     /// The IFMA lanes and curve25519-dalek decode and sum `R` differently; the verdicts must
-    /// not differ, item by item, from each other or from `verify_single`, whatever the group
-    /// sizes the failure estimate picks (hence several rounds: dense failures, then fewer).
+    /// not differ, item by item, from each other or from `verify_single`. Round 0 has no
+    /// failure history, so whole chunks go to the lanes and failing ones are bisected there;
+    /// later rounds see ~8% failures and take small groups on dalek's path.
     #[test]
     fn lanes_and_dalek_paths_give_the_same_verdicts() {
         use crate::workload::{Workload, WorkloadSpec};
@@ -426,6 +425,7 @@ mod tests {
             let engine = CpuEngine::new(Policy::Zip215, 2, 64)
                 .expect("engine")
                 .with_lanes(lanes);
+            assert_eq!(engine.lanes, lanes && lanes_available());
             for round in 0..3 {
                 assert_eq!(
                     engine.verify(&items),

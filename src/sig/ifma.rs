@@ -1,7 +1,8 @@
-//! Eight field elements at once on AVX-512 IFMA, and eight Ed25519 point decompressions at
-//! once with them — the first piece of the CPU engine's own arithmetic (issue 2: the profile
-//! shows `R` decompression, one field square root per item, as the largest cost of the batch
-//! equation, and curve25519-dalek decompresses one point at a time in serial 64-bit code).
+//! Eight field elements at once on AVX-512 IFMA, and with them the CPU engine's two
+//! costliest steps of the `Zip215` batch equation done eight items at a time: decoding `R`
+//! ([`decompress8`]; curve25519-dalek decodes one point at a time in serial 64-bit code) and
+//! the sum Σ z_i·R_i of the `R` terms ([`sum_of_multiples`]), handed to dalek compressed
+//! because dalek cannot take a point from coordinates.
 //!
 //! # Representation
 //!
@@ -9,7 +10,8 @@
 //! bits. IFMA multiplies the low 52 bits of its operands (`vpmadd52luq` / `vpmadd52huq` give
 //! the low and high 52 bits of the 104-bit product), so every limb fed to a multiplication
 //! must be below 2^52: the radix leaves one bit of slack, and every operation here returns
-//! limbs 1–4 below 2^51 and limb 0 below 2^51 + 2^15 ("weakly reduced"). A product's high
+//! limbs 1–4 below 2^51 and limb 0 below 2^51 + 2^17 ("weakly reduced"; the squaring relies on
+//! limbs 1–4 staying below 2^51). A product's high
 //! half counts 2^52 = 2 · 2^51, so it enters the next column doubled.
 //!
 //! # What it computes
@@ -57,11 +59,11 @@ fn times19(z: __m512i) -> __m512i {
     )
 }
 
-/// Limbs below 2^63 each (value anything) to the weakly reduced form: one carry ripple, the
-/// carry out of limb 4 (2^255 ≡ 19) folded into limb 0.
+/// One carry ripple through the limbs, each left below 2^51; returns the carry out of limb 4
+/// (the multiple of 2^255 that was cut off).
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn carry(mut r: [__m512i; 5]) -> Fe8 {
+fn ripple(r: &mut [__m512i; 5]) -> __m512i {
     let mask = splat(MASK51);
     for i in 0..4 {
         let c = _mm512_srli_epi64::<51>(r[i]);
@@ -70,6 +72,15 @@ fn carry(mut r: [__m512i; 5]) -> Fe8 {
     }
     let c = _mm512_srli_epi64::<51>(r[4]);
     r[4] = _mm512_and_si512(r[4], mask);
+    c
+}
+
+/// Limbs below 2^63 each (value anything) to the weakly reduced form: one ripple, the carry
+/// out of limb 4 (2^255 ≡ 19) folded into limb 0.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn carry(mut r: [__m512i; 5]) -> Fe8 {
+    let c = ripple(&mut r);
     // c < 2^12, so limb 0 stays below 2^51 + 2^17 — within the multiplier's 52 bits.
     r[0] = _mm512_add_epi64(r[0], times19(c));
     Fe8(r)
@@ -203,13 +214,8 @@ impl Fe8 {
             q = _mm512_srli_epi64::<51>(_mm512_add_epi64(*limb, q));
         }
         r[0] = _mm512_add_epi64(r[0], times19(q));
-        let mask = splat(MASK51);
-        for i in 0..4 {
-            let c = _mm512_srli_epi64::<51>(r[i]);
-            r[i] = _mm512_and_si512(r[i], mask);
-            r[i + 1] = _mm512_add_epi64(r[i + 1], c);
-        }
-        r[4] = _mm512_and_si512(r[4], mask);
+        // The carry out of limb 4 is q's 2^255, which value − p drops.
+        ripple(&mut r);
         r
     }
 
