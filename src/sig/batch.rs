@@ -101,12 +101,26 @@ pub(crate) struct Scratch {
     lanes_z: Vec<u128>,
 }
 
-/// Checks `items` (whose keys are `keys[item.key]`) with the batch equation and writes
-/// `Invalid(EquationFailed)` into `verdicts[item.slot]` for every item that fails its own
-/// equation. Items not written stay as the caller left them (valid). Returns how many
-/// failures were found.
+/// Below this many `R` terms decoded in the lanes, a combination decodes them again with
+/// dalek and adds them to dalek's multiscalar multiplication rather than calling the lanes'
+/// sum, whose fixed cost (a chain of 132 doublings of eight points and eight hand-overs to
+/// dalek, ~65 µs here) small groups cannot amortise: dalek's path costs ~5–6 µs per term
+/// (a decompression and a 128-bit term), the lanes' ~1.5 µs, so they break even near 16.
+const LANES_SUM_MIN: usize = 16;
+
+/// Checks `items` (whose keys are `keys[item.key]`), in consecutive groups of `group`, each
+/// with its own batch equation, and writes `Invalid(EquationFailed)` into
+/// `verdicts[item.slot]` for every item that fails its own equation. Items not written stay as
+/// the caller left them (valid). Returns how many failures were found.
+///
+/// When the items' `R` were decoded in the lanes and there are at least eight groups, the
+/// groups' `R` terms are summed together, a group per lane ([`super::ifma::segment_sums`]),
+/// so small groups (chosen when failures are frequent) cost little more per item than one
+/// large one; each group's `B` and `A` terms still take a multiscalar multiplication of
+/// their own.
 pub(crate) fn check_zip215(
     items: &[Prepared],
+    group: usize,
     keys: &[EdwardsPoint],
     scratch: &mut Scratch,
     verdicts: &mut [Verdict],
@@ -114,6 +128,7 @@ pub(crate) fn check_zip215(
     if items.is_empty() {
         return 0;
     }
+    let group = group.max(1);
     let mut rng = rand::rng();
     scratch.z.clear();
     // Low bit forced to 1: z is never zero, so no item can drop out of the sum.
@@ -128,21 +143,58 @@ pub(crate) fn check_zip215(
     }
 
     let z = std::mem::take(&mut scratch.z);
-    let whole = combination(items, &z, keys, scratch);
-    let mut search = Search {
-        keys,
-        scratch,
-        verdicts,
-        budget: items.len(),
-        failures: 0,
-    };
-    match whole {
-        Some(p) => search.settle(items, &z, p),
-        None => search.singles(items),
+    let r_sums = grouped_r_sums(items, &z, group, scratch);
+    let mut failures = 0;
+    for (g, (part, z_part)) in items.chunks(group).zip(z.chunks(group)).enumerate() {
+        let whole = match &r_sums {
+            Some(sums) => other_terms(part, z_part, keys, scratch, true).map(|rest| rest + sums[g]),
+            None => combination(part, z_part, keys, scratch),
+        };
+        let mut search = Search {
+            keys,
+            scratch,
+            verdicts,
+            budget: part.len(),
+            failures: 0,
+        };
+        match whole {
+            Some(p) => search.settle(part, z_part, p),
+            None => search.singles(part),
+        }
+        failures += search.failures;
     }
-    let failures = search.failures;
     scratch.z = z;
     failures
+}
+
+/// Each group's `Σ z_i R_i`, summed a group per lane, when every `R` was decoded in the lanes
+/// and the groups fill them (eight or more); `None` otherwise, or if a sum could not be
+/// handed over (each group then takes the general path, [`combination`]).
+fn grouped_r_sums(
+    items: &[Prepared],
+    z: &[u128],
+    group: usize,
+    scratch: &mut Scratch,
+) -> Option<Vec<EdwardsPoint>> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if items.len().div_ceil(group) < 8 {
+            return None;
+        }
+        scratch.lanes_r.clear();
+        for it in items {
+            match it.r {
+                DecodedR::Lanes { point, .. } => scratch.lanes_r.push(point),
+                DecodedR::Dalek(_) => return None,
+            }
+        }
+        super::ifma::segment_sums(&scratch.lanes_r, z, group)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (items, z, group, scratch);
+        None
+    }
 }
 
 struct Search<'a> {
@@ -203,16 +255,45 @@ fn passes(p: &EdwardsPoint) -> bool {
 }
 
 /// `Σ z_i (R_i + k_i A_i − S_i B)` over `items`, with same-key `A` terms merged. The `R` terms
-/// go to the IFMA lanes when the items were decoded there (128-bit `z`, eight interleaved
-/// sums: `super::ifma::sum_of_multiples`), the `B` and `A` terms to curve25519-dalek's
-/// multiscalar multiplication; otherwise all of them to dalek. `None` if the lanes' result
-/// could not be handed over (see `super::ifma::sum_of_multiples`; not expected to happen):
-/// the caller then checks the items one by one, which needs no combination.
+/// go to the IFMA lanes when the items were decoded there and there are at least
+/// [`LANES_SUM_MIN`] of them (128-bit `z`, eight interleaved sums:
+/// `super::ifma::sum_of_multiples`); everything else goes to curve25519-dalek's multiscalar
+/// multiplication ([`other_terms`]). `None` if the lanes' result could not be handed over or
+/// dalek refused an `R` the lanes had decoded (neither is expected to happen): the caller
+/// then checks the items one by one, which needs no combination.
 fn combination(
     items: &[Prepared],
     z: &[u128],
     keys: &[EdwardsPoint],
     scratch: &mut Scratch,
+) -> Option<EdwardsPoint> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        scratch.lanes_r.clear();
+        scratch.lanes_z.clear();
+        for (it, &zi) in items.iter().zip(z) {
+            if let DecodedR::Lanes { point, .. } = it.r {
+                scratch.lanes_r.push(point);
+                scratch.lanes_z.push(zi);
+            }
+        }
+        if scratch.lanes_r.len() >= LANES_SUM_MIN {
+            let lanes = super::ifma::sum_of_multiples(&scratch.lanes_r, &scratch.lanes_z)?;
+            return Some(other_terms(items, z, keys, scratch, true)? + lanes);
+        }
+    }
+    other_terms(items, z, keys, scratch, false)
+}
+
+/// The `B` and `A` terms of `items`' combination, and their `R` terms except, when
+/// `lanes_summed`, those decoded in the lanes (the caller sums those there). `R` terms decoded
+/// in the lanes but not summed there are decoded again by dalek; `None` if dalek refuses one.
+fn other_terms(
+    items: &[Prepared],
+    z: &[u128],
+    keys: &[EdwardsPoint],
+    scratch: &mut Scratch,
+    lanes_summed: bool,
 ) -> Option<EdwardsPoint> {
     let mut b_coeff = Scalar::ZERO;
     scratch.touched.clear();
@@ -231,37 +312,19 @@ fn combination(
         scratch.key_scalars.push(merged);
         scratch.key_touched[j] = false;
     }
-    // R terms decoded by the lanes are summed there; the rest (all of them when the lanes
-    // are off) join the B and A terms in dalek's multiscalar multiplication.
-    #[cfg(target_arch = "x86_64")]
-    let lanes_sum = {
-        scratch.lanes_r.clear();
-        scratch.lanes_z.clear();
-        for (it, &zi) in items.iter().zip(z) {
-            if let DecodedR::Lanes { point, .. } = it.r {
-                scratch.lanes_r.push(point);
-                scratch.lanes_z.push(zi);
-            }
-        }
-        if scratch.lanes_r.is_empty() {
-            None
-        } else {
-            Some(super::ifma::sum_of_multiples(
-                &scratch.lanes_r,
-                &scratch.lanes_z,
-            )?)
-        }
-    };
     #[cfg(not(target_arch = "x86_64"))]
-    let lanes_sum: Option<EdwardsPoint> = None;
+    let _ = lanes_summed;
     // dalek's multiscalar multiplication wants iterators of exactly known length.
     scratch.dalek_terms.clear();
     for (it, &zi) in items.iter().zip(z) {
-        match &it.r {
-            DecodedR::Dalek(point) => scratch.dalek_terms.push((Scalar::from(zi), *point)),
+        let point = match &it.r {
+            DecodedR::Dalek(point) => *point,
             #[cfg(target_arch = "x86_64")]
-            DecodedR::Lanes { .. } => {}
-        }
+            DecodedR::Lanes { .. } if lanes_summed => continue,
+            #[cfg(target_arch = "x86_64")]
+            DecodedR::Lanes { .. } => it.r.dalek().ok()?,
+        };
+        scratch.dalek_terms.push((Scalar::from(zi), point));
     }
     let scalars = scratch
         .dalek_terms
@@ -275,9 +338,5 @@ fn combination(
         .map(|(_, point)| point)
         .chain(std::iter::once(&ED25519_BASEPOINT_POINT))
         .chain(scratch.touched.iter().map(|&j| &keys[j]));
-    let rest = EdwardsPoint::vartime_multiscalar_mul(scalars, points);
-    Some(match lanes_sum {
-        Some(sum) => rest + sum,
-        None => rest,
-    })
+    Some(EdwardsPoint::vartime_multiscalar_mul(scalars, points))
 }

@@ -60,6 +60,10 @@ const BAD_PER_GROUP: f64 = 0.25;
 /// a fixed cost (132 doublings of eight points per combination) that small groups, and the
 /// bisection of failing ones, cannot amortise. Measured (BENCHMARKS.md, "Tuning").
 const LANES_MIN_GROUP: usize = 32;
+/// With at least this many batch groups in a chunk, `R` goes to the lanes whatever the group
+/// size: the groups' `R` terms are then summed a group per lane (`batch::check_zip215`),
+/// which fills the eight lanes.
+const LANES_GROUPS: usize = 8;
 /// The failure estimate's window: it remembers the last one to two windows of items (two
 /// full chunks each). A long memory let one burst of bad signatures slow the honest traffic
 /// after it: with a decaying 2^15-item memory, a 16,384-item all-invalid batch left the next
@@ -153,7 +157,8 @@ impl CpuEngine {
         // size, and with it whether R goes to the lanes, which pay off on large groups only;
         // small ones (failures seen recently) and single checks keep dalek's path.
         let group = self.recent.group_size(chunk.len());
-        let lanes = self.lanes && group.is_some_and(|g| g >= LANES_MIN_GROUP);
+        let lanes = self.lanes
+            && group.is_some_and(|g| g >= LANES_MIN_GROUP || chunk.len() / g >= LANES_GROUPS);
         for (slot, item) in chunk.iter().enumerate() {
             match self.prepare(item, slot, lanes, st) {
                 Ok(p) => st.prepared.push(p),
@@ -178,11 +183,9 @@ impl CpuEngine {
                 }
                 failures
             }
-            Some(group) => st
-                .prepared
-                .chunks(group)
-                .map(|g| batch::check_zip215(g, &st.key_points, &mut st.scratch, out))
-                .sum(),
+            Some(group) => {
+                batch::check_zip215(&st.prepared, group, &st.key_points, &mut st.scratch, out)
+            }
         };
         self.recent.record(st.prepared.len(), failures);
     }

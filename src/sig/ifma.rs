@@ -526,26 +526,69 @@ pub(crate) fn sum_of_multiples(
 ) -> Option<curve25519_dalek::EdwardsPoint> {
     assert!(available(), "sum_of_multiples needs AVX-512 IFMA");
     assert_eq!(points.len(), z.len());
+    let n = points.len();
+    let interleaved = |column: usize, lane: usize| Some(8 * column + lane).filter(|&i| i < n);
     // SAFETY: the CPU has the target features the function needs (checked just above).
-    let lanes = unsafe { lane_sums(points, z) };
-    lanes
-        .iter()
-        .map(|enc| curve25519_dalek::edwards::CompressedEdwardsY(*enc).decompress())
-        .sum()
+    let lanes = unsafe { lane_sums(points, z, n.div_ceil(8), &interleaved) };
+    lanes.iter().map(decode).sum()
 }
 
+/// `Σ z_i · P_i` over each run of `segment` consecutive points (the last run may be shorter),
+/// one sum per run, in order: eight runs at a time, one per lane. This is how many small
+/// batch groups get their `R` terms summed at once: a lane's doublings serve one group, so
+/// eight groups share each doubling, where [`sum_of_multiples`] on each group alone would
+/// spend a whole doubling chain (132 doublings of eight points) and eight hand-overs to dalek
+/// on it. `None` as for [`sum_of_multiples`].
+pub(crate) fn segment_sums(
+    points: &[Affine],
+    z: &[u128],
+    segment: usize,
+) -> Option<Vec<curve25519_dalek::EdwardsPoint>> {
+    assert!(available(), "segment_sums needs AVX-512 IFMA");
+    assert_eq!(points.len(), z.len());
+    assert!(segment > 0, "segments hold at least one point");
+    let n = points.len();
+    let segments = n.div_ceil(segment);
+    let mut sums = Vec::with_capacity(segments);
+    for round in 0..segments.div_ceil(8) {
+        let in_lane = |column: usize, lane: usize| {
+            let first = (8 * round + lane) * segment;
+            Some(first + column).filter(|&i| i < n && first < n)
+        };
+        // SAFETY: the CPU has the target features the function needs (checked above).
+        let lanes = unsafe { lane_sums(points, z, segment, &in_lane) };
+        for encoding in lanes.iter().take(segments - 8 * round) {
+            sums.push(decode(encoding)?);
+        }
+    }
+    Some(sums)
+}
+
+/// A lane sum's canonical encoding back into curve25519-dalek's form.
+fn decode(encoding: &[u8; 32]) -> Option<curve25519_dalek::EdwardsPoint> {
+    curve25519_dalek::edwards::CompressedEdwardsY(*encoding).decompress()
+}
+
+/// Eight Straus sums side by side: lane `j` sums `z_i · P_i` over the points
+/// `index(column, j)` for `column` in `0..columns` (`None`: nothing there, the lane idles).
+/// Returns each lane's sum, compressed.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn lane_sums(points: &[Affine], z: &[u128]) -> [[u8; 32]; 8] {
-    // The identity (0, 1) pads the last group (its scalar is 0).
+fn lane_sums(
+    points: &[Affine],
+    z: &[u128],
+    columns: usize,
+    index: &dyn Fn(usize, usize) -> Option<usize>,
+) -> [[u8; 32]; 8] {
+    // The identity (0, 1) fills idle lanes (its scalar is 0).
     let identity = Affine {
         x: [0; 5],
         y: [1, 0, 0, 0, 0],
     };
-    let groups = points.len().div_ceil(8);
-    let mut tables: Vec<[Cached8; 8]> = Vec::with_capacity(groups);
-    let mut digits: Vec<[[i8; 33]; 8]> = Vec::with_capacity(groups);
-    for g in 0..groups {
-        let lane = |j: usize| points.get(8 * g + j).copied().unwrap_or(identity);
+    let mut tables: Vec<[Cached8; 8]> = Vec::with_capacity(columns);
+    let mut digits: Vec<[[i8; 33]; 8]> = Vec::with_capacity(columns);
+    for column in 0..columns {
+        let at: [Option<usize>; 8] = std::array::from_fn(|j| index(column, j));
+        let lane = |j: usize| at[j].map_or(identity, |i| points[i]);
         let x = from_lanes(std::array::from_fn(|i| {
             std::array::from_fn(|j| lane(j).x[i])
         }));
@@ -563,9 +606,7 @@ fn lane_sums(points: &[Affine], z: &[u128]) -> [[u8; 32]; 8] {
             *multiple = acc.cached();
         }
         tables.push(multiples);
-        digits.push(std::array::from_fn(|j| {
-            radix16(z.get(8 * g + j).copied().unwrap_or(0))
-        }));
+        digits.push(std::array::from_fn(|j| radix16(at[j].map_or(0, |i| z[i]))));
     }
     let mut acc = Point8::identity();
     for t in (0..33).rev() {
@@ -999,6 +1040,62 @@ mod tests {
                 .collect();
             let got = sum_of_multiples(&affine, &z).expect("lane sums decode");
             assert_eq!(got.compress(), want.compress(), "{n} points");
+        }
+    }
+
+    /// Each run's sum against dalek's multiscalar multiplication of that run alone, for run
+    /// lengths that do and do not divide the points, and run counts below, at and past a
+    /// multiple of the eight lanes.
+    #[test]
+    fn segment_sums_match_dalek_run_by_run() {
+        if !available() {
+            eprintln!("SKIP: no AVX-512 IFMA on this CPU");
+            return;
+        }
+        use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+        use curve25519_dalek::traits::VartimeMultiscalarMul;
+        use curve25519_dalek::{EdwardsPoint, Scalar};
+        let mut rng = rand::rng();
+        for (n, segment) in [
+            (1usize, 1usize),
+            (5, 16),
+            (8, 1),
+            (30, 4),
+            (64, 8),
+            (67, 4),
+            (136, 16),
+            (200, 3),
+        ] {
+            let points: Vec<EdwardsPoint> = (0..n)
+                .map(|_| {
+                    Scalar::from(rng.random::<u64>()) * ED25519_BASEPOINT_POINT
+                        + EIGHT_TORSION[rng.random_range(0..8)]
+                })
+                .collect();
+            let encodings: Vec<[u8; 32]> = points.iter().map(|p| p.compress().to_bytes()).collect();
+            let z: Vec<u128> = (0..n).map(|_| rng.random()).collect();
+            let affine: Vec<Affine> = decompress_all(&encodings)
+                .into_iter()
+                .map(|p| p.expect("decodes"))
+                .collect();
+            let got = segment_sums(&affine, &z, segment).expect("lane sums decode");
+            assert_eq!(
+                got.len(),
+                n.div_ceil(segment),
+                "{n} points in runs of {segment}"
+            );
+            for (k, sum) in got.iter().enumerate() {
+                let run = k * segment..((k + 1) * segment).min(n);
+                let want = EdwardsPoint::vartime_multiscalar_mul(
+                    z[run.clone()].iter().map(|&z| Scalar::from(z)),
+                    &points[run],
+                );
+                assert_eq!(
+                    sum.compress(),
+                    want.compress(),
+                    "{n} points, run {k} of {segment}"
+                );
+            }
         }
     }
 
