@@ -3,9 +3,8 @@
 //! # The equation
 //!
 //! For items `i` with scalars `S_i`, points `R_i`, keys `A_j(i)` and challenges `k_i`, draw
-//! independent random odd 128-bit `z_i` (123-bit in groups the locator below may search; from
-//! the thread's CSPRNG, after the items are fixed, so whoever wrote the signatures cannot
-//! predict them) and compute
+//! independent random odd 128-bit `z_i` (from the thread's CSPRNG, after the items are fixed,
+//! so whoever wrote the signatures cannot predict them) and compute
 //!
 //! ```text
 //!   P = [−Σ z_i·S_i] B  +  Σ [z_i] R_i  +  Σ_j [Σ_{i: key(i)=j} z_i·k_i] A_j
@@ -14,7 +13,7 @@
 //! and accept the group when `[8]P = O`. Each item's own cofactored equation says
 //! `[8](R_i + [k_i]A_i − [S_i]B) = O`, so `[8]P` is the `z`-weighted sum of the per-item
 //! errors, which all lie in the prime-order subgroup: if any is non-zero, the sum vanishes
-//! with probability at most 2⁻¹²⁷ (2⁻¹²² with 123-bit weights). Because the cofactor is cleared *per item*, a torsion
+//! with probability at most 2⁻¹²⁷. Because the cofactor is cleared *per item*, a torsion
 //! component can never make the batch and single verdicts differ, which is why only `Zip215`
 //! is batched (see the [module docs](super)).
 //!
@@ -32,14 +31,15 @@
 //! (`0 < z < L`), so it is exact: every item reported invalid has failed the same check
 //! [`verify_single`](super::verify_single) applies.
 //!
-//! Groups of at most 32 items (the engine's choice when failures are frequent, about one bad
-//! item per four groups) are first searched for a *single* bad item: one more combination,
-//! `T1 = Σ (i+1)·z_i·e_i`, is `(a)·T0` (after clearing the cofactor) exactly when item `a-1`
-//! is the only bad one, so a point addition per item finds it, instead of `log2(g)` bisection
-//! steps each with its own multiscalar multiplication. The `R` terms of every failing group's
-//! `T1` are summed together in the lanes, a group per lane. Groups with two or more bad items
-//! (no match) are bisected. [`Search::locate_one`] gives the argument that this is exact: a
-//! wrong answer needs a random 123-bit weight to hit one value, probability ≤ 2⁻¹¹⁷.
+//! Groups of at most 128 items whose combinations were computed in the lanes (the engine's
+//! choice when failures are frequent: about one bad item per four groups) are first searched
+//! for a *single* bad item: one more combination, `T1 = Σ (i+1)·z_i·e_i`, is `a·T0` (after
+//! clearing the cofactor) exactly when item `a-1` is the only bad one, so a point addition per
+//! item finds it, instead of `log2(g)` bisection steps each with its own multiscalar
+//! multiplication. The `T1` of every failing group are computed together in the lanes, a
+//! group per lane. Groups with two or more bad items (no match) are bisected.
+//! [`Search::locate_one`] gives the argument that this is exact: a wrong answer needs a random
+//! 128-bit weight to hit one value, probability ≤ 2⁻¹²⁰.
 //!
 //! An adversary who fills a block with bad signatures would make plain bisection cost
 //! `O(n log n)`. Two limits prevent that: within a group, once bisection has spent as much
@@ -109,6 +109,9 @@ pub(crate) struct Scratch {
     lanes_r: Vec<super::ifma::Affine>,
     #[cfg(target_arch = "x86_64")]
     lanes_z: Vec<u128>,
+    /// The chunk's keys decoded in the lanes, by key index.
+    #[cfg(target_arch = "x86_64")]
+    lanes_keys: Vec<super::ifma::Affine>,
 }
 
 /// Below this many `R` terms decoded in the lanes, a combination decodes them again with
@@ -118,20 +121,21 @@ pub(crate) struct Scratch {
 /// (a decompression and a 128-bit term), the lanes' ~1.5 µs, so they break even near 16.
 const LANES_SUM_MIN: usize = 16;
 
-/// Checks `items` (whose keys are `keys[item.key]`), in consecutive groups of `group`, each
-/// with its own batch equation, and writes `Invalid(EquationFailed)` into
-/// `verdicts[item.slot]` for every item that fails its own equation. Items not written stay as
-/// the caller left them (valid). Returns how many failures were found.
+/// Checks `items` (whose keys are `keys[item.key]`, encoded as `key_encodings[item.key]`), in
+/// consecutive groups of `group`, each with its own batch equation, and writes
+/// `Invalid(EquationFailed)` into `verdicts[item.slot]` for every item that fails its own
+/// equation. Items not written stay as the caller left them (valid). Returns how many
+/// failures were found.
 ///
-/// When the items' `R` were decoded in the lanes and there are at least eight groups, the
-/// groups' `R` terms are summed together, a group per lane ([`super::ifma::segment_sums`]),
-/// so small groups (chosen when failures are frequent) cost little more per item than one
-/// large one; each group's `B` and `A` terms still take a multiscalar multiplication of
-/// their own.
+/// When the items' `R` were decoded in the lanes and there are at least eight groups, every
+/// group's whole combination (its `R`, `A` and `B` terms) is computed in the lanes, a group
+/// per lane ([`super::ifma::grouped_sums`]), so small groups (chosen when failures are
+/// frequent) share each doubling eight ways instead of each paying dalek's chain of 256.
 pub(crate) fn check_zip215(
     items: &[Prepared],
     group: usize,
     keys: &[EdwardsPoint],
+    key_encodings: &[[u8; 32]],
     scratch: &mut Scratch,
     verdicts: &mut [Verdict],
 ) -> usize {
@@ -139,15 +143,12 @@ pub(crate) fn check_zip215(
         return 0;
     }
     let group = group.max(1);
-    // Groups the locator may search get 123-bit weights, so that a weight times a position
-    // (at most LOCATOR_MAX_GROUP = 2^5) still fits the lanes' 128-bit scalars.
-    let weight_bits = if group <= LOCATOR_MAX_GROUP { 123 } else { 128 };
     let mut rng = rand::rng();
     scratch.z.clear();
     // Low bit forced to 1: z is never zero, so no item can drop out of the sum.
     scratch
         .z
-        .extend((0..items.len()).map(|_| (rng.random::<u128>() >> (128 - weight_bits)) | 1));
+        .extend((0..items.len()).map(|_| rng.random::<u128>() | 1));
     // `combination` leaves every per-key slot zeroed and untouched when it returns, so the
     // buffers only ever need to grow (not be cleared for each small group).
     if scratch.per_key.len() < keys.len() {
@@ -156,13 +157,21 @@ pub(crate) fn check_zip215(
     }
 
     let z = std::mem::take(&mut scratch.z);
-    let r_sums = grouped_r_sums(items, &z, group, scratch);
+    let in_lanes = items.len().div_ceil(group) >= 8 && lanes_ready(items, key_encodings, scratch);
+    let all: Vec<usize> = if in_lanes {
+        (0..items.len().div_ceil(group)).collect()
+    } else {
+        Vec::new()
+    };
+    let sums = in_lanes
+        .then(|| grouped_combinations(items, &z, group, &all, Weights::Plain, scratch))
+        .flatten();
     let mut failures = 0;
     // Groups whose equation failed, with their combination, for the search below.
     let mut failing: Vec<(usize, EdwardsPoint)> = Vec::new();
     for (g, (part, z_part)) in items.chunks(group).zip(z.chunks(group)).enumerate() {
-        let whole = match &r_sums {
-            Some(sums) => other_terms(part, z_part, keys, scratch, true).map(|rest| rest + sums[g]),
+        let whole = match &sums {
+            Some(sums) => Some(sums[g]),
             None => combination(part, z_part, keys, scratch),
         };
         match whole {
@@ -175,12 +184,13 @@ pub(crate) fn check_zip215(
             }
         }
     }
-    let located = match (&r_sums, group <= LOCATOR_MAX_GROUP) {
-        (Some(_), true) if !failing.is_empty() => {
-            locator_sums(items, &z, group, &failing, keys, scratch)
-        }
-        _ => None,
-    };
+    let located =
+        if sums.is_some() && group <= LOCATOR_MAX_GROUP && failing.len() >= LOCATOR_MIN_FAILING {
+            let indices: Vec<usize> = failing.iter().map(|&(g, _)| g).collect();
+            grouped_combinations(items, &z, group, &indices, Weights::Positional, scratch)
+        } else {
+            None
+        };
     for (k, &(g, p)) in failing.iter().enumerate() {
         let part = &items[g * group..((g + 1) * group).min(items.len())];
         let z_part = &z[g * group..g * group + part.len()];
@@ -197,82 +207,114 @@ pub(crate) fn check_zip215(
     failures
 }
 
-/// The largest group searched with the one-bad-item locator ([`Search::locate_one`]).
-const LOCATOR_MAX_GROUP: usize = 32;
+/// The largest group searched with the one-bad-item locator ([`Search::locate_one`]) (larger
+/// groups are chosen only when failures are rare, and may well hold two bad items).
+const LOCATOR_MAX_GROUP: usize = 128;
+/// The fewest failing groups in a call for which the locator runs: its sums take a round of
+/// the eight lanes whether one group fills them or eight, so for a lone failing group
+/// bisection on dalek's path costs less (measured at 0.2% invalid, groups of 64: 314k sigs/s
+/// with the locator for every failing group, 344-350k from three or five; at 1-5% invalid
+/// most calls have more failing groups than that).
+const LOCATOR_MIN_FAILING: usize = 4;
 
-/// For each failing group (`failing`, in group order, with the group size `group`), its
-/// items' combination with weights `position · z_i` (positions from 1): `T1 = Σ (i+1) z_i e_i`
-/// beside the group's `T0 = Σ z_i e_i`. If exactly one item `i` is bad, `[8]T1 = (i+1)·[8]T0`.
-/// The `R` terms of all failing groups are summed together, a group per lane; `None` if the
-/// lanes are not in use or a sum could not be handed over (the groups are then bisected).
-fn locator_sums(
-    items: &[Prepared],
-    z: &[u128],
-    group: usize,
-    failing: &[(usize, EdwardsPoint)],
-    keys: &[EdwardsPoint],
-    scratch: &mut Scratch,
-) -> Option<Vec<EdwardsPoint>> {
+/// The weights of a group's combination computed in the lanes.
+#[derive(Clone, Copy)]
+enum Weights {
+    /// `z_i`: the batch equation, `T0 = Σ z_i e_i`.
+    Plain,
+    /// `(i+1)·z_i`, `i` the item's position in its group: `T1 = Σ (i+1) z_i e_i`, which is
+    /// `(i+1)·T0` (cofactor cleared) when item `i` is the group's only bad one.
+    Positional,
+}
+
+/// Whether the lanes can compute these items' combinations: every `R` decoded there, and every
+/// key decoded there too (into the scratch's key table, in the order of `key_encodings`).
+fn lanes_ready(items: &[Prepared], key_encodings: &[[u8; 32]], scratch: &mut Scratch) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        let mut weights: Vec<u128> = Vec::with_capacity(failing.len() * group);
-        scratch.lanes_r.clear();
-        for &(g, _) in failing {
-            let start = g * group;
-            let end = (start + group).min(items.len());
-            for (pos, (it, &zi)) in items[start..end].iter().zip(&z[start..end]).enumerate() {
-                let DecodedR::Lanes { point, .. } = it.r else {
-                    return None;
+        if !items
+            .iter()
+            .all(|it| matches!(it.r, DecodedR::Lanes { .. }))
+        {
+            return false;
+        }
+        scratch.lanes_keys.clear();
+        for batch in key_encodings.chunks(8) {
+            let encodings: [[u8; 32]; 8] =
+                std::array::from_fn(|j| batch.get(j).copied().unwrap_or_default());
+            let decoded = super::ifma::decompress8(&encodings);
+            for key in decoded.iter().take(batch.len()) {
+                // The lanes accept exactly the encodings dalek does (tested), and every key
+                // here was decoded by dalek already; were one refused, dalek's path is taken.
+                let Some(key) = key else {
+                    return false;
                 };
-                scratch.lanes_r.push(point);
-                // zi < 2^123 and pos + 1 ≤ 32: the product fits.
-                weights.push(zi * (pos as u128 + 1));
+                scratch.lanes_keys.push(*key);
             }
         }
-        let r_sums = super::ifma::segment_sums(&scratch.lanes_r, &weights, group)?;
-        let mut sums = Vec::with_capacity(failing.len());
-        let mut offset = 0;
-        for (&(g, _), r_sum) in failing.iter().zip(r_sums) {
-            let part = &items[g * group..((g + 1) * group).min(items.len())];
-            let w = &weights[offset..offset + part.len()];
-            offset += part.len();
-            sums.push(other_terms(part, w, keys, scratch, true)? + r_sum);
-        }
-        Some(sums)
+        true
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (items, z, group, failing, keys, scratch);
-        None
+        let _ = (items, key_encodings, scratch);
+        false
     }
 }
 
-/// Each group's `Σ z_i R_i`, summed a group per lane, when every `R` was decoded in the lanes
-/// and the groups fill them (eight or more); `None` otherwise, or if a sum could not be
-/// handed over (each group then takes the general path, [`combination`]).
-fn grouped_r_sums(
+/// The combinations of the groups numbered `groups` (each `group` items of `items`, the last
+/// possibly fewer), with the given weights, computed in the lanes a group per lane: each
+/// group's `R` terms, one term per distinct key and one for `B`. Needs [`lanes_ready`]. `None`
+/// if a sum could not be handed over (the caller then takes dalek's path).
+fn grouped_combinations(
     items: &[Prepared],
     z: &[u128],
     group: usize,
+    groups: &[usize],
+    weights: Weights,
     scratch: &mut Scratch,
 ) -> Option<Vec<EdwardsPoint>> {
     #[cfg(target_arch = "x86_64")]
     {
-        if items.len().div_ceil(group) < 8 {
-            return None;
-        }
-        scratch.lanes_r.clear();
-        for it in items {
-            match it.r {
-                DecodedR::Lanes { point, .. } => scratch.lanes_r.push(point),
-                DecodedR::Dalek(_) => return None,
+        use super::ifma::{Term, grouped_sums, scalar_bytes};
+        use std::sync::LazyLock;
+        static BASEPOINT: LazyLock<Option<super::ifma::Affine>> = LazyLock::new(|| {
+            let mut encodings = [[0u8; 32]; 8];
+            encodings[0] = ED25519_BASEPOINT_POINT.compress().to_bytes();
+            super::ifma::decompress8(&encodings)[0]
+        });
+        let basepoint = (*BASEPOINT)?;
+        let mut terms: Vec<Term> = Vec::with_capacity(groups.len() * (group + 4));
+        let mut bounds: Vec<usize> = Vec::with_capacity(groups.len() + 1);
+        bounds.push(0);
+        for &g in groups {
+            let start = g * group;
+            let end = (start + group).min(items.len());
+            let (part, z_part) = (&items[start..end], &z[start..end]);
+            let weight = |i: usize| match weights {
+                Weights::Plain => Scalar::from(z_part[i]),
+                Weights::Positional => Scalar::from(z_part[i]) * Scalar::from(i as u64 + 1),
+            };
+            for (i, it) in part.iter().enumerate() {
+                let DecodedR::Lanes { point, .. } = it.r else {
+                    return None;
+                };
+                terms.push(match weights {
+                    Weights::Plain => (point, scalar_bytes(z_part[i])),
+                    Weights::Positional => (point, weight(i).to_bytes()),
+                });
             }
+            let b_coeff = merge_key_terms(part, (0..part.len()).map(weight), scratch);
+            for (&j, coeff) in scratch.touched.iter().zip(&scratch.key_scalars) {
+                terms.push((scratch.lanes_keys[j], coeff.to_bytes()));
+            }
+            terms.push((basepoint, b_coeff.to_bytes()));
+            bounds.push(terms.len());
         }
-        super::ifma::segment_sums(&scratch.lanes_r, z, group)
+        grouped_sums(&terms, &bounds)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (items, z, group, scratch);
+        let _ = (items, z, group, groups, weights, scratch);
         None
     }
 }
@@ -310,9 +352,9 @@ impl<'a> Search<'a> {
     /// Exact: write `e'_j = [8]e_j`, which is `O` exactly when item `j` passes its own
     /// cofactored equation. A match at `a` means `Σ_{j ≠ a-1} (j+1-a) z_j e'_j = O`, each
     /// coefficient non-zero mod L. For a fixed `a`, were any `e'_j` (`j ≠ a-1`) non-zero, that
-    /// sum would vanish for at most one of the 2¹²² values of `z_j` (odd, below 2¹²³, drawn
-    /// after the items were fixed): probability ≤ 2⁻¹²², or 2⁻¹¹⁷ over the ≤ 32 positions. So
-    /// every other item passes, and item `a-1` fails (`[8]t0 = z e'_{a-1} ≠ O`): it gets
+    /// sum would vanish for at most one of the 2¹²⁷ values of `z_j` (odd, 128-bit, drawn after
+    /// the items were fixed): probability ≤ 2⁻¹²⁷, or 2⁻¹²⁰ over the ≤ 128 positions. So every
+    /// other item passes, and item `a-1` fails (`[8]t0 = z e'_{a-1} ≠ O`): it gets
     /// `EquationFailed`, the verdict `verify_single` gives an item that passed rules 1–3.
     ///
     /// Returns whether the group was settled; if not (no match: two or more bad items),
@@ -421,23 +463,7 @@ fn other_terms(
     scratch: &mut Scratch,
     lanes_summed: bool,
 ) -> Option<EdwardsPoint> {
-    let mut b_coeff = Scalar::ZERO;
-    scratch.touched.clear();
-    for (it, &zi) in items.iter().zip(z) {
-        let zi = Scalar::from(zi);
-        b_coeff -= zi * it.s;
-        if !scratch.key_touched[it.key] {
-            scratch.key_touched[it.key] = true;
-            scratch.touched.push(it.key);
-        }
-        scratch.per_key[it.key] += zi * it.k;
-    }
-    scratch.key_scalars.clear();
-    for &j in &scratch.touched {
-        let merged = std::mem::replace(&mut scratch.per_key[j], Scalar::ZERO);
-        scratch.key_scalars.push(merged);
-        scratch.key_touched[j] = false;
-    }
+    let b_coeff = merge_key_terms(items, z.iter().map(|&zi| Scalar::from(zi)), scratch);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = lanes_summed;
     // dalek's multiscalar multiplication wants iterators of exactly known length.
@@ -465,6 +491,33 @@ fn other_terms(
         .chain(std::iter::once(&ED25519_BASEPOINT_POINT))
         .chain(scratch.touched.iter().map(|&j| &keys[j]));
     Some(EdwardsPoint::vartime_multiscalar_mul(scalars, points))
+}
+
+/// The scalars of `items`' `A` and `B` terms under `weights` (one per item): for each distinct
+/// key, `Σ w_i k_i` over its items, left in `scratch.key_scalars` beside the key indices in
+/// `scratch.touched`; returns `B`'s, `−Σ w_i S_i`. Leaves every per-key slot zeroed.
+fn merge_key_terms(
+    items: &[Prepared],
+    weights: impl Iterator<Item = Scalar>,
+    scratch: &mut Scratch,
+) -> Scalar {
+    let mut b_coeff = Scalar::ZERO;
+    scratch.touched.clear();
+    for (it, w) in items.iter().zip(weights) {
+        b_coeff -= w * it.s;
+        if !scratch.key_touched[it.key] {
+            scratch.key_touched[it.key] = true;
+            scratch.touched.push(it.key);
+        }
+        scratch.per_key[it.key] += w * it.k;
+    }
+    scratch.key_scalars.clear();
+    for &j in &scratch.touched {
+        let merged = std::mem::replace(&mut scratch.per_key[j], Scalar::ZERO);
+        scratch.key_scalars.push(merged);
+        scratch.key_touched[j] = false;
+    }
+    b_coeff
 }
 
 #[cfg(test)]
@@ -564,6 +617,7 @@ mod tests {
                     &prepared,
                     group,
                     &keys,
+                    &key_bytes,
                     &mut Scratch::default(),
                     &mut verdicts,
                 );

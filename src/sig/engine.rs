@@ -98,6 +98,8 @@ pub(crate) struct CpuEngine {
 struct ChunkState {
     key_slots: HashMap<[u8; 32], Option<usize>>,
     key_points: Vec<EdwardsPoint>,
+    /// The encodings of `key_points`, index for index.
+    key_encodings: Vec<[u8; 32]>,
     prepared: Vec<Prepared>,
     scratch: Scratch,
 }
@@ -159,6 +161,7 @@ impl CpuEngine {
     fn zip215_chunk(&self, chunk: &[SigItem<'_>], out: &mut [Verdict], st: &mut ChunkState) {
         st.key_slots.clear();
         st.key_points.clear();
+        st.key_encodings.clear();
         st.prepared.clear();
         // One decision per chunk (the estimate may move while other chunks record): the group
         // size, and with it whether R goes to the lanes, which pay off on large groups only;
@@ -197,7 +200,14 @@ impl CpuEngine {
                 if group < st.prepared.len() {
                     st.prepared.sort_by_key(|p| p.key);
                 }
-                batch::check_zip215(&st.prepared, group, &st.key_points, &mut st.scratch, out)
+                batch::check_zip215(
+                    &st.prepared,
+                    group,
+                    &st.key_points,
+                    &st.key_encodings,
+                    &mut st.scratch,
+                    out,
+                )
             }
         };
         self.recent.record(st.prepared.len(), failures);
@@ -217,6 +227,7 @@ impl CpuEngine {
             Entry::Vacant(e) => {
                 let slot = self.keys.get(item.public_key).ok().map(|k| {
                     st.key_points.push(k.point);
+                    st.key_encodings.push(*item.public_key);
                     st.key_points.len() - 1
                 });
                 *e.insert(slot)

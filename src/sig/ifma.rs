@@ -501,17 +501,31 @@ impl Cached8 {
     }
 }
 
-/// Signed radix-16 digits of a 128-bit scalar: 33 digits in [−8, 8], least significant first.
-fn radix16(z: u128) -> [i8; 33] {
-    let mut digits = [0i8; 33];
+/// Signed radix-16 digits of a 256-bit little-endian scalar: 65 digits in [−8, 8], least
+/// significant first.
+fn radix16(scalar: &[u8; 32]) -> [i8; 65] {
+    let mut digits = [0i8; 65];
     let mut carry = 0i16;
-    for (i, digit) in digits.iter_mut().take(32).enumerate() {
-        let v = ((z >> (4 * i)) & 15) as i16 + carry;
+    for (i, digit) in digits.iter_mut().take(64).enumerate() {
+        let byte = scalar[i / 2];
+        let nibble = if i % 2 == 0 { byte & 15 } else { byte >> 4 };
+        let v = i16::from(nibble) + carry;
         carry = (v + 8) >> 4;
         *digit = (v - (carry << 4)) as i8;
     }
-    digits[32] = carry as i8;
+    digits[64] = carry as i8;
     digits
+}
+
+/// A term of a sum of multiples: a point and its scalar (256-bit little-endian; the batch
+/// equation's `R` terms carry 128-bit ones, its `A` and `B` terms full 253-bit ones).
+pub(crate) type Term = (Affine, [u8; 32]);
+
+/// A 128-bit weight as a [`Term`]'s scalar.
+pub(crate) fn scalar_bytes(z: u128) -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    bytes[..16].copy_from_slice(&z.to_le_bytes());
+    bytes
 }
 
 /// `Σ z_i · P_i` by eight interleaved Straus sums (lane `j` takes points `j, j + 8, …`, all
@@ -527,37 +541,48 @@ pub(crate) fn sum_of_multiples(
     assert!(available(), "sum_of_multiples needs AVX-512 IFMA");
     assert_eq!(points.len(), z.len());
     let n = points.len();
-    let interleaved = |column: usize, lane: usize| Some(8 * column + lane).filter(|&i| i < n);
+    let interleaved = |column: usize, lane: usize| {
+        let i = 8 * column + lane;
+        (i < n).then(|| (points[i], scalar_bytes(z[i])))
+    };
     // SAFETY: the CPU has the target features the function needs (checked just above).
-    let lanes = unsafe { lane_sums(points, z, n.div_ceil(8), &interleaved) };
+    let lanes = unsafe { lane_sums(n.div_ceil(8), &interleaved) };
     lanes.iter().map(decode).sum()
 }
 
-/// `Σ z_i · P_i` over each run of `segment` consecutive points (the last run may be shorter),
-/// one sum per run, in order: eight runs at a time, one per lane. This is how many small
-/// batch groups get their `R` terms summed at once: a lane's doublings serve one group, so
-/// eight groups share each doubling, where [`sum_of_multiples`] on each group alone would
-/// spend a whole doubling chain (132 doublings of eight points) and eight hand-overs to dalek
-/// on it. `None` as for [`sum_of_multiples`].
-pub(crate) fn segment_sums(
-    points: &[Affine],
-    z: &[u128],
-    segment: usize,
+/// One sum of multiples per group of terms, group `k` being `terms[bounds[k]..bounds[k + 1]]`
+/// (`bounds` ascending, from 0 to `terms.len()`), eight groups at a time, one per lane. This is
+/// how many small batch groups get their whole combinations at once: eight groups share each
+/// doubling, where [`sum_of_multiples`] on each group alone would spend a whole doubling chain
+/// and eight hand-overs to dalek on it, and dalek's multiscalar multiplication of a group's
+/// few full-size terms would spend its own chain of 256 doublings. `None` as for
+/// [`sum_of_multiples`].
+pub(crate) fn grouped_sums(
+    terms: &[Term],
+    bounds: &[usize],
 ) -> Option<Vec<curve25519_dalek::EdwardsPoint>> {
-    assert!(available(), "segment_sums needs AVX-512 IFMA");
-    assert_eq!(points.len(), z.len());
-    assert!(segment > 0, "segments hold at least one point");
-    let n = points.len();
-    let segments = n.div_ceil(segment);
-    let mut sums = Vec::with_capacity(segments);
-    for round in 0..segments.div_ceil(8) {
+    assert!(available(), "grouped_sums needs AVX-512 IFMA");
+    assert!(
+        bounds.first() == Some(&0) && bounds.last() == Some(&terms.len()) && bounds.is_sorted(),
+        "bounds split the terms"
+    );
+    let groups = bounds.len() - 1;
+    let mut sums = Vec::with_capacity(groups);
+    for round in 0..groups.div_ceil(8) {
+        let group = |lane: usize| {
+            let k = 8 * round + lane;
+            (k < groups).then(|| bounds[k]..bounds[k + 1])
+        };
+        let columns = (0..8).filter_map(group).map(|g| g.len()).max().unwrap_or(0);
         let in_lane = |column: usize, lane: usize| {
-            let first = (8 * round + lane) * segment;
-            Some(first + column).filter(|&i| i < n && first < n)
+            group(lane)
+                .map(|g| g.start + column)
+                .filter(|&i| i < bounds[(8 * round + lane) + 1])
+                .map(|i| terms[i])
         };
         // SAFETY: the CPU has the target features the function needs (checked above).
-        let lanes = unsafe { lane_sums(points, z, segment, &in_lane) };
-        for encoding in lanes.iter().take(segments - 8 * round) {
+        let lanes = unsafe { lane_sums(columns, &in_lane) };
+        for encoding in lanes.iter().take(groups - 8 * round) {
             sums.push(decode(encoding)?);
         }
     }
@@ -569,26 +594,25 @@ fn decode(encoding: &[u8; 32]) -> Option<curve25519_dalek::EdwardsPoint> {
     curve25519_dalek::edwards::CompressedEdwardsY(*encoding).decompress()
 }
 
-/// Eight Straus sums side by side: lane `j` sums `z_i · P_i` over the points
-/// `index(column, j)` for `column` in `0..columns` (`None`: nothing there, the lane idles).
-/// Returns each lane's sum, compressed.
+/// Eight Straus sums side by side: lane `j` sums the terms `term(column, j)` for `column` in
+/// `0..columns` (`None`: nothing there, the lane idles). The doubling chain is as long as the
+/// largest scalar needs (128 doublings when every scalar is below 2^128), and a column whose
+/// eight digits are all zero at a position skips its addition there. Returns each lane's sum,
+/// compressed.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn lane_sums(
-    points: &[Affine],
-    z: &[u128],
-    columns: usize,
-    index: &dyn Fn(usize, usize) -> Option<usize>,
-) -> [[u8; 32]; 8] {
+fn lane_sums(columns: usize, term: &dyn Fn(usize, usize) -> Option<Term>) -> [[u8; 32]; 8] {
     // The identity (0, 1) fills idle lanes (its scalar is 0).
     let identity = Affine {
         x: [0; 5],
         y: [1, 0, 0, 0, 0],
     };
     let mut tables: Vec<[Cached8; 8]> = Vec::with_capacity(columns);
-    let mut digits: Vec<[[i8; 33]; 8]> = Vec::with_capacity(columns);
+    let mut digits: Vec<[[i8; 65]; 8]> = Vec::with_capacity(columns);
+    // Digit positions in use: one past the highest non-zero digit of any term.
+    let mut top = 0;
     for column in 0..columns {
-        let at: [Option<usize>; 8] = std::array::from_fn(|j| index(column, j));
-        let lane = |j: usize| at[j].map_or(identity, |i| points[i]);
+        let at: [Option<Term>; 8] = std::array::from_fn(|j| term(column, j));
+        let lane = |j: usize| at[j].map_or(identity, |(point, _)| point);
         let x = from_lanes(std::array::from_fn(|i| {
             std::array::from_fn(|j| lane(j).x[i])
         }));
@@ -606,15 +630,25 @@ fn lane_sums(
             *multiple = acc.cached();
         }
         tables.push(multiples);
-        digits.push(std::array::from_fn(|j| radix16(at[j].map_or(0, |i| z[i]))));
+        let column_digits: [[i8; 65]; 8] =
+            std::array::from_fn(|j| at[j].map_or([0; 65], |(_, scalar)| radix16(&scalar)));
+        for d in &column_digits {
+            if let Some(highest) = d.iter().rposition(|&digit| digit != 0) {
+                top = top.max(highest + 1);
+            }
+        }
+        digits.push(column_digits);
     }
     let mut acc = Point8::identity();
-    for t in (0..33).rev() {
-        if t != 32 {
+    for t in (0..top).rev() {
+        if t + 1 != top {
             acc = acc.double().double().double().double();
         }
         for (table, digits) in tables.iter().zip(&digits) {
             let lane_digits: [i8; 8] = std::array::from_fn(|j| digits[j][t]);
+            if lane_digits == [0; 8] {
+                continue;
+            }
             let mut entry = Cached8::identity();
             for (k, multiple) in table.iter().enumerate() {
                 let mask = lane_digits.iter().enumerate().fold(0u8, |m, (j, d)| {
@@ -991,8 +1025,9 @@ mod tests {
 
     #[test]
     fn radix16_digits_recompose() {
+        use curve25519_dalek::Scalar;
         let mut rng = rand::rng();
-        for z in [
+        let mut scalars: Vec<[u8; 32]> = [
             0u128,
             1,
             8,
@@ -1001,14 +1036,23 @@ mod tests {
             0x8888_8888_8888_8888_8888_8888_8888_8888,
         ]
         .into_iter()
-        .chain((0..200).map(|_| rng.random::<u128>()))
-        {
-            let digits = radix16(z);
+        .chain((0..100).map(|_| rng.random::<u128>()))
+        .map(scalar_bytes)
+        .collect();
+        scalars.extend([
+            [0xff; 32],
+            [0x88; 32],
+            Scalar::from(7u8).invert().to_bytes(),
+        ]);
+        scalars.extend((0..100).map(|_| rng.random::<[u8; 32]>()));
+        for bytes in scalars {
+            let digits = radix16(&bytes);
             assert!(digits.iter().all(|d| (-8..=8).contains(d)));
-            let back = digits.iter().rev().fold(0i128, |acc, &d| {
-                acc.wrapping_mul(16).wrapping_add(i128::from(d))
+            let back = digits.iter().rev().fold(Scalar::ZERO, |acc, &d| {
+                let digit = Scalar::from(d.unsigned_abs());
+                acc * Scalar::from(16u8) + if d < 0 { -digit } else { digit }
             });
-            assert_eq!(back as u128, z);
+            assert_eq!(back, Scalar::from_bytes_mod_order(bytes), "{bytes:02x?}");
         }
     }
 
@@ -1043,11 +1087,11 @@ mod tests {
         }
     }
 
-    /// Each run's sum against dalek's multiscalar multiplication of that run alone, for run
-    /// lengths that do and do not divide the points, and run counts below, at and past a
-    /// multiple of the eight lanes.
+    /// Each group's sum against dalek's multiscalar multiplication of that group alone, with
+    /// 128-bit and full-size scalars mixed (as in the batch equation), for group counts below,
+    /// at and past a multiple of the eight lanes, and empty and uneven groups.
     #[test]
-    fn segment_sums_match_dalek_run_by_run() {
+    fn grouped_sums_match_dalek_group_by_group() {
         if !available() {
             eprintln!("SKIP: no AVX-512 IFMA on this CPU");
             return;
@@ -1056,45 +1100,48 @@ mod tests {
         use curve25519_dalek::traits::VartimeMultiscalarMul;
         use curve25519_dalek::{EdwardsPoint, Scalar};
         let mut rng = rand::rng();
-        for (n, segment) in [
-            (1usize, 1usize),
-            (5, 16),
-            (8, 1),
-            (30, 4),
-            (64, 8),
-            (67, 4),
-            (136, 16),
-            (200, 3),
-        ] {
+        let sizes: [&[usize]; 5] = [
+            &[1],
+            &[5, 0, 3],
+            &[1; 8],
+            &[16, 3, 0, 17, 16, 16, 2, 9, 18],
+            &[4; 17],
+        ];
+        for sizes in sizes {
+            let n: usize = sizes.iter().sum();
             let points: Vec<EdwardsPoint> = (0..n)
                 .map(|_| {
                     Scalar::from(rng.random::<u64>()) * ED25519_BASEPOINT_POINT
                         + EIGHT_TORSION[rng.random_range(0..8)]
                 })
                 .collect();
-            let encodings: Vec<[u8; 32]> = points.iter().map(|p| p.compress().to_bytes()).collect();
-            let z: Vec<u128> = (0..n).map(|_| rng.random()).collect();
-            let affine: Vec<Affine> = decompress_all(&encodings)
-                .into_iter()
-                .map(|p| p.expect("decodes"))
+            // Every third scalar full-size, the others 128-bit.
+            let scalars: Vec<Scalar> = (0..n)
+                .map(|i| {
+                    if i % 3 == 0 {
+                        Scalar::from_bytes_mod_order(rng.random())
+                    } else {
+                        Scalar::from(rng.random::<u128>())
+                    }
+                })
                 .collect();
-            let got = segment_sums(&affine, &z, segment).expect("lane sums decode");
-            assert_eq!(
-                got.len(),
-                n.div_ceil(segment),
-                "{n} points in runs of {segment}"
-            );
+            let encodings: Vec<[u8; 32]> = points.iter().map(|p| p.compress().to_bytes()).collect();
+            let terms: Vec<Term> = decompress_all(&encodings)
+                .into_iter()
+                .zip(&scalars)
+                .map(|(p, s)| (p.expect("decodes"), s.to_bytes()))
+                .collect();
+            let mut bounds = vec![0];
+            for size in sizes {
+                bounds.push(bounds.last().expect("starts at 0") + size);
+            }
+            let got = grouped_sums(&terms, &bounds).expect("lane sums decode");
+            assert_eq!(got.len(), sizes.len(), "{sizes:?}");
             for (k, sum) in got.iter().enumerate() {
-                let run = k * segment..((k + 1) * segment).min(n);
-                let want = EdwardsPoint::vartime_multiscalar_mul(
-                    z[run.clone()].iter().map(|&z| Scalar::from(z)),
-                    &points[run],
-                );
-                assert_eq!(
-                    sum.compress(),
-                    want.compress(),
-                    "{n} points, run {k} of {segment}"
-                );
+                let range = bounds[k]..bounds[k + 1];
+                let want =
+                    EdwardsPoint::vartime_multiscalar_mul(&scalars[range.clone()], &points[range]);
+                assert_eq!(sum.compress(), want.compress(), "{sizes:?}, group {k}");
             }
         }
     }
