@@ -51,7 +51,7 @@
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use curve25519_dalek::traits::{Identity, IsIdentity, VartimeMultiscalarMul};
 use rand::RngExt;
 
 use super::rules::zip215_equation;
@@ -171,7 +171,11 @@ pub(crate) fn check_zip215(
     let mut failing: Vec<(usize, EdwardsPoint)> = Vec::new();
     for (g, (part, z_part)) in items.chunks(group).zip(z.chunks(group)).enumerate() {
         let whole = match &sums {
-            Some(sums) => Some(sums[g]),
+            // Passing groups come back as None, already checked in the lanes.
+            Some(sums) => match sums[g] {
+                Some(p) => Some(p),
+                None => continue,
+            },
             None => combination(part, z_part, keys, scratch),
         };
         match whole {
@@ -195,9 +199,11 @@ pub(crate) fn check_zip215(
         let part = &items[g * group..((g + 1) * group).min(items.len())];
         let z_part = &z[g * group..g * group + part.len()];
         let mut search = Search::new(keys, scratch, verdicts, part.len());
-        let found = located
-            .as_ref()
-            .is_some_and(|t1| search.locate_one(part, &p, &t1[k]));
+        let found = located.as_ref().is_some_and(|t1| {
+            // A T1 returned as None has [8]T1 = O: the identity stands in for it.
+            let t1 = t1[k].unwrap_or_else(EdwardsPoint::identity);
+            search.locate_one(part, &p, &t1)
+        });
         if !found {
             search.settle(part, z_part, p);
         }
@@ -263,8 +269,10 @@ fn lanes_ready(items: &[Prepared], key_encodings: &[[u8; 32]], scratch: &mut Scr
 
 /// The combinations of the groups numbered `groups` (each `group` items of `items`, the last
 /// possibly fewer), with the given weights, computed in the lanes a group per lane: each
-/// group's `R` terms, one term per distinct key and one for `B`. Needs [`lanes_ready`]. `None`
-/// if a sum could not be handed over (the caller then takes dalek's path).
+/// group's `R` terms, one term per distinct key and one for `B`. A combination whose cofactor
+/// multiple is the identity comes back as `None` (see [`super::ifma::grouped_sums`]). Needs
+/// [`lanes_ready`]. `None` overall if a sum could not be handed over (the caller then takes
+/// dalek's path).
 fn grouped_combinations(
     items: &[Prepared],
     z: &[u128],
@@ -272,7 +280,7 @@ fn grouped_combinations(
     groups: &[usize],
     weights: Weights,
     scratch: &mut Scratch,
-) -> Option<Vec<EdwardsPoint>> {
+) -> Option<Vec<Option<EdwardsPoint>>> {
     #[cfg(target_arch = "x86_64")]
     {
         use super::ifma::{Term, grouped_sums, scalar_bytes};

@@ -546,7 +546,7 @@ pub(crate) fn sum_of_multiples(
         (i < n).then(|| (points[i], scalar_bytes(z[i])))
     };
     // SAFETY: the CPU has the target features the function needs (checked just above).
-    let lanes = unsafe { lane_sums(n.div_ceil(8), &interleaved) };
+    let (lanes, _) = unsafe { lane_sums(n.div_ceil(8), &interleaved) };
     lanes.iter().map(decode).sum()
 }
 
@@ -555,12 +555,15 @@ pub(crate) fn sum_of_multiples(
 /// how many small batch groups get their whole combinations at once: eight groups share each
 /// doubling, where [`sum_of_multiples`] on each group alone would spend a whole doubling chain
 /// and eight hand-overs to dalek on it, and dalek's multiscalar multiplication of a group's
-/// few full-size terms would spend its own chain of 256 doublings. `None` as for
-/// [`sum_of_multiples`].
+/// few full-size terms would spend its own chain of 256 doublings.
+///
+/// A sum whose cofactor multiple `[8]sum` is the identity (a passing batch equation) comes back
+/// as `None` without being handed over to dalek (a field square root each); the others as
+/// `Some(sum)`. `None` overall as for [`sum_of_multiples`].
 pub(crate) fn grouped_sums(
     terms: &[Term],
     bounds: &[usize],
-) -> Option<Vec<curve25519_dalek::EdwardsPoint>> {
+) -> Option<Vec<Option<curve25519_dalek::EdwardsPoint>>> {
     assert!(available(), "grouped_sums needs AVX-512 IFMA");
     assert!(
         bounds.first() == Some(&0) && bounds.last() == Some(&terms.len()) && bounds.is_sorted(),
@@ -581,9 +584,13 @@ pub(crate) fn grouped_sums(
                 .map(|i| terms[i])
         };
         // SAFETY: the CPU has the target features the function needs (checked above).
-        let lanes = unsafe { lane_sums(columns, &in_lane) };
-        for encoding in lanes.iter().take(groups - 8 * round) {
-            sums.push(decode(encoding)?);
+        let (lanes, cleared) = unsafe { lane_sums(columns, &in_lane) };
+        for (j, encoding) in lanes.iter().enumerate().take(groups - 8 * round) {
+            sums.push(if cleared >> j & 1 == 1 {
+                None
+            } else {
+                Some(decode(encoding)?)
+            });
         }
     }
     Some(sums)
@@ -598,9 +605,12 @@ fn decode(encoding: &[u8; 32]) -> Option<curve25519_dalek::EdwardsPoint> {
 /// `0..columns` (`None`: nothing there, the lane idles). The doubling chain is as long as the
 /// largest scalar needs (128 doublings when every scalar is below 2^128), and a column whose
 /// eight digits are all zero at a position skips its addition there. Returns each lane's sum,
-/// compressed.
+/// compressed, and the lanes whose sum times the cofactor 8 is the identity.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn lane_sums(columns: usize, term: &dyn Fn(usize, usize) -> Option<Term>) -> [[u8; 32]; 8] {
+fn lane_sums(
+    columns: usize,
+    term: &dyn Fn(usize, usize) -> Option<Term>,
+) -> ([[u8; 32]; 8], __mmask8) {
     // The identity (0, 1) fills idle lanes (its scalar is 0).
     let identity = Affine {
         x: [0; 5],
@@ -663,7 +673,11 @@ fn lane_sums(columns: usize, term: &dyn Fn(usize, usize) -> Option<Term>) -> [[u
             acc = acc.add(&entry.negate_lanes(negative));
         }
     }
-    acc.compress()
+    // [8]acc is the identity exactly when X = 0 and Y = Z (Z is never 0).
+    let eight = acc.double().double().double();
+    let zero = Fe8([_mm512_setzero_si512(); 5]);
+    let cleared = eight.x.equal(&zero) & eight.y.equal(&eight.z);
+    (acc.compress(), cleared)
 }
 
 /// Limb-major lanes into an element.
@@ -1097,7 +1111,7 @@ mod tests {
             return;
         }
         use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
-        use curve25519_dalek::traits::VartimeMultiscalarMul;
+        use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
         use curve25519_dalek::{EdwardsPoint, Scalar};
         let mut rng = rand::rng();
         let sizes: [&[usize]; 5] = [
@@ -1109,10 +1123,16 @@ mod tests {
         ];
         for sizes in sizes {
             let n: usize = sizes.iter().sum();
+            // Every fifth point pure torsion: a group of one such term sums to a point whose
+            // cofactor multiple is the identity (returned as None), like an empty group's.
             let points: Vec<EdwardsPoint> = (0..n)
-                .map(|_| {
-                    Scalar::from(rng.random::<u64>()) * ED25519_BASEPOINT_POINT
-                        + EIGHT_TORSION[rng.random_range(0..8)]
+                .map(|i| {
+                    let torsion = EIGHT_TORSION[rng.random_range(0..8)];
+                    if i % 5 == 4 {
+                        torsion
+                    } else {
+                        Scalar::from(rng.random::<u64>()) * ED25519_BASEPOINT_POINT + torsion
+                    }
                 })
                 .collect();
             // Every third scalar full-size, the others 128-bit.
@@ -1137,12 +1157,25 @@ mod tests {
             }
             let got = grouped_sums(&terms, &bounds).expect("lane sums decode");
             assert_eq!(got.len(), sizes.len(), "{sizes:?}");
+            let mut cleared = 0;
             for (k, sum) in got.iter().enumerate() {
                 let range = bounds[k]..bounds[k + 1];
                 let want =
                     EdwardsPoint::vartime_multiscalar_mul(&scalars[range.clone()], &points[range]);
-                assert_eq!(sum.compress(), want.compress(), "{sizes:?}, group {k}");
+                match sum {
+                    Some(sum) => {
+                        assert_eq!(sum.compress(), want.compress(), "{sizes:?}, group {k}")
+                    }
+                    None => {
+                        assert!(want.mul_by_cofactor().is_identity(), "{sizes:?}, group {k}");
+                        cleared += 1;
+                    }
+                }
             }
+            let want_cleared = (0..sizes.len())
+                .filter(|&k| (bounds[k]..bounds[k + 1]).all(|i| i % 5 == 4))
+                .count();
+            assert_eq!(cleared, want_cleared, "{sizes:?}");
         }
     }
 
