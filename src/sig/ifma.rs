@@ -25,10 +25,10 @@
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::{
-    __m512i, __mmask8, _mm512_add_epi64, _mm512_and_si512, _mm512_cmpeq_epi64_mask,
-    _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_set1_epi64,
-    _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srli_epi64, _mm512_sub_epi64,
-    _mm512_test_epi64_mask,
+    __m512i, __mmask8, _mm_cvtsi64_si128, _mm512_abs_epi64, _mm512_add_epi64, _mm512_and_si512,
+    _mm512_cmpeq_epi64_mask, _mm512_cmplt_epi64_mask, _mm512_cvtepi8_epi64, _mm512_madd52hi_epu64,
+    _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_set1_epi64, _mm512_setzero_si512,
+    _mm512_slli_epi64, _mm512_srli_epi64, _mm512_sub_epi64, _mm512_test_epi64_mask,
 };
 
 /// Whether this CPU can run the code here.
@@ -617,7 +617,8 @@ fn lane_sums(
         y: [1, 0, 0, 0, 0],
     };
     let mut tables: Vec<[Cached8; 8]> = Vec::with_capacity(columns);
-    let mut digits: Vec<[[i8; 65]; 8]> = Vec::with_capacity(columns);
+    // Position-major: digits[column][t][lane], so a position's eight digits are one load.
+    let mut digits: Vec<[[i8; 8]; 65]> = Vec::with_capacity(columns);
     // Digit positions in use: one past the highest non-zero digit of any term.
     let mut top = 0;
     for column in 0..columns {
@@ -640,36 +641,36 @@ fn lane_sums(
             *multiple = acc.cached();
         }
         tables.push(multiples);
-        let column_digits: [[i8; 65]; 8] =
+        let lane_digits: [[i8; 65]; 8] =
             std::array::from_fn(|j| at[j].map_or([0; 65], |(_, scalar)| radix16(&scalar)));
-        for d in &column_digits {
-            if let Some(highest) = d.iter().rposition(|&digit| digit != 0) {
-                top = top.max(highest + 1);
-            }
+        let column_digits: [[i8; 8]; 65] =
+            std::array::from_fn(|t| std::array::from_fn(|j| lane_digits[j][t]));
+        if let Some(highest) = column_digits.iter().rposition(|d| *d != [0; 8]) {
+            top = top.max(highest + 1);
         }
         digits.push(column_digits);
     }
+    let identity_cached = Cached8::identity();
     let mut acc = Point8::identity();
     for t in (0..top).rev() {
         if t + 1 != top {
             acc = acc.double().double().double().double();
         }
         for (table, digits) in tables.iter().zip(&digits) {
-            let lane_digits: [i8; 8] = std::array::from_fn(|j| digits[j][t]);
-            if lane_digits == [0; 8] {
+            let lane_digits = i64::from_le_bytes(digits[t].map(|d| d as u8));
+            if lane_digits == 0 {
                 continue;
             }
-            let mut entry = Cached8::identity();
+            // The eight digits widened to 64-bit lanes; per multiple k + 1 the lanes whose
+            // digit has that magnitude take it from the table.
+            let widened = _mm512_cvtepi8_epi64(_mm_cvtsi64_si128(lane_digits));
+            let magnitude = _mm512_abs_epi64(widened);
+            let mut entry = identity_cached;
             for (k, multiple) in table.iter().enumerate() {
-                let mask = lane_digits.iter().enumerate().fold(0u8, |m, (j, d)| {
-                    m | (u8::from(d.unsigned_abs() as usize == k + 1) << j)
-                });
+                let mask = _mm512_cmpeq_epi64_mask(magnitude, splat(k as u64 + 1));
                 entry = entry.select(mask, multiple);
             }
-            let negative = lane_digits
-                .iter()
-                .enumerate()
-                .fold(0u8, |m, (j, d)| m | (u8::from(*d < 0) << j));
+            let negative = _mm512_cmplt_epi64_mask(widened, _mm512_setzero_si512());
             acc = acc.add(&entry.negate_lanes(negative));
         }
     }
