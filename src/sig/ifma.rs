@@ -623,14 +623,16 @@ fn lane_sums(
     let mut top = 0;
     for column in 0..columns {
         let at: [Option<Term>; 8] = std::array::from_fn(|j| term(column, j));
-        let lane = |j: usize| at[j].map_or(identity, |(point, _)| point);
-        let x = from_lanes(std::array::from_fn(|i| {
-            std::array::from_fn(|j| lane(j).x[i])
-        }));
-        let y = from_lanes(std::array::from_fn(|i| {
-            std::array::from_fn(|j| lane(j).y[i])
-        }));
-        let p1 = Point8::affine(&x, &y);
+        // Limb-major: xs[i][j] is limb i of lane j's x.
+        let (mut xs, mut ys) = ([[0u64; 8]; 5], [[0u64; 8]; 5]);
+        for (j, t) in at.iter().enumerate() {
+            let point = t.as_ref().map_or(&identity, |(point, _)| point);
+            for i in 0..5 {
+                xs[i][j] = point.x[i];
+                ys[i][j] = point.y[i];
+            }
+        }
+        let p1 = Point8::affine(&from_lanes(xs), &from_lanes(ys));
         // Multiples 1..8.
         let c1 = p1.cached();
         let mut multiples = [c1; 8];
