@@ -3,17 +3,18 @@
 //! and the policy's equation applied — as a batch for `Zip215`, item by item for `Strict`.
 //!
 //! On CPUs with AVX-512 IFMA, a `Zip215` chunk headed for batch groups decodes every `R` eight
-//! at a time and sums the batch equation's `R` terms in eight lanes (`super::ifma`): a large
-//! group (at least [`LANES_MIN_GROUP`] items) spreads its own terms over the lanes; small ones
-//! (failures seen recently), when the chunk holds at least [`LANES_GROUPS`] of them, take a
-//! lane each, so eight groups share every doubling. A chunk of fewer, smaller groups, and
+//! at a time (`super::ifma`). A large group (at least [`LANES_MIN_GROUP`] items) spreads its
+//! own `R` terms over the eight lanes and leaves its `A` and `B` terms to curve25519-dalek's
+//! multiscalar multiplication. Small groups (failures seen recently), when the chunk holds at
+//! least [`LANES_GROUPS`] of them, are computed whole in the lanes, a group per lane, so eight
+//! groups share every doubling (`batch::check_zip215`). A chunk of fewer, smaller groups, and
 //! single checks, keep curve25519-dalek's decoding and multiscalar multiplication (measured:
 //! the lanes' fixed cost per sum does not pay there).
 //!
 //! When groups are smaller than the chunk, its items are put in key order first: each group
-//! pays one multiscalar term (a full 253-bit scalar) per distinct key, so a group of issuer
-//! traffic in key order pays for one or two keys instead of up to one per item (measured at
-//! 1% invalid, 64 issuers: 166k → 225k sigs/s).
+//! pays one full-size (253-bit) term per distinct key, so a group of issuer traffic in key
+//! order pays for one or two keys instead of up to one per item (measured at 1% invalid, 64
+//! issuers: 166k → 225k sigs/s, when those terms still went to dalek).
 //!
 //! # Chunk and group sizes
 //!
@@ -26,10 +27,11 @@
 //! The group size follows the failure density recently seen by this engine: with no recent
 //! failures the whole chunk is one group; as failures become common groups shrink so that a
 //! group holds about [`BAD_PER_GROUP`] bad items; past [`DENSE_FAILURE_RATE`] batching cannot
-//! pay for its searches and every item is checked alone. Locating one bad item in a group of
-//! `g` costs about `g` items' worth of multiscalar work, so the cost of failures stays
-//! proportional to their number, whatever the batch size. This only changes cost: every path gives
-//! the same verdicts (see `batch.rs`).
+//! pay for its searches and every item is checked alone. Locating a lone bad item in a small
+//! group costs one more combination of the group (the locator in `batch.rs`), and two or
+//! more cost a bisection, about `g` items' worth of multiscalar work, so the cost of failures
+//! stays proportional to their number, whatever the batch size. This only changes cost: every
+//! path gives the same verdicts (see `batch.rs`).
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
@@ -61,7 +63,9 @@ const MIN_GROUP: usize = 4;
 /// (measured crossover: at 20% failures, groups of 4 and single checks cost the same).
 const DENSE_FAILURE_RATE: f64 = 0.2;
 /// Target expected bad items per group. Measured optimum on 16,384-item batches: groups of
-/// 16 at 1% failures, 8 at 5%, 4 at 10% (BENCHMARKS.md, "Tuning").
+/// 16 at 1% failures, 8 at 5%, 4 at 10% (BENCHMARKS.md, "Tuning"). Re-measured with the
+/// groups in the lanes and the locator: at 1%, 16 stays best for issuer traffic (32 ties)
+/// and distinct keys would gain ~8% from 8; at 5%, groups of 4, 8 and 16 tie. Kept.
 const BAD_PER_GROUP: f64 = 0.25;
 /// The smallest batch group for which `R` goes to the IFMA lanes: their sum of multiples has
 /// a fixed cost (132 doublings of eight points per combination) that small groups, and the
@@ -164,8 +168,8 @@ impl CpuEngine {
         st.key_encodings.clear();
         st.prepared.clear();
         // One decision per chunk (the estimate may move while other chunks record): the group
-        // size, and with it whether R goes to the lanes, which pay off on large groups only;
-        // small ones (failures seen recently) and single checks keep dalek's path.
+        // size, and with it whether R goes to the lanes, which pay off on large groups and on
+        // many small ones together; a few small groups and single checks keep dalek's path.
         let group = self.recent.group_size(chunk.len());
         let lanes = self.lanes
             && group.is_some_and(|g| g >= LANES_MIN_GROUP || chunk.len() / g >= LANES_GROUPS);
