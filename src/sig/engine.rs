@@ -53,6 +53,17 @@ use crate::Error;
 
 /// The most items one rayon task takes.
 pub(crate) const MAX_CHUNK: usize = 1024;
+/// The most items one rayon task takes while recent failures have made groups small. One call
+/// of the grouped check (`batch::check_zip215`) then holds more failing groups, so the
+/// locator's round of the lanes, which costs the same for one failing group as for eight,
+/// runs fuller: a 1,024-item chunk at 1% has ~9.5 failing groups of 16, two rounds where 1.2
+/// would do; 4,096 items have ~38, five rounds where 4.8 would do. Each chunk also decodes
+/// its keys in the lanes once, so issuer traffic decodes them once per 4,096 items. Whole
+/// chunks are not made larger: a group is never more than [`MAX_CHUNK`] items, because
+/// larger single equations measured slower here (one `R` table per point, out of cache).
+/// Measured (BENCHMARKS.md, "Tuning"): 1% invalid, groups of 16, 1,024 → 4,096 items per
+/// chunk: 406k → 425k sigs/s (64 issuers), 217k → 226k (distinct keys).
+const MAX_CHUNK_SMALL_GROUPS: usize = 4 * MAX_CHUNK;
 /// The fewest items worth a task of their own. Measured (BENCHMARKS.md, "Tuning"): with 64
 /// it was, a 64-item batch ran as one task on one core at 76k sigs/s, half of what the batch
 /// peers reach on two; at 32 it splits across both and runs at 155-176k (16 gave no more).
@@ -144,10 +155,20 @@ impl CpuEngine {
 
     pub fn verify(&self, items: &[SigItem<'_>]) -> Vec<Verdict> {
         let mut verdicts = vec![Verdict::Valid; items.len()];
+        let small_groups = self.policy == Policy::Zip215
+            && self
+                .recent
+                .group_size(MAX_CHUNK)
+                .is_some_and(|g| g < MAX_CHUNK);
+        let max_chunk = if small_groups {
+            MAX_CHUNK_SMALL_GROUPS
+        } else {
+            MAX_CHUNK
+        };
         let chunk = items
             .len()
             .div_ceil(self.threads())
-            .clamp(MIN_CHUNK, MAX_CHUNK);
+            .clamp(MIN_CHUNK, max_chunk);
         self.pool.install(|| {
             verdicts
                 .par_chunks_mut(chunk)
@@ -170,7 +191,12 @@ impl CpuEngine {
         // One decision per chunk (the estimate may move while other chunks record): the group
         // size, and with it whether R goes to the lanes, which pay off on large groups and on
         // many small ones together; a few small groups and single checks keep dalek's path.
-        let group = self.recent.group_size(chunk.len());
+        // A chunk sized for small groups may meet an estimate that has since cleared: its
+        // groups still stay within MAX_CHUNK items.
+        let group = self
+            .recent
+            .group_size(chunk.len())
+            .map(|g| g.min(MAX_CHUNK));
         let lanes = self.lanes
             && group.is_some_and(|g| g >= LANES_MIN_GROUP || chunk.len() / g >= LANES_GROUPS);
         for (slot, item) in chunk.iter().enumerate() {
@@ -329,8 +355,10 @@ fn decode_r_in_lanes(prepared: &mut Vec<Prepared>, out: &mut [Verdict]) {
 }
 
 /// The fraction of prepared items whose equation failed, over the last one to two windows of
-/// [`FAILURE_WINDOW`] items: the window being filled and the last full one. Once a window of
-/// honest traffic has filled, an earlier burst of failures no longer counts at all.
+/// [`FAILURE_WINDOW`] items: the window being filled and the last full one (a window closes
+/// with the chunk that fills it, so a chunk of [`MAX_CHUNK_SMALL_GROUPS`] items is a window of
+/// its own). Once a window of honest traffic has filled, an earlier burst of failures no
+/// longer counts at all.
 ///
 /// Updated with relaxed atomics from every chunk; races only blur the estimate, which steers
 /// cost, never verdicts.
@@ -466,6 +494,51 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// While failures are recent, chunks grow past [`MAX_CHUNK`]; when the estimate clears
+    /// inside such a call, the later chunks are checked in groups of `MAX_CHUNK` items. Both
+    /// give `verify_single`'s verdicts, item by item.
+    #[test]
+    fn chunks_sized_for_small_groups_give_the_same_verdicts() {
+        use crate::workload::{Workload, WorkloadSpec};
+        let engine = CpuEngine::new(Policy::Zip215, 1, 64).expect("engine");
+        let check = |traffic: &Workload, sigs: &[[u8; 64]], what: &str| {
+            let items: Vec<SigItem<'_>> = (0..sigs.len())
+                .map(|i| {
+                    let message = &traffic.messages[i * 32..(i + 1) * 32];
+                    SigItem::new(&traffic.keys[i], &sigs[i], message)
+                })
+                .collect();
+            let reference: Vec<Verdict> = items
+                .iter()
+                .map(|item| crate::verify_single(Policy::Zip215, item))
+                .collect();
+            assert!(reference.contains(&Verdict::Invalid(Reason::EquationFailed)));
+            assert_eq!(engine.verify(&items), reference, "{what}");
+        };
+        let spec = |items, invalid_fraction, seed| WorkloadSpec {
+            items,
+            issuers: 8,
+            message_len: 32,
+            invalid_fraction,
+            seed,
+        };
+        // 2% bad: the first call meets them with no history, the second in small groups, in
+        // one chunk of more than MAX_CHUNK items.
+        let bad = Workload::generate(&spec(3 * MAX_CHUNK, 0.02, 11));
+        check(&bad, &bad.signatures, "first call");
+        assert!(engine.recent.group_size(MAX_CHUNK).unwrap() < MAX_CHUNK);
+        check(&bad, &bad.signatures, "small groups in a large chunk");
+        // Two large chunks: the first is all valid and clears the estimate; the second, with
+        // three bad items, is then one chunk in groups of MAX_CHUNK.
+        let mixed = Workload::generate(&spec(2 * MAX_CHUNK_SMALL_GROUPS, 0.0, 12));
+        let mut sigs = mixed.signatures.clone();
+        for at in [MAX_CHUNK_SMALL_GROUPS + 5, 6000, sigs.len() - 1] {
+            sigs[at][40] ^= 1;
+        }
+        assert!(engine.recent.group_size(MAX_CHUNK).unwrap() < MAX_CHUNK);
+        check(&mixed, &sigs, "estimate cleared inside the call");
     }
 
     #[test]
