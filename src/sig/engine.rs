@@ -116,6 +116,8 @@ struct ChunkState {
     /// The encodings of `key_points`, index for index.
     key_encodings: Vec<[u8; 32]>,
     prepared: Vec<Prepared>,
+    /// Buffers for putting `prepared` in key order.
+    key_order: KeyOrder,
     scratch: Scratch,
 }
 
@@ -228,7 +230,7 @@ impl CpuEngine {
                 // ordered by key, a group of issuer traffic holds one or two keys instead of
                 // up to one per item. Verdicts go to slots, so order changes only cost.
                 if group < st.prepared.len() {
-                    st.prepared.sort_by_key(|p| p.key);
+                    st.key_order.apply(&mut st.prepared, st.key_points.len());
                 }
                 batch::check_zip215(
                     &st.prepared,
@@ -312,6 +314,38 @@ impl CpuEngine {
         let r = decode_r(item.r_bytes())?;
         strict_point_checks(key.small_order, &r, item.r_bytes())?;
         equation.unwrap_or_else(|| strict_equation(&s, &key.point, item.r_bytes(), &k))
+    }
+}
+
+/// Puts a chunk's prepared items in key order, stably, by counting sort: key indices are dense
+/// (`0..keys`, in order of first appearance), so each item moves twice, where a comparison sort
+/// moved each of these ~190-byte items about log2(n) times (measured: ~1% at 1% invalid, 64
+/// issuers, within the noise).
+#[derive(Default)]
+struct KeyOrder {
+    starts: Vec<usize>,
+    sorted: Vec<Prepared>,
+}
+
+impl KeyOrder {
+    fn apply(&mut self, items: &mut Vec<Prepared>, keys: usize) {
+        self.starts.clear();
+        self.starts.resize(keys + 1, 0);
+        for it in items.iter() {
+            self.starts[it.key + 1] += 1;
+        }
+        for k in 0..keys {
+            self.starts[k + 1] += self.starts[k];
+        }
+        // Every slot of `sorted` is written exactly once: the counts partition 0..n.
+        self.sorted.clear();
+        self.sorted.extend_from_slice(items);
+        for it in items.iter() {
+            let at = &mut self.starts[it.key];
+            self.sorted[*at] = *it;
+            *at += 1;
+        }
+        std::mem::swap(items, &mut self.sorted);
     }
 }
 
