@@ -29,8 +29,9 @@
 //! group holds about [`BAD_PER_GROUP`] bad items; past [`DENSE_FAILURE_RATE`] batching cannot
 //! pay for its searches and every item is checked alone. Locating a lone bad item in a small
 //! group costs one more combination of the group (the locator in `batch.rs`), and two or
-//! more cost a bisection, about `g` items' worth of multiscalar work, so the cost of failures
-//! stays proportional to their number, whatever the batch size. This only changes cost: every
+//! more a search that halves the group in the lanes, about two more combinations for two bad
+//! items, so the cost of failures stays proportional to their number, whatever the batch
+//! size. This only changes cost: every
 //! path gives the same verdicts (see `batch.rs`).
 #![forbid(unsafe_code)]
 
