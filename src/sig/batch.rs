@@ -117,6 +117,24 @@ pub(crate) struct Scratch {
     /// The chunk's keys decoded in the lanes, by key index.
     #[cfg(target_arch = "x86_64")]
     lanes_keys: Vec<super::ifma::Affine>,
+    /// The chunk's keys in the lanes' form where the caller already has it (the key cache
+    /// keeps it), by key index; `lanes_ready` decodes only the others.
+    #[cfg(target_arch = "x86_64")]
+    pub known_lanes_keys: Vec<Option<super::ifma::Affine>>,
+    /// The key indices `lanes_ready` decoded in this call (for the caller to cache).
+    #[cfg(target_arch = "x86_64")]
+    fresh_lanes_keys: Vec<usize>,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Scratch {
+    /// The keys the last [`check_zip215`] decoded in the lanes, by key index, with their lanes'
+    /// form: what a key cache may keep so that later chunks skip the decoding.
+    pub(crate) fn fresh_lanes_keys(&self) -> impl Iterator<Item = (usize, super::ifma::Affine)> {
+        self.fresh_lanes_keys
+            .iter()
+            .filter_map(|&j| Some((j, *self.lanes_keys.get(j)?)))
+    }
 }
 
 /// Below this many `R` terms decoded in the lanes, a combination decodes them again with
@@ -161,6 +179,8 @@ pub(crate) fn check_zip215(
         scratch.key_touched.resize(keys.len(), false);
     }
 
+    #[cfg(target_arch = "x86_64")]
+    scratch.fresh_lanes_keys.clear();
     let z = std::mem::take(&mut scratch.z);
     let in_lanes = items.len().div_ceil(group) >= 8 && lanes_ready(items, key_encodings, scratch);
     let group_range = |g: usize| g * group..((g + 1) * group).min(items.len());
@@ -414,18 +434,28 @@ fn lanes_ready(items: &[Prepared], key_encodings: &[[u8; 32]], scratch: &mut Scr
         {
             return false;
         }
+        let n = key_encodings.len();
         scratch.lanes_keys.clear();
-        for batch in key_encodings.chunks(8) {
+        scratch.lanes_keys.resize(n, Default::default());
+        scratch.fresh_lanes_keys.clear();
+        for j in 0..n {
+            match scratch.known_lanes_keys.get(j).copied().flatten() {
+                Some(known) => scratch.lanes_keys[j] = known,
+                None => scratch.fresh_lanes_keys.push(j),
+            }
+        }
+        for batch in scratch.fresh_lanes_keys.chunks(8) {
             let encodings: [[u8; 32]; 8] =
-                std::array::from_fn(|j| batch.get(j).copied().unwrap_or_default());
+                std::array::from_fn(|i| batch.get(i).map_or([0; 32], |&j| key_encodings[j]));
             let decoded = super::ifma::decompress8(&encodings);
-            for key in decoded.iter().take(batch.len()) {
+            for (&j, key) in batch.iter().zip(decoded) {
                 // The lanes accept exactly the encodings dalek does (tested), and every key
                 // here was decoded by dalek already; were one refused, dalek's path is taken.
                 let Some(key) = key else {
+                    scratch.fresh_lanes_keys.clear();
                     return false;
                 };
-                scratch.lanes_keys.push(*key);
+                scratch.lanes_keys[j] = key;
             }
         }
         true

@@ -58,10 +58,11 @@ pub(crate) const MAX_CHUNK: usize = 1024;
 /// of the grouped check (`batch::check_zip215`) then holds more failing groups, so the
 /// locator's round of the lanes, which costs the same for one failing group as for eight,
 /// runs fuller: a 1,024-item chunk at 1% has ~9.5 failing groups of 16, two rounds where 1.2
-/// would do; 4,096 items have ~38, five rounds where 4.8 would do. Each chunk also decodes
-/// its keys in the lanes once, so issuer traffic decodes them once per 4,096 items. Whole
-/// chunks are not made larger: a group is never more than [`MAX_CHUNK`] items, because
-/// larger single equations measured slower here (one `R` table per point, out of cache).
+/// would do; 4,096 items have ~38, five rounds where 4.8 would do. Each chunk also looks up
+/// its keys once (and decodes in the lanes those the key cache does not yet hold in that
+/// form). Whole chunks are not made larger: a group is never more than [`MAX_CHUNK`] items,
+/// because larger single equations measured slower here (all valid, 64 issuers: 4,096-item
+/// chunks 423k sigs/s, 1,024-item chunks 583k).
 /// Measured (BENCHMARKS.md, "Tuning"): 1% invalid, groups of 16, 1,024 → 4,096 items per
 /// chunk: 406k → 425k sigs/s (64 issuers), 217k → 226k (distinct keys).
 const MAX_CHUNK_SMALL_GROUPS: usize = 4 * MAX_CHUNK;
@@ -190,6 +191,8 @@ impl CpuEngine {
         st.key_slots.clear();
         st.key_points.clear();
         st.key_encodings.clear();
+        #[cfg(target_arch = "x86_64")]
+        st.scratch.known_lanes_keys.clear();
         st.prepared.clear();
         // One decision per chunk (the estimate may move while other chunks record): the group
         // size, and with it whether R goes to the lanes, which pay off on large groups and on
@@ -233,14 +236,19 @@ impl CpuEngine {
                 if group < st.prepared.len() {
                     st.key_order.apply(&mut st.prepared, st.key_points.len());
                 }
-                batch::check_zip215(
+                let failures = batch::check_zip215(
                     &st.prepared,
                     group,
                     &st.key_points,
                     &st.key_encodings,
                     &mut st.scratch,
                     out,
-                )
+                );
+                #[cfg(target_arch = "x86_64")]
+                for (j, lanes) in st.scratch.fresh_lanes_keys() {
+                    self.keys.keep_lanes_form(&st.key_encodings[j], lanes);
+                }
+                failures
             }
         };
         self.recent.record(st.prepared.len(), failures);
@@ -261,6 +269,8 @@ impl CpuEngine {
                 let slot = self.keys.get(item.public_key).ok().map(|k| {
                     st.key_points.push(k.point);
                     st.key_encodings.push(*item.public_key);
+                    #[cfg(target_arch = "x86_64")]
+                    st.scratch.known_lanes_keys.push(k.lanes);
                     st.key_points.len() - 1
                 });
                 *e.insert(slot)

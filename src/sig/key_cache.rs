@@ -3,7 +3,10 @@
 //! Ledger traffic comes from few issuers: the same 32-byte key arrives thousands of times per
 //! block, and decompressing it (a field square root, about a fifth of a single verification)
 //! each time is waste. The cache maps key bytes to the decoded point, or to the fact that the
-//! bytes are not a point, so hostile keys are not decompressed twice either.
+//! bytes are not a point, so hostile keys are not decompressed twice either. Once a batch in
+//! small groups has decoded a key in the AVX-512 IFMA lanes, the lanes' form is kept beside it
+//! too (measured: 1% invalid, distinct keys, warm cache: 222k → 246k sigs/s, the lanes'
+//! decoding of every key no longer repeated per batch).
 //!
 //! Design: `SHARDS` independent LRU maps, each behind its own mutex, selected by key bytes.
 //! Lookups happen once per *distinct* key per chunk (the engine coalesces keys first), so lock
@@ -30,6 +33,10 @@ pub(crate) struct DecodedKey {
     pub point: EdwardsPoint,
     /// `A` is one of the 8 small-order points (refused under Strict).
     pub small_order: bool,
+    /// `A` in the AVX-512 IFMA lanes' form, once a batch has decoded it there
+    /// ([`KeyCache::keep_lanes_form`]): later batches in small groups skip that decoding.
+    #[cfg(target_arch = "x86_64")]
+    pub lanes: Option<super::ifma::Affine>,
 }
 
 type Entry = Result<DecodedKey, Reason>;
@@ -67,12 +74,28 @@ impl KeyCache {
         lock(shard).put(*bytes, entry);
         entry
     }
+
+    /// Keeps `lanes`, the lanes' decoding of `bytes`, beside the key if the cache holds it (a
+    /// pure function of the bytes, like everything cached: `ifma::decompress8` yields the point
+    /// curve25519-dalek does, tested there).
+    #[cfg(target_arch = "x86_64")]
+    pub fn keep_lanes_form(&self, bytes: &[u8; 32], lanes: super::ifma::Affine) {
+        if self.shards.is_empty() {
+            return;
+        }
+        let shard = &self.shards[usize::from(bytes[0]) % SHARDS];
+        if let Some(Ok(key)) = lock(shard).peek_mut(bytes) {
+            key.lanes = Some(lanes);
+        }
+    }
 }
 
 fn decode(bytes: &[u8; 32]) -> Entry {
     decode_key(bytes).map(|point| DecodedKey {
         point,
         small_order: point.is_small_order(),
+        #[cfg(target_arch = "x86_64")]
+        lanes: None,
     })
 }
 
@@ -119,5 +142,32 @@ mod tests {
         assert_eq!(cache.get(&bad).err(), Some(Reason::KeyNotOnCurve));
         let off = KeyCache::new(0);
         assert!(off.get(&keys[0]).is_ok());
+    }
+
+    /// The lanes' form is kept beside a cached key, never invents an entry, and what comes
+    /// back is what was decoded.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn keeps_the_lanes_form_of_cached_keys_only() {
+        if !super::super::ifma::available() {
+            return;
+        }
+        let cache = KeyCache::new(32);
+        let key = (ED25519_BASEPOINT_POINT * curve25519_dalek::Scalar::from(77u64))
+            .compress()
+            .0;
+        let other = ED25519_BASEPOINT_POINT.compress().0;
+        let mut encodings = [[0u8; 32]; 8];
+        encodings[0] = key;
+        let lanes = super::super::ifma::decompress8(&encodings)[0].expect("a point");
+        assert!(cache.get(&key).expect("valid").lanes.is_none());
+        cache.keep_lanes_form(&key, lanes);
+        cache.keep_lanes_form(&other, lanes);
+        let kept = cache.get(&key).expect("valid").lanes.expect("kept");
+        assert_eq!(format!("{kept:?}"), format!("{lanes:?}"));
+        assert!(cache.get(&other).expect("valid").lanes.is_none());
+        let off = KeyCache::new(0);
+        off.keep_lanes_form(&key, lanes);
+        assert!(off.get(&key).expect("valid").lanes.is_none());
     }
 }
