@@ -166,22 +166,9 @@ pub(crate) fn check_zip215(
         return 0;
     }
     let group = group.max(1);
-    let mut rng = rand::rng();
-    scratch.z.clear();
-    // Low bit forced to 1: z is never zero, so no item can drop out of the sum.
-    scratch
-        .z
-        .extend((0..items.len()).map(|_| rng.random::<u128>() | 1));
-    // `combination` leaves every per-key slot zeroed and untouched when it returns, so the
-    // buffers only ever need to grow (not be cleared for each small group).
-    if scratch.per_key.len() < keys.len() {
-        scratch.per_key.resize(keys.len(), Scalar::ZERO);
-        scratch.key_touched.resize(keys.len(), false);
-    }
-
     #[cfg(target_arch = "x86_64")]
     scratch.fresh_lanes_keys.clear();
-    let z = std::mem::take(&mut scratch.z);
+    let z = draw_weights(items.len(), keys.len(), scratch);
     let in_lanes = items.len().div_ceil(group) >= 8 && lanes_ready(items, key_encodings, scratch);
     let group_range = |g: usize| g * group..((g + 1) * group).min(items.len());
     let all: Vec<LaneSum> = if in_lanes {
@@ -254,6 +241,37 @@ pub(crate) fn check_zip215(
     failures += search_in_lanes(items, &z, pending, keys, scratch, verdicts);
     scratch.z = z;
     failures
+}
+
+/// Whether `items` pass one batch equation together (random weights drawn as in
+/// [`check_zip215`]); writes no verdicts. `None` if the combination could not be computed (the
+/// caller then checks the items some other way).
+pub(crate) fn whole_passes(
+    items: &[Prepared],
+    keys: &[EdwardsPoint],
+    scratch: &mut Scratch,
+) -> Option<bool> {
+    let z = draw_weights(items.len(), keys.len(), scratch);
+    let passed = combination(items, &z, keys, scratch).map(|p| passes(&p));
+    scratch.z = z;
+    passed
+}
+
+/// Fresh random weights for `n` items (the scratch's buffer, taken: give it back), with the
+/// per-key buffers grown for `keys` keys.
+fn draw_weights(n: usize, keys: usize, scratch: &mut Scratch) -> Vec<u128> {
+    let mut rng = rand::rng();
+    let mut z = std::mem::take(&mut scratch.z);
+    z.clear();
+    // Low bit forced to 1: z is never zero, so no item can drop out of the sum.
+    z.extend((0..n).map(|_| rng.random::<u128>() | 1));
+    // `combination` leaves every per-key slot zeroed and untouched when it returns, so the
+    // buffers only ever need to grow (not be cleared for each small group).
+    if scratch.per_key.len() < keys {
+        scratch.per_key.resize(keys, Scalar::ZERO);
+        scratch.key_touched.resize(keys, false);
+    }
+    z
 }
 
 /// A failing run of a group's items, with its two combinations: `t0 = Σ z_i e_i` and

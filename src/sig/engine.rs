@@ -25,7 +25,8 @@
 //! below were chosen by measurement on the development machine (BENCHMARKS.md, "Tuning").
 //!
 //! The group size follows the failure density recently seen by this engine: with no recent
-//! failures the whole chunk is one group; as failures become common groups shrink so that a
+//! failures the whole chunk is one group (should its equation fail, the chunk is checked again
+//! in small groups, [`COLD_RECHECK_GROUP`]); as failures become common groups shrink so that a
 //! group holds about [`BAD_PER_GROUP`] bad items; past [`DENSE_FAILURE_RATE`] batching cannot
 //! pay for its searches and every item is checked alone. Locating a lone bad item in a small
 //! group costs one more combination of the group (the locator in `batch.rs`), and two or
@@ -88,6 +89,13 @@ const LANES_MIN_GROUP: usize = 32;
 /// size: the groups' `R` terms are then summed a group per lane (`batch::check_zip215`),
 /// which fills the eight lanes.
 const LANES_GROUPS: usize = 8;
+/// The group size in which a whole chunk whose one equation failed, with no failures seen
+/// before, is checked again (what a 1% failure rate gets), instead of bisecting it. Measured
+/// (`examples/profile_sigs.rs`, first call of a fresh verifier, 16,384 items at 1% invalid,
+/// three runs each): 188–197k → 279–304k sigs/s (64 issuers), 102–108k → 124–126k (distinct
+/// keys, whose first call also decodes every key); all-valid first calls and steady rates
+/// unchanged. (Chunks of fewer than eight such groups are still bisected.)
+const COLD_RECHECK_GROUP: usize = 16;
 /// The failure estimate's window: it remembers the last one to two windows of items (two
 /// full chunks each). A long memory let one burst of bad signatures slow the honest traffic
 /// after it: with a decaying 2^15-item memory, a 16,384-item all-invalid batch left the next
@@ -230,6 +238,24 @@ impl CpuEngine {
                 failures
             }
             Some(group) => {
+                // No failures seen lately, so one equation for the whole chunk. Should it fail
+                // (a node's first bad block), the chunk is checked again in small groups, as
+                // when failures are known, rather than bisected: bisecting a chunk with ~10
+                // bad items costs several times the chunk's own check.
+                let group = if group >= st.prepared.len()
+                    && lanes
+                    && st.prepared.len() >= COLD_RECHECK_GROUP * LANES_GROUPS
+                {
+                    match batch::whole_passes(&st.prepared, &st.key_points, &mut st.scratch) {
+                        Some(true) => {
+                            self.recent.record(st.prepared.len(), 0);
+                            return;
+                        }
+                        _ => COLD_RECHECK_GROUP,
+                    }
+                } else {
+                    group
+                };
                 // Small groups each pay a multiscalar term per distinct key: with the items
                 // ordered by key, a group of issuer traffic holds one or two keys instead of
                 // up to one per item. Verdicts go to slots, so order changes only cost.
@@ -479,9 +505,10 @@ mod tests {
 
     /// The IFMA lanes and curve25519-dalek decode and sum `R` differently; the verdicts must
     /// not differ, item by item, from each other or from `verify_single`. Round 0 has no
-    /// failure history, so whole chunks go to the lanes and failing ones are bisected there
-    /// (halves under 16 items on dalek's path); later rounds see ~8% failures and take groups
-    /// of 4 in key order, whose `R` terms are summed a group per lane.
+    /// failure history, so whole chunks go to the lanes and failing ones are checked again in
+    /// small groups (with the lanes off, bisected on dalek's path); later rounds see ~8%
+    /// failures and take groups of 4 in key order, whose `R` terms are summed a group per
+    /// lane.
     #[test]
     fn lanes_and_dalek_paths_give_the_same_verdicts() {
         use crate::workload::{Workload, WorkloadSpec};
