@@ -483,6 +483,26 @@ mod tests {
         }
     }
 
+    /// The items of `traffic` (messages of `message_len` bytes) with the signatures `sigs`,
+    /// and `verify_single`'s verdict for each.
+    fn items_and_reference<'a>(
+        traffic: &'a crate::workload::Workload,
+        sigs: &'a [[u8; 64]],
+        message_len: usize,
+    ) -> (Vec<SigItem<'a>>, Vec<Verdict>) {
+        let items: Vec<SigItem<'a>> = (0..sigs.len())
+            .map(|i| {
+                let message = &traffic.messages[i * message_len..(i + 1) * message_len];
+                SigItem::new(&traffic.keys[i], &sigs[i], message)
+            })
+            .collect();
+        let reference = items
+            .iter()
+            .map(|item| crate::verify_single(Policy::Zip215, item))
+            .collect();
+        (items, reference)
+    }
+
     #[test]
     fn no_failures_means_one_group_per_chunk() {
         let rate = FailureRate::default();
@@ -541,16 +561,7 @@ mod tests {
                 _ => {}
             }
         }
-        let items: Vec<SigItem<'_>> = (0..traffic.keys.len())
-            .map(|i| {
-                let message = &traffic.messages[i * 64..(i + 1) * 64];
-                SigItem::new(&traffic.keys[i], &sigs[i], message)
-            })
-            .collect();
-        let reference: Vec<Verdict> = items
-            .iter()
-            .map(|item| crate::verify_single(Policy::Zip215, item))
-            .collect();
+        let (items, reference) = items_and_reference(&traffic, &sigs, 64);
         assert!(reference.contains(&Verdict::Invalid(Reason::RNotOnCurve)));
         assert!(reference.contains(&Verdict::Invalid(Reason::EquationFailed)));
         for lanes in [true, false] {
@@ -576,16 +587,7 @@ mod tests {
         use crate::workload::{Workload, WorkloadSpec};
         let engine = CpuEngine::new(Policy::Zip215, 1, 64).expect("engine");
         let check = |traffic: &Workload, sigs: &[[u8; 64]], what: &str| {
-            let items: Vec<SigItem<'_>> = (0..sigs.len())
-                .map(|i| {
-                    let message = &traffic.messages[i * 32..(i + 1) * 32];
-                    SigItem::new(&traffic.keys[i], &sigs[i], message)
-                })
-                .collect();
-            let reference: Vec<Verdict> = items
-                .iter()
-                .map(|item| crate::verify_single(Policy::Zip215, item))
-                .collect();
+            let (items, reference) = items_and_reference(traffic, sigs, 32);
             assert!(reference.contains(&Verdict::Invalid(Reason::EquationFailed)));
             assert_eq!(engine.verify(&items), reference, "{what}");
         };
