@@ -300,8 +300,8 @@ const LANES_SEARCH_MIN_LEN: usize = 4;
 /// Settles runs with two or more bad items (after the locator), all together, a halving per
 /// round: each run's left half gets its `t0` and `t1` computed in the lanes, two lanes per
 /// run; the right half's are the differences (the combinations are linear in the items). A
-/// half whose `t0` passes is clean; a half of one failing item is that item's own check; a
-/// half with one bad item is settled by the locator; the rest go on to the next round. Runs
+/// half whose `t0` passes is clean; a half with one bad item (a failing half of one item
+/// included) is settled by the locator; the rest go on to the next round. Runs
 /// too few or too short for the lanes are bisected on dalek's path ([`Search::settle`]), whose
 /// budget bounds what hostile input can cost there. A round's lane work is the length of the
 /// runs still pending (two sums over each left half). A run with two bad items leaves at most
@@ -342,7 +342,7 @@ fn search_in_lanes(
         } else {
             grouped_combinations(items, z, &specs, scratch)
         };
-        let (lanes, mut dalek): (Vec<(Pending, HalfSums)>, Vec<Pending>) = match sums {
+        let (lanes, dalek): (Vec<(Pending, HalfSums)>, Vec<Pending>) = match sums {
             Some(sums) => {
                 let halves = sums.chunks_exact(2).map(|two| [two[0], two[1]]);
                 (lanes.into_iter().zip(halves).collect(), dalek)
@@ -371,22 +371,17 @@ fn search_in_lanes(
                 if passes(&half.t0) {
                     continue;
                 }
+                // A failing half of one item is settled here too: its `t1` is `first·t0`.
                 let part = &items[half.range.clone()];
                 let mut search = Search::new(keys, scratch, verdicts, part.len());
-                let settled = match part {
-                    [_] => {
-                        search.settle(part, &z[half.range.clone()], half.t0);
-                        true
-                    }
-                    _ => search.locate_one(part, half.first, &half.t0, &half.t1),
-                };
+                let settled = search.locate_one(part, half.first, &half.t0, &half.t1);
                 failures += search.failures;
                 if !settled {
                     next.push(half);
                 }
             }
         }
-        for p in dalek.drain(..) {
+        for p in dalek {
             let part = &items[p.range.clone()];
             let mut search = Search::new(keys, scratch, verdicts, part.len());
             search.settle(part, &z[p.range], p.t0);
@@ -510,25 +505,25 @@ fn grouped_combinations(
         let mut terms: Vec<Term> = Vec::with_capacity(total);
         let mut bounds: Vec<usize> = Vec::with_capacity(sums.len() + 1);
         bounds.push(0);
+        let mut weights: Vec<Scalar> = Vec::new();
         for sum in sums {
             let (part, z_part) = (&items[sum.range.clone()], &z[sum.range.clone()]);
-            let weights = sum.weights;
-            let weight = |i: usize| match weights {
-                Weights::Plain => Scalar::from(z_part[i]),
-                Weights::Positional { first } => {
-                    Scalar::from(z_part[i]) * Scalar::from(first + i as u64)
-                }
-            };
-            for (i, it) in part.iter().enumerate() {
+            weights.clear();
+            weights.extend(z_part.iter().enumerate().map(|(i, &zi)| match sum.weights {
+                Weights::Plain => Scalar::from(zi),
+                Weights::Positional { first } => Scalar::from(zi) * Scalar::from(first + i as u64),
+            }));
+            for ((it, &zi), w) in part.iter().zip(z_part).zip(&weights) {
                 let DecodedR::Lanes { point, .. } = it.r else {
                     return None;
                 };
-                terms.push(match weights {
-                    Weights::Plain => (point, scalar_bytes(z_part[i])),
-                    Weights::Positional { .. } => (point, weight(i).to_bytes()),
+                terms.push(match sum.weights {
+                    // The 128-bit z as is (its byte form needs no scalar arithmetic).
+                    Weights::Plain => (point, scalar_bytes(zi)),
+                    Weights::Positional { .. } => (point, w.to_bytes()),
                 });
             }
-            let b_coeff = merge_key_terms(part, (0..part.len()).map(weight), scratch);
+            let b_coeff = merge_key_terms(part, weights.iter().copied(), scratch);
             for (&j, coeff) in scratch.touched.iter().zip(&scratch.key_scalars) {
                 terms.push((scratch.lanes_keys[j], coeff.to_bytes()));
             }
