@@ -82,7 +82,7 @@ fn rfc6962_reference_tree_root() {
 
 fn testdata_dir(kind: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/testdata/transparency-dev-merkle/testdata")
+        .join("tests/data/transparency-dev-merkle/testdata")
         .join(kind)
 }
 
