@@ -7,7 +7,7 @@
 //! cargo run --release --example failure_recovery
 //! ```
 
-use blockverify::workload::{Workload, WorkloadSpec};
+use blockverify_testkit::{Workload, WorkloadSpec};
 use blockverify::{Policy, Verifier};
 
 fn main() {

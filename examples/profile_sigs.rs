@@ -9,7 +9,7 @@
 //! Arguments: issuers (0 = every item its own key), invalid fraction, policy, repetitions
 //! (timed, after one untimed warm-up call).
 
-use blockverify::workload::{Workload, WorkloadSpec};
+use blockverify_testkit::{Workload, WorkloadSpec};
 use blockverify::{Policy, Verifier};
 
 fn main() {

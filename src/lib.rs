@@ -88,7 +88,7 @@ pub mod gpu;
 pub mod merkle;
 pub mod sig;
 mod verifier;
-pub mod workload;
+
 
 pub use error::{Error, GpuFault};
 pub use sig::{Policy, Reason, SigItem, SigReport, Verdict, verify_single};

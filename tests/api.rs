@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use blockverify::workload::{SigningKey, Workload, WorkloadSpec};
+use blockverify_testkit::{SigningKey, Workload, WorkloadSpec};
 use blockverify::{Backend, Error, MAX_THREADS, Policy, SigItem, Verdict, Verifier};
 
 #[test]

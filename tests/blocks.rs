@@ -3,12 +3,10 @@
 
 mod common;
 
-use blockverify::block::{
-    self, BlockError, BlockSpec, BlockView, Corruption, FormatErrorKind, HEADER_LEN, Header,
-    Limits, RECORD_OVERHEAD, RecordKind, RecordVerdict,
-};
+use blockverify::block::{self, BlockError, BlockView, FormatErrorKind, HEADER_LEN, Header, Limits, RECORD_OVERHEAD, RecordKind, RecordVerdict};
+use blockverify_testkit::block::{BlockSpec, Corruption};
 use blockverify::merkle::{self, Scheme};
-use blockverify::workload::SigningKey;
+use blockverify_testkit::SigningKey;
 use blockverify::{Backend, Policy, Reason, Verifier};
 use common::cpu_verifier;
 use proptest::prelude::*;
@@ -26,7 +24,7 @@ fn spec(records: usize, seed: u64) -> BlockSpec {
 fn a_generated_block_parses_and_verifies() {
     for scheme in [Scheme::Rfc9162, Scheme::Bitcoin] {
         for policy in [Policy::Zip215, Policy::Strict] {
-            let generated = block::generate_block(&BlockSpec {
+            let generated = blockverify_testkit::generate_block(&BlockSpec {
                 scheme,
                 policy,
                 ..spec(500, 1)
@@ -58,7 +56,7 @@ fn a_generated_block_parses_and_verifies() {
 fn header_roots_match_independently_computed_leaves() {
     use sha2::{Digest, Sha256};
     for scheme in [Scheme::Rfc9162, Scheme::Bitcoin] {
-        let generated = block::generate_block(&BlockSpec {
+        let generated = blockverify_testkit::generate_block(&BlockSpec {
             scheme,
             ..spec(3001, 30)
         });
@@ -81,7 +79,7 @@ fn header_roots_match_independently_computed_leaves() {
 
 #[test]
 fn the_empty_block_is_valid() {
-    let generated = block::generate_block(&spec(0, 2));
+    let generated = blockverify_testkit::generate_block(&spec(0, 2));
     assert_eq!(generated.bytes.len(), HEADER_LEN);
     let report = cpu_verifier(Policy::Zip215)
         .verify_block_bytes(&generated.bytes)
@@ -94,7 +92,7 @@ fn the_empty_block_is_valid() {
 fn every_record_corruption_is_attributed_to_its_record() {
     let verifier = cpu_verifier(Policy::Zip215);
     for how in Corruption::PER_RECORD {
-        let generated = block::generate_block(&BlockSpec {
+        let generated = blockverify_testkit::generate_block(&BlockSpec {
             invalid_rate: 0.05,
             corruptions: vec![how],
             ..spec(1000, 3)
@@ -135,7 +133,7 @@ fn every_record_corruption_is_attributed_to_its_record() {
 #[test]
 fn a_wrong_root_and_a_truncated_record_are_reported() {
     let verifier = cpu_verifier(Policy::Zip215);
-    let generated = block::generate_block(&BlockSpec {
+    let generated = blockverify_testkit::generate_block(&BlockSpec {
         block_corruptions: vec![Corruption::WrongRoot],
         ..spec(300, 4)
     });
@@ -144,7 +142,7 @@ fn a_wrong_root_and_a_truncated_record_are_reported() {
     assert!(report.bad_records().is_empty());
     assert!(!report.is_valid());
 
-    let generated = block::generate_block(&BlockSpec {
+    let generated = blockverify_testkit::generate_block(&BlockSpec {
         block_corruptions: vec![Corruption::TruncatedRecord],
         ..spec(300, 5)
     });
@@ -159,7 +157,7 @@ fn a_wrong_root_and_a_truncated_record_are_reported() {
 
 #[test]
 fn truncation_at_every_offset_is_an_error_never_a_panic() {
-    let generated = block::generate_block(&spec(12, 6));
+    let generated = blockverify_testkit::generate_block(&spec(12, 6));
     let bytes = &generated.bytes;
     for cut in 0..bytes.len() {
         let err = BlockView::parse(&bytes[..cut]).unwrap_err();
@@ -175,7 +173,7 @@ fn truncation_at_every_offset_is_an_error_never_a_panic() {
 
 #[test]
 fn hostile_headers_and_records_name_the_offset() {
-    let generated = block::generate_block(&spec(3, 7));
+    let generated = blockverify_testkit::generate_block(&spec(3, 7));
     let good = generated.bytes.clone();
     let expect = |bytes: &[u8], offset: usize, kind: FormatErrorKind| {
         let err = BlockView::parse(bytes).unwrap_err();
@@ -248,7 +246,7 @@ fn hostile_headers_and_records_name_the_offset() {
 
 #[test]
 fn a_block_under_another_policy_is_refused() {
-    let generated = block::generate_block(&BlockSpec {
+    let generated = blockverify_testkit::generate_block(&BlockSpec {
         policy: Policy::Strict,
         ..spec(10, 8)
     });
@@ -266,7 +264,7 @@ fn chains_check_every_link() {
     let mut blocks = Vec::new();
     let mut prev = [0u8; 32];
     for height in 0..4 {
-        let generated = block::generate_block(&BlockSpec {
+        let generated = blockverify_testkit::generate_block(&BlockSpec {
             height,
             prev_hash: prev,
             ..spec(50, 10 + height)
@@ -281,7 +279,7 @@ fn chains_check_every_link() {
     assert_eq!(report.blocks().len(), 4);
 
     // Block 2 swapped for a block that does not link.
-    let stranger = block::generate_block(&BlockSpec {
+    let stranger = blockverify_testkit::generate_block(&BlockSpec {
         height: 2,
         ..spec(50, 99)
     });
@@ -304,7 +302,7 @@ fn submitted_blocks_overlap_and_report_like_verify_block() {
     let verifier = std::sync::Arc::new(cpu_verifier(Policy::Zip215));
     let blocks: Vec<std::sync::Arc<[u8]>> = (0..3)
         .map(|i| {
-            block::generate_block(&BlockSpec {
+            blockverify_testkit::generate_block(&BlockSpec {
                 invalid_rate: 0.01,
                 ..spec(800, 20 + i)
             })
@@ -340,7 +338,7 @@ fn gpu_and_cpu_verify_blocks_identically() {
         return;
     };
     for scheme in [Scheme::Rfc9162, Scheme::Bitcoin] {
-        let generated = block::generate_block(&BlockSpec {
+        let generated = blockverify_testkit::generate_block(&BlockSpec {
             scheme,
             invalid_rate: 0.02,
             ..spec(2000, 11)
@@ -409,7 +407,7 @@ proptest! {
     fn arbitrary_bytes_never_panic_the_parser(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
         let _ = BlockView::parse(&bytes);
         // The same bytes behind a valid header prefix.
-        let mut b = block::generate_block(&spec(0, 12)).bytes;
+        let mut b = blockverify_testkit::generate_block(&spec(0, 12)).bytes;
         b[82..86].copy_from_slice(&3u32.to_le_bytes());
         b.extend_from_slice(&bytes);
         let _ = BlockView::parse(&b);

@@ -156,7 +156,7 @@ fn verdicts_survive_failure_estimate_swings() {
 /// and reason must equal the reference's.
 #[test]
 fn small_groups_in_key_order_match_the_reference() {
-    use blockverify::workload::{Workload, WorkloadSpec};
+    use blockverify_testkit::{Workload, WorkloadSpec};
     let v = verifier(Policy::Zip215, 2, 256);
     for (round, invalid) in [0.02, 0.01, 0.05, 0.01, 0.002].into_iter().enumerate() {
         let traffic = Workload::generate(&WorkloadSpec {

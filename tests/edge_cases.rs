@@ -19,7 +19,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 
-use blockverify::workload::{SigningKey, Workload, WorkloadSpec};
+use blockverify_testkit::{SigningKey, Workload, WorkloadSpec};
 use blockverify::{
     DEFAULT_KEY_CACHE_SIZE, Policy, Reason, SigItem, Verdict, Verifier, verify_single,
 };

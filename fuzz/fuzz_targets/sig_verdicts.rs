@@ -3,7 +3,7 @@
 //! engine equals single verification item by item, whatever the batch shape.
 #![no_main]
 
-use blockverify::workload::SigningKey;
+use blockverify_testkit::SigningKey;
 use blockverify::{Backend, Policy, SigItem, Verdict, Verifier, verify_single};
 use curve25519_dalek::constants::EIGHT_TORSION;
 use libfuzzer_sys::fuzz_target;

@@ -50,7 +50,6 @@
 #![forbid(unsafe_code)]
 
 mod format;
-mod generate;
 mod report;
 mod verify;
 
@@ -59,7 +58,6 @@ pub use format::{
     Header, Limits, MAGIC, RECORD_OVERHEAD, RECORD_TAG, RecordKind, RecordView, VERSION,
     encode_record, signed_message,
 };
-pub use generate::{BlockSpec, Corruption, GeneratedBlock, generate_block};
 pub use report::{BlockError, BlockReport, ChainReport, RecordVerdict, StageTimings};
 pub use verify::PendingBlock;
 

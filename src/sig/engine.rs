@@ -486,7 +486,7 @@ mod tests {
     /// The items of `traffic` (messages of `message_len` bytes) with the signatures `sigs`,
     /// and `verify_single`'s verdict for each.
     fn items_and_reference<'a>(
-        traffic: &'a crate::workload::Workload,
+        traffic: &'a blockverify_testkit::Workload,
         sigs: &'a [[u8; 64]],
         message_len: usize,
     ) -> (Vec<SigItem<'a>>, Vec<Verdict>) {
@@ -531,7 +531,7 @@ mod tests {
     /// lane.
     #[test]
     fn lanes_and_dalek_paths_give_the_same_verdicts() {
-        use crate::workload::{Workload, WorkloadSpec};
+        use blockverify_testkit::{Workload, WorkloadSpec};
         use curve25519_dalek::constants::EIGHT_TORSION;
         let traffic = Workload::generate(&WorkloadSpec {
             items: 1500,
@@ -584,7 +584,7 @@ mod tests {
     /// give `verify_single`'s verdicts, item by item.
     #[test]
     fn chunks_sized_for_small_groups_give_the_same_verdicts() {
-        use crate::workload::{Workload, WorkloadSpec};
+        use blockverify_testkit::{Workload, WorkloadSpec};
         let engine = CpuEngine::new(Policy::Zip215, 1, 64).expect("engine");
         let check = |traffic: &Workload, sigs: &[[u8; 64]], what: &str| {
             let (items, reference) = items_and_reference(traffic, sigs, 32);

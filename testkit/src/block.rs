@@ -6,10 +6,10 @@ use rand::rngs::ChaCha20Rng;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 
-use super::format::{Header, RecordKind, encode_record, signed_message};
-use super::record_root;
-use crate::Policy;
-use crate::merkle::Scheme;
+use blockverify::block::{Header, RecordKind, encode_record, signed_message};
+use blockverify::block::record_root;
+use blockverify::Policy;
+use blockverify::merkle::Scheme;
 use crate::workload::{SigningKey, ZipfTable};
 
 /// How a generated record (or block) was made invalid.
@@ -253,7 +253,7 @@ pub fn generate_block(spec: &BlockSpec) -> GeneratedBlock {
         record_count: u32::try_from(spec.records).expect("at most u32::MAX records"),
         timestamp: spec.timestamp,
     };
-    let mut bytes = Vec::with_capacity(super::format::HEADER_LEN + body.len());
+    let mut bytes = Vec::with_capacity(blockverify::block::HEADER_LEN + body.len());
     bytes.extend_from_slice(&header.to_bytes());
     bytes.extend_from_slice(&body);
     if spec
@@ -262,7 +262,7 @@ pub fn generate_block(spec: &BlockSpec) -> GeneratedBlock {
         && spec.records > 0
     {
         // Cut inside the last record.
-        let last = starts[spec.records - 1] + super::format::HEADER_LEN;
+        let last = starts[spec.records - 1] + blockverify::block::HEADER_LEN;
         let cut = last + rng.random_range(1..(bytes.len() - last).max(2));
         bytes.truncate(cut.min(bytes.len() - 1));
     }

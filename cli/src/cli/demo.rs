@@ -5,7 +5,8 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use blockverify::block::{self, BlockSpec, Corruption, RecordVerdict};
+use blockverify::block::RecordVerdict;
+use blockverify_testkit::block::{BlockSpec, Corruption};
 use blockverify::{Backend, Policy, Verifier};
 
 use super::CliError;
@@ -24,7 +25,7 @@ pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
     }
     println!("blockverify demo on {} ({})", cpu_model(), curve_backend());
     let t = Instant::now();
-    let generated = block::generate_block(&BlockSpec {
+    let generated = blockverify_testkit::generate_block(&BlockSpec {
         records: opts.records,
         issuers: opts.issuers,
         payload_len: 256,

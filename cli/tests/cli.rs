@@ -1,11 +1,16 @@
 //! End-to-end tests of the `blockverify` binary: output format, exit codes, malformed input.
 
-mod common;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::{Owned, make_item, require_gpu};
+use blockverify_testkit::mixed::{Owned, make_item};
+
+/// Whether a missing GPU adapter must fail the GPU tests (`.ci/run` sets
+/// `BLOCKVERIFY_REQUIRE_GPU=1`) rather than skip them.
+fn require_gpu() -> bool {
+    std::env::var("BLOCKVERIFY_REQUIRE_GPU").is_ok_and(|v| v == "1")
+}
 
 fn blockverify(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_blockverify"))

@@ -2,7 +2,7 @@
 //! peers at each batch size (64 issuers, all valid), on the same records.
 #![forbid(unsafe_code)]
 
-use blockverify::workload::{Workload as Traffic, WorkloadSpec};
+use blockverify_testkit::{Workload as Traffic, WorkloadSpec};
 use blockverify::{Backend, SigItem, Verifier};
 
 use super::plot::Point;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use blockverify::workload::{Workload as Traffic, WorkloadSpec};
+use blockverify_testkit::{Workload as Traffic, WorkloadSpec};
 use blockverify::{Backend, Policy, SigItem, SigReport, Verifier, verify_single};
 use rayon::prelude::*;
 use serde::Serialize;

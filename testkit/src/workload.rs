@@ -12,7 +12,7 @@ use rand::rngs::ChaCha20Rng;
 use rand::{Rng, RngExt, SeedableRng};
 use sha2::{Digest, Sha512};
 
-use crate::SigItem;
+use blockverify::SigItem;
 
 /// An Ed25519 signing key (RFC 8032 §5.1.5–5.1.6), for generating test traffic.
 #[derive(Clone)]
@@ -172,7 +172,7 @@ impl Workload {
         }
     }
 
-    /// Borrowed items for [`Verifier::verify_signatures`](crate::Verifier::verify_signatures).
+    /// Borrowed items for [`Verifier::verify_signatures`](blockverify::Verifier::verify_signatures).
     pub fn items(&self) -> Vec<SigItem<'_>> {
         let len = self.message_len;
         (0..self.keys.len())

@@ -5,9 +5,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use blockverify::block::{
-    self, BlockError, BlockReport, BlockSpec, ChainReport, Corruption, Header, RecordVerdict,
-};
+use blockverify::block::{self, BlockError, BlockReport, ChainReport, Header, RecordVerdict};
+use blockverify_testkit::block::{BlockSpec, Corruption};
 use blockverify::merkle::Scheme;
 use blockverify::{Backend, Policy, Verifier};
 use serde::Serialize;
@@ -72,7 +71,7 @@ pub fn gen_blocks(opts: &GenOptions) -> Result<ExitCode, CliError> {
         .partition(|c| Corruption::PER_RECORD.contains(c));
     let mut prev_hash = [0u8; 32];
     for i in 0..opts.blocks {
-        let generated = block::generate_block(&BlockSpec {
+        let generated = blockverify_testkit::generate_block(&BlockSpec {
             records: opts.records,
             issuers: opts.issuers,
             payload_len: opts.payload_len,

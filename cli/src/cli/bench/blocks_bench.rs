@@ -2,7 +2,8 @@
 //! the signature engine alone on the same records, in one run.
 #![forbid(unsafe_code)]
 
-use blockverify::block::{self, BlockSpec, BlockView};
+use blockverify::block::BlockView;
+use blockverify_testkit::block::{BlockSpec};
 use blockverify::{Backend, Policy, SigItem, Verifier};
 
 use super::{CliError, Row, median_time};
@@ -12,7 +13,7 @@ use super::{CliError, Row, median_time};
 pub fn run(quick: bool, threads: usize) -> Result<Vec<Row>, CliError> {
     let records = if quick { 10_000 } else { 100_000 };
     let reps = if quick { 3 } else { 7 };
-    let generated = block::generate_block(&BlockSpec {
+    let generated = blockverify_testkit::generate_block(&BlockSpec {
         records,
         issuers: 64,
         payload_len: 256,

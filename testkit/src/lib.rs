@@ -1,0 +1,24 @@
+//! # blockverify-testkit
+//!
+//! Synthetic signed ledger traffic for `blockverify`'s demo, benchmarks and tests, kept out of
+//! the library a node links:
+//!
+//! - [`SigningKey`]: a small RFC 8032 Ed25519 signer, deterministic by seed. It exposes its
+//!   secret scalar so tests can hand-build signatures over altered keys and nonces, which is
+//!   exactly why it does not live in the verification library.
+//! - [`Workload`]: batches of signed records from Zipf-distributed issuers, with a chosen
+//!   fraction corrupted.
+//! - [`block`]: whole blocks in the library's reference format
+//!   ([`blockverify::block`]), with chosen corruptions.
+//!
+//! Not for protecting real keys: seeds are predictable and the signer is not hardened beyond
+//! what curve25519-dalek provides.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod block;
+pub mod mixed;
+mod workload;
+
+pub use block::{BlockSpec, Corruption as BlockCorruption, GeneratedBlock, generate_block};
+pub use workload::{Corruption, SigningKey, Workload, WorkloadSpec};
