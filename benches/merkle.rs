@@ -115,7 +115,7 @@ fn roots(c: &mut Criterion) {
         group.throughput(Throughput::Elements(leaves.len() as u64 - 1));
         group.sample_size(10);
         for platform in Platform::available() {
-            if platform == Platform::Portable && leaves.len() > 1 << 16 {
+            if platform == Platform::portable() && leaves.len() > 1 << 16 {
                 continue; // minutes per sample; measured on the 2^16 workload
             }
             group.bench_function(

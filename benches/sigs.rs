@@ -4,8 +4,8 @@
 //! `cargo bench --bench sigs`. The `blockverify bench sigs` command measures the same rows
 //! (plus invalid-item scenarios) in one table; BENCHMARKS.md records both.
 
-use blockverify_testkit::{Workload, WorkloadSpec};
 use blockverify::{Policy, Verifier};
+use blockverify_testkit::{Workload, WorkloadSpec};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 

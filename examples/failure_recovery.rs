@@ -7,8 +7,8 @@
 //! cargo run --release --example failure_recovery
 //! ```
 
-use blockverify_testkit::{Workload, WorkloadSpec};
 use blockverify::{Policy, Verifier};
+use blockverify_testkit::{Workload, WorkloadSpec};
 
 fn main() {
     let spec = |items, invalid_fraction, seed| WorkloadSpec {

@@ -9,8 +9,8 @@
 //! Arguments: issuers (0 = every item its own key), invalid fraction, policy, repetitions
 //! (timed, after one untimed warm-up call).
 
-use blockverify_testkit::{Workload, WorkloadSpec};
 use blockverify::{Policy, Verifier};
+use blockverify_testkit::{Workload, WorkloadSpec};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

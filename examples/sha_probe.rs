@@ -28,7 +28,7 @@ fn main() {
         .collect();
     for p in Platform::available()
         .into_iter()
-        .filter(|p| *p != Platform::Portable)
+        .filter(|p| *p != Platform::portable())
     {
         let t = best_of(5, || {
             std::hint::black_box(hash_level(Scheme::Rfc9162, p, &leaves));

@@ -10,7 +10,7 @@
 # derived by scripts/public_api.py, written for the format this toolchain emits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUSTC_BOOTSTRAP=1 cargo rustdoc --lib --quiet --target-dir target/api -- \
+RUSTC_BOOTSTRAP=1 cargo rustdoc -p blockverify --lib --quiet --target-dir target/api -- \
   -Z unstable-options --output-format json
 python3 scripts/public_api.py check target/api/doc/blockverify.json api/public-api.txt \
   Cargo.toml CHANGELOG.md "$@"

@@ -1,22 +1,33 @@
 //! [`Verifier`]: the one object a node builds, shares and calls.
 #![forbid(unsafe_code)]
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-#[cfg(feature = "gpu")]
-use std::sync::Mutex;
-#[cfg(feature = "gpu")]
-use std::time::{Duration, Instant};
+use std::task::{Context, Poll};
 
+#[cfg(feature = "gpu")]
+use crate::Placement;
+use crate::engine::SignatureEngine;
+use crate::engine::trees::CpuTrees;
+#[cfg(feature = "gpu")]
+use crate::engine::{TreeEngine, TreeFailure};
+#[cfg(feature = "gpu")]
+use crate::engine::{ed25519::GpuEd25519, split, trees::GpuTrees};
 #[cfg(feature = "gpu")]
 use crate::gpu::{
-    self, AdapterSummary, GpuContext, GpuOptions, KernelTiming, ShaderCompileTime, SigTiming, lock,
+    self, AdapterSummary, GpuContext, GpuOptions, KernelTiming, ShaderCompileTime, SigTiming,
 };
-use crate::merkle::{self, MerkleError, MerkleTree, RootReport, Scheme};
+use crate::merkle::{MerkleError, MerkleTree, RootReport, Scheme};
 use crate::sig::{CpuEngine, Policy, SigItem, SigReport};
-use crate::{Error, GpuFault};
+use crate::task::Task;
+use crate::{ConfigError, Error, GpuFault, GpuUnavailable};
 
-/// Where the work runs.
+/// Where a verifier may run its work: what the caller asks for. Where each job did run is
+/// reported apart, as a [`Placement`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Backend {
     /// The best available: the CPU engine, and a hardware GPU (never a CPU emulation) when
@@ -79,6 +90,9 @@ pub const DEFAULT_GPU_MIN_LEAVES: usize = 1 << 17;
 /// the time two cores take for some 30 signatures) are not worth paying, and such a batch
 /// stays on the CPU engine.
 pub const AUTO_GPU_MIN_SIGNATURES: usize = 1024;
+
+/// The least [`VerifierBuilder::gpu_binding_limit`] accepted, in bytes.
+const MIN_BINDING_LIMIT: u64 = 4096;
 
 /// Configures a [`Verifier`]. Obtain one from [`Verifier::builder`].
 #[derive(Debug, Clone)]
@@ -168,27 +182,28 @@ impl VerifierBuilder {
     }
 
     /// Builds the verifier: creates its thread pool and, for [`Backend::Gpu`] and
-    /// [`Backend::Auto`], opens the GPU (Auto quietly goes without one).
+    /// [`Backend::Auto`], opens the GPU (Auto quietly goes without one). [`Backend::Cpu`]
+    /// never touches the GPU stack.
     ///
     /// # Errors
-    /// [`Error::GpuUnavailable`] for `Backend::Gpu` without a usable adapter (the text says
-    /// why) or without the `gpu` feature, [`Error::InvalidConfig`] for more than
-    /// [`MAX_THREADS`] threads or a binding limit under 4096 bytes, [`Error::ThreadPool`] if
+    /// [`Error::GpuUnavailable`] for `Backend::Gpu` without a usable adapter or without the
+    /// `gpu` feature (the value says which); [`Error::InvalidConfig`] for more than
+    /// [`MAX_THREADS`] threads or a binding limit under 4096 bytes; [`Error::ThreadPool`] if
     /// the OS refuses the threads.
     pub fn build(self) -> Result<Verifier, Error> {
         if self.threads > MAX_THREADS {
-            return Err(Error::InvalidConfig(format!(
-                "threads = {} exceeds the maximum of {MAX_THREADS}",
-                self.threads
-            )));
+            return Err(Error::InvalidConfig(ConfigError::TooManyThreads {
+                requested: self.threads,
+                max: MAX_THREADS,
+            }));
         }
-        if self.gpu_binding_limit < 4096 {
-            return Err(Error::InvalidConfig(format!(
-                "gpu_binding_limit = {} is below the minimum of 4096 bytes",
-                self.gpu_binding_limit
-            )));
+        if self.gpu_binding_limit < MIN_BINDING_LIMIT {
+            return Err(Error::InvalidConfig(ConfigError::BindingLimitTooSmall {
+                requested: self.gpu_binding_limit,
+                min: MIN_BINDING_LIMIT,
+            }));
         }
-        let cpu = CpuEngine::new(self.policy, self.threads, self.key_cache_size)?;
+        let cpu = CpuEngine::new(self.threads, self.key_cache_size)?;
         #[cfg(feature = "gpu")]
         {
             let options = |allow_software| GpuOptions {
@@ -196,37 +211,35 @@ impl VerifierBuilder {
                 binding_limit: self.gpu_binding_limit,
                 allow_software,
             };
-            let (backend, gpu) = match self.backend {
-                Backend::Cpu => (Backend::Cpu, None),
+            let gpu = match self.backend {
+                Backend::Cpu => None,
                 Backend::Gpu => {
-                    let context = GpuContext::open(options(true)).map_err(Error::GpuUnavailable)?;
-                    (Backend::Gpu, Some(context))
+                    Some(GpuContext::open(options(true)).map_err(Error::GpuUnavailable)?)
                 }
-                Backend::Auto => match GpuContext::open(options(self.auto_allows_software_gpu)) {
-                    Ok(context) => (Backend::Auto, Some(context)),
-                    Err(_) => (Backend::Cpu, None),
-                },
+                Backend::Auto => GpuContext::open(options(self.auto_allows_software_gpu)).ok(),
             };
             Ok(Verifier {
                 policy: self.policy,
-                backend,
+                backend: self.backend,
                 cpu,
                 gpu,
                 gpu_min_leaves: self.gpu_min_leaves,
-                split: Mutex::new(SplitCalibration::default()),
+                split: split::Calibration::default(),
             })
         }
         #[cfg(not(feature = "gpu"))]
         {
             if self.backend == Backend::Gpu {
-                return Err(Error::GpuUnavailable(
-                    "blockverify was built without its `gpu` feature".into(),
-                ));
+                return Err(Error::GpuUnavailable(GpuUnavailable::NotBuilt));
             }
-            let _ = (&self.gpu_adapter, self.gpu_min_leaves);
+            let _ = (
+                &self.gpu_adapter,
+                self.gpu_min_leaves,
+                self.auto_allows_software_gpu,
+            );
             Ok(Verifier {
                 policy: self.policy,
-                backend: Backend::Cpu,
+                backend: self.backend,
                 cpu,
             })
         }
@@ -237,6 +250,11 @@ impl VerifierBuilder {
 ///
 /// Build one, wrap it in an `Arc`, and share it across threads: it is `Send + Sync`, and
 /// calls from several threads run concurrently on its pool.
+///
+/// The verifier only chooses and splits: each algorithm family has a CPU engine and a GPU
+/// engine of one shape, and the verifier decides per job which runs it (from the
+/// [`Backend`] asked for and the job's size), splits signature batches between the two under
+/// `Auto`, redoes a GPU fault on the CPU, and reports where the job ran ([`Placement`]).
 ///
 /// **Determinism.** For a given [`Policy`], each item's verdict — valid, or the reason it is
 /// not — depends on that item's bytes alone: never on batch size or order, its neighbours,
@@ -251,72 +269,7 @@ pub struct Verifier {
     #[cfg(feature = "gpu")]
     gpu_min_leaves: usize,
     #[cfg(feature = "gpu")]
-    split: Mutex<SplitCalibration>,
-}
-
-/// What [`Backend::Auto`] has measured of its two engines, for sizing each batch's GPU share.
-///
-/// Rates are items per second of wall time, each engine measured while the other runs beside
-/// it (the GPU's rate includes hashing and packing on the CPU pool and the round trip), and
-/// smoothed over batches: `new = (old + measured) / 2`, so the split follows a change of load
-/// within a few batches. Until both are measured the batch is split in half. A batch that
-/// gives the GPU nothing measures nothing, so while the GPU's share is under the minimum every
-/// [`AUTO_REPROBE_EVERY`]th batch large enough gives it the minimum anyway: if the GPU got
-/// faster (or the CPU busier) the split finds out.
-#[cfg(feature = "gpu")]
-#[derive(Debug, Default, Clone, Copy)]
-struct SplitCalibration {
-    cpu_rate: f64,
-    gpu_rate: f64,
-    /// Batches in a row that gave the GPU nothing.
-    starved: u32,
-}
-
-/// See [`SplitCalibration`]: one batch in this many re-measures a GPU whose share fell to
-/// nothing (at most one slow batch in 32 when the GPU really is slower).
-#[cfg(feature = "gpu")]
-const AUTO_REPROBE_EVERY: u32 = 32;
-
-#[cfg(feature = "gpu")]
-impl SplitCalibration {
-    /// The GPU's share of `n` items: proportional to its rate, so both finish together;
-    /// nothing when that share is under [`AUTO_GPU_MIN_SIGNATURES`].
-    fn gpu_share(&mut self, n: usize) -> usize {
-        let fraction = if self.cpu_rate > 0.0 && self.gpu_rate > 0.0 {
-            self.gpu_rate / (self.gpu_rate + self.cpu_rate)
-        } else {
-            0.5
-        };
-        let share = ((n as f64 * fraction).round() as usize).min(n);
-        if share >= AUTO_GPU_MIN_SIGNATURES {
-            self.starved = 0;
-            return share;
-        }
-        if n < 2 * AUTO_GPU_MIN_SIGNATURES {
-            // Too small to split at all: the CPU engine's, and no evidence either way.
-            return 0;
-        }
-        self.starved += 1;
-        if self.starved >= AUTO_REPROBE_EVERY {
-            self.starved = 0;
-            AUTO_GPU_MIN_SIGNATURES
-        } else {
-            0
-        }
-    }
-
-    fn record(&mut self, cpu: (usize, Duration), gpu: (usize, Duration)) {
-        fn blend(old: f64, (items, time): (usize, Duration)) -> f64 {
-            let measured = items as f64 / time.as_secs_f64().max(1e-9);
-            if old > 0.0 {
-                (old + measured) / 2.0
-            } else {
-                measured
-            }
-        }
-        self.cpu_rate = blend(self.cpu_rate, cpu);
-        self.gpu_rate = blend(self.gpu_rate, gpu);
-    }
+    split: split::Calibration,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -324,6 +277,7 @@ impl std::fmt::Debug for Verifier {
         f.debug_struct("Verifier")
             .field("policy", &self.policy)
             .field("backend", &self.backend)
+            .field("gpu", &self.has_gpu())
             .field("threads", &self.threads())
             .finish()
     }
@@ -335,15 +289,27 @@ impl Verifier {
         VerifierBuilder::default()
     }
 
-    /// The policy every call of this verifier applies.
+    /// The default policy: the one [`Verifier::verify_signatures`] and
+    /// [`Verifier::submit_signatures`] apply. [`Verifier::verify_ed25519`] takes a policy per
+    /// call.
     pub fn policy(&self) -> Policy {
         self.policy
     }
 
-    /// The backend in use: `Cpu` (asked for, or `Auto` found no hardware GPU), `Auto` (a
-    /// hardware GPU takes large Merkle trees and a share of large signature batches) or `Gpu`.
+    /// The backend this verifier was asked for. Whether it has a GPU is
+    /// [`Verifier::has_gpu`] (`Auto` may have found none); where each job ran, its report's
+    /// placement.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Whether this verifier opened a GPU (always for `Backend::Gpu`; for `Backend::Auto`
+    /// when a hardware GPU was found).
+    pub fn has_gpu(&self) -> bool {
+        #[cfg(feature = "gpu")]
+        return self.gpu.is_some();
+        #[cfg(not(feature = "gpu"))]
+        false
     }
 
     /// The GPU adapter this verifier opened, if any.
@@ -359,11 +325,158 @@ impl Verifier {
         self.gpu.as_ref().and_then(GpuContext::compile_time)
     }
 
-    /// The GPU context when this job should run on it.
+    /// Worker threads of the CPU engine.
+    pub fn threads(&self) -> usize {
+        self.cpu.threads()
+    }
+
+    /// Runs `f` on this verifier's thread pool.
+    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.cpu.install(f)
+    }
+
+    /// Runs `job` on this verifier's pool; the handle waits or is awaited.
+    pub(crate) fn spawn<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Task<T> {
+        Task::spawn(self.cpu.pool(), job)
+    }
+
+    /// Verifies every item under the verifier's default policy ([`Verifier::policy`]); see
+    /// [`Verifier::verify_ed25519`].
+    pub fn verify_signatures(&self, items: &[SigItem<'_>]) -> SigReport {
+        self.verify_ed25519(self.policy, items)
+    }
+
+    /// Verifies every item under `policy` and returns one verdict per item, in input order.
+    /// The policy is chosen per call (a block declares its own), on the same pool.
+    ///
+    /// Where: [`Backend::Cpu`] on the CPU engine; [`Backend::Gpu`] on the GPU;
+    /// [`Backend::Auto`] with a GPU splits the batch — the first share on the GPU, the rest on
+    /// the CPU engine at the same time, the share sized from both engines' measured
+    /// throughput so that they finish together ([`SigReport::placement`] and
+    /// [`SigReport::gpu_items`] say how many went where). If the GPU fails (device lost, out
+    /// of memory, …) the CPU engine verifies its share, and [`SigReport::gpu_fault`] says so.
+    /// The verdicts are the same in every case.
+    ///
+    /// Cost on the CPU engine: under `Zip215`, about one 128-bit scalar multiplication per
+    /// item plus one full-size scalar multiplication per distinct key per chunk; a batch
+    /// containing bad items costs more (bad items are located by a search in small groups),
+    /// but never more than a small constant times checking each item alone. Under `Strict`,
+    /// one double-scalar multiplication per item. On the GPU every item costs one
+    /// double-scalar multiplication whatever its verdict. An empty slice gives an empty,
+    /// all-valid report.
+    pub fn verify_ed25519(&self, policy: Policy, items: &[SigItem<'_>]) -> SigReport {
+        #[cfg(feature = "gpu")]
+        if let Some(context) = &self.gpu
+            && !items.is_empty()
+        {
+            let gpu_items = match self.backend {
+                Backend::Gpu => items.len(),
+                _ => self.split.gpu_share(items.len()),
+            };
+            if gpu_items > 0 {
+                let gpu = GpuEd25519 {
+                    context,
+                    pool: &self.cpu,
+                };
+                let calibration = (self.backend == Backend::Auto).then_some(&self.split);
+                return self.install(|| {
+                    split::verify_split(&self.cpu, &gpu, policy, items, gpu_items, calibration)
+                });
+            }
+        }
+        let verdicts = SignatureEngine::verify(&self.cpu, policy, items).unwrap_or_default();
+        SigReport::from_verdicts(verdicts)
+    }
+
+    /// Starts verifying `batch` under the default policy on this verifier's pool and returns
+    /// at once; [`PendingSignatures::wait`] (or `.await`) gives the batch back with its
+    /// report. The pipelined form of [`Verifier::verify_signatures`], with the same verdicts:
+    /// while one batch is on the GPU the next one's challenges are hashed and packed on the
+    /// CPU, so a node that submits block N+1 before waiting for block N keeps the device
+    /// busy. No thread is created per call; batches submitted together run concurrently.
+    pub fn submit_signatures(self: &Arc<Self>, batch: SigBatch) -> PendingSignatures {
+        let verifier = Arc::clone(self);
+        PendingSignatures {
+            task: self.spawn(move || {
+                let report = verifier.verify_signatures(&batch.items());
+                (batch, report)
+            }),
+        }
+    }
+
+    /// The GPU's share of a tree job of `leaves` leaves: all of it under `Backend::Gpu`, under
+    /// `Auto` trees of at least [`VerifierBuilder::gpu_min_leaves`].
     #[cfg(feature = "gpu")]
-    fn gpu_for(&self, leaves: usize) -> Option<&GpuContext> {
-        let gpu = self.gpu.as_ref()?;
-        (self.backend == Backend::Gpu || leaves >= self.gpu_min_leaves).then_some(gpu)
+    fn gpu_trees_for(&self, leaves: usize) -> Option<GpuTrees<'_>> {
+        let context = self.gpu.as_ref()?;
+        (self.backend == Backend::Gpu || leaves >= self.gpu_min_leaves)
+            .then_some(GpuTrees { context })
+    }
+
+    fn cpu_trees(&self) -> CpuTrees<'_> {
+        CpuTrees { pool: &self.cpu }
+    }
+
+    /// The Merkle root of `leaves` under `scheme`: on the GPU when this verifier sends the
+    /// job there (see [`Backend`]), else on this verifier's pool and the fastest SHA-256 path
+    /// of this CPU. Either way the same root [`merkle::merkle_root`](crate::merkle::merkle_root)
+    /// computes; a GPU fault makes the CPU redo the job, and the report says so
+    /// ([`RootReport::gpu_fault`]).
+    ///
+    /// # Errors
+    /// [`MerkleError::InvalidLeafLength`] for a Bitcoin leaf that is not 32 bytes.
+    pub fn merkle_root<L: AsRef<[u8]> + Sync>(
+        &self,
+        scheme: Scheme,
+        leaves: &[L],
+    ) -> Result<RootReport, MerkleError> {
+        #[cfg(feature = "gpu")]
+        if let Some(gpu) = self.gpu_trees_for(leaves.len()) {
+            match gpu.root(scheme, leaves) {
+                Ok(report) => return Ok(report),
+                Err(TreeFailure::Input(e)) => return Err(e),
+                Err(TreeFailure::Device(fault)) => {
+                    crate::trace::gpu_fault("merkle root", fault, leaves.len());
+                    return Ok(self
+                        .cpu_trees()
+                        .build_root(scheme, leaves)?
+                        .on(Placement::Cpu, Some(fault)));
+                }
+            }
+        }
+        self.cpu_trees().build_root(scheme, leaves)
+    }
+
+    /// Builds a [`MerkleTree`] (every level kept, for proofs): on the GPU when this verifier
+    /// sends the job there (levels up to one storage binding's worth come back from the
+    /// device; the few above are hashed on the CPU), else on this verifier's pool. A GPU fault
+    /// makes the CPU redo the build ([`MerkleTree::gpu_fault`]).
+    ///
+    /// # Errors
+    /// As [`Verifier::merkle_root`].
+    pub fn merkle_tree<L: AsRef<[u8]> + Sync>(
+        &self,
+        scheme: Scheme,
+        leaves: &[L],
+    ) -> Result<MerkleTree, MerkleError> {
+        #[cfg(feature = "gpu")]
+        if let Some(gpu) = self.gpu_trees_for(leaves.len()) {
+            match gpu.tree(scheme, leaves) {
+                Ok(tree) => return Ok(tree),
+                Err(TreeFailure::Input(e)) => return Err(e),
+                Err(TreeFailure::Device(fault)) => {
+                    crate::trace::gpu_fault("merkle tree", fault, leaves.len());
+                    return Ok(self
+                        .cpu_trees()
+                        .build_tree(scheme, leaves)?
+                        .on(Placement::Cpu, Some(fault)));
+                }
+            }
+        }
+        self.cpu_trees().build_tree(scheme, leaves)
     }
 
     /// Makes this verifier's next GPU job fail for real: `DeviceLost` destroys the device (as a
@@ -383,236 +496,59 @@ impl Verifier {
         false
     }
 
-    /// The root of `leaves` on the GPU with each pass timed (timestamp queries where the
-    /// adapter has them; the job is serialised to read them), for benchmarks. No fallback:
-    /// a fault is returned as an error.
+    /// Benchmark hook (not stable API): the root of `leaves` on the GPU with each pass timed
+    /// (timestamp queries where the adapter has them; the job is serialised to read them).
+    /// No fallback: a fault is returned as an error.
     ///
     /// # Errors
-    /// [`Error::GpuUnavailable`] without a GPU, or with the fault's description;
-    /// [`Error::InvalidConfig`] for an invalid Bitcoin leaf.
+    /// [`GpuUnavailable::NoGpuOnVerifier`] without a GPU, [`GpuUnavailable::Fault`] on a
+    /// fault, [`Error::Merkle`] for leaves that are not a tree of the scheme.
     #[cfg(feature = "gpu")]
+    #[doc(hidden)]
     pub fn gpu_merkle_root_profiled<L: AsRef<[u8]> + Sync>(
         &self,
         scheme: Scheme,
         leaves: &[L],
         profile: bool,
     ) -> Result<(RootReport, KernelTiming), Error> {
-        let gpu = self
+        let context = self
             .gpu
             .as_ref()
-            .ok_or_else(|| Error::GpuUnavailable("this verifier has no GPU".into()))?;
-        check_leaves(scheme, leaves).map_err(|e| Error::InvalidConfig(e.to_string()))?;
-        let (root, duplicate, timing) = gpu
-            .merkle_root(scheme, leaves, profile)
-            .map_err(|fault| Error::GpuUnavailable(fault.to_string()))?;
-        let report = RootReport::new(root, leaves.len() as u64, duplicate).on(Backend::Gpu, None);
-        Ok((report, timing))
+            .ok_or(Error::GpuUnavailable(GpuUnavailable::NoGpuOnVerifier))?;
+        (GpuTrees { context })
+            .root_timed(scheme, leaves, profile)
+            .map_err(|failure| match failure {
+                TreeFailure::Input(e) => Error::Merkle(e),
+                TreeFailure::Device(fault) => Error::GpuUnavailable(GpuUnavailable::Fault(fault)),
+            })
     }
 
-    /// Verifies every item on the GPU, with the two halves of the job timed, for
-    /// benchmarks: packing (hashing each challenge `k` on this verifier's pool) and the
-    /// device's part (upload, kernels, readback). No fallback: a fault is returned as an
-    /// error. The verdicts are those of [`Verifier::verify_signatures`].
+    /// Benchmark hook (not stable API): every item on the GPU under the default policy, with
+    /// the two halves of the job timed: packing (hashing each challenge `k` on this
+    /// verifier's pool) and the device's part (upload, kernels, readback). No fallback.
     ///
     /// # Errors
-    /// [`Error::GpuUnavailable`] without a GPU, or with the fault's description.
+    /// [`GpuUnavailable::NoGpuOnVerifier`] without a GPU, [`GpuUnavailable::Fault`] on a
+    /// fault.
     #[cfg(feature = "gpu")]
+    #[doc(hidden)]
     pub fn gpu_verify_signatures_profiled(
         &self,
         items: &[SigItem<'_>],
     ) -> Result<(SigReport, SigTiming), Error> {
-        let gpu = self
+        let context = self
             .gpu
             .as_ref()
-            .ok_or_else(|| Error::GpuUnavailable("this verifier has no GPU".into()))?;
-        let (verdicts, timing) = self.gpu_verdicts(gpu, items);
-        let verdicts = verdicts.map_err(|fault| Error::GpuUnavailable(fault.to_string()))?;
+            .ok_or(Error::GpuUnavailable(GpuUnavailable::NoGpuOnVerifier))?;
+        let gpu = GpuEd25519 {
+            context,
+            pool: &self.cpu,
+        };
+        let (verdicts, timing) = gpu.verify_timed(self.policy, items);
+        let verdicts =
+            verdicts.map_err(|fault| Error::GpuUnavailable(GpuUnavailable::Fault(fault)))?;
         let report = SigReport::from_verdicts(verdicts).on(items.len(), None);
         Ok((report, timing))
-    }
-
-    /// The GPU's verdicts for `items`: challenges hashed and packed on this verifier's pool,
-    /// then the kernel; each half timed. A readback of the wrong length is a fault (it would
-    /// misalign every verdict after it).
-    #[cfg(feature = "gpu")]
-    fn gpu_verdicts(
-        &self,
-        gpu: &GpuContext,
-        items: &[SigItem<'_>],
-    ) -> (Result<Vec<crate::Verdict>, GpuFault>, SigTiming) {
-        let started = Instant::now();
-        let mut packed = Vec::new();
-        self.cpu
-            .install(|| gpu::sig::pack_items(items, &mut packed));
-        let pack = started.elapsed();
-        let started = Instant::now();
-        let verdicts = gpu.verify_packed(self.policy, &packed).and_then(|v| {
-            if v.len() == items.len() {
-                Ok(v)
-            } else {
-                Err(GpuFault::ReadbackFailed)
-            }
-        });
-        let device = started.elapsed();
-        (verdicts, SigTiming { pack, device })
-    }
-
-    /// Worker threads of the CPU engine.
-    pub fn threads(&self) -> usize {
-        self.cpu.threads()
-    }
-
-    /// Runs `f` on this verifier's thread pool.
-    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        self.cpu.install(f)
-    }
-
-    /// Verifies every item and returns one verdict per item, in input order.
-    ///
-    /// Where: [`Backend::Cpu`] on the CPU engine; [`Backend::Gpu`] on the GPU;
-    /// [`Backend::Auto`] with a GPU splits the batch — the first share on the GPU, the rest on
-    /// the CPU engine at the same time, the share sized from both engines' measured
-    /// throughput so that they finish together ([`SigReport::gpu_items`] says how many went
-    /// where). If the GPU fails (device lost, out of memory, …) the CPU engine verifies its
-    /// share, and [`SigReport::gpu_fault`] says so. The verdicts are the same in every case.
-    ///
-    /// Cost on the CPU engine: under `Zip215`, about one 128-bit scalar multiplication per
-    /// item plus one full-size scalar multiplication per distinct key per chunk of up to 1024
-    /// items; a batch containing bad items costs more (bad items are located by bisection),
-    /// but never more than a small constant times checking each item alone. Under `Strict`,
-    /// one double-scalar multiplication per item. On the GPU every item costs one
-    /// double-scalar multiplication whatever its verdict. An empty slice gives an empty,
-    /// all-valid report.
-    pub fn verify_signatures(&self, items: &[SigItem<'_>]) -> SigReport {
-        #[cfg(feature = "gpu")]
-        if let Some(gpu) = &self.gpu
-            && !items.is_empty()
-        {
-            let gpu_items = match self.backend {
-                Backend::Gpu => items.len(),
-                _ => lock(&self.split).gpu_share(items.len()),
-            };
-            if gpu_items > 0 {
-                return self.verify_split(gpu, items, gpu_items);
-            }
-        }
-        SigReport::from_verdicts(self.cpu.verify(items))
-    }
-
-    /// The first `gpu_items` items on the GPU while the CPU engine takes the rest.
-    #[cfg(feature = "gpu")]
-    fn verify_split(&self, gpu: &GpuContext, items: &[SigItem<'_>], gpu_items: usize) -> SigReport {
-        let (gpu_part, cpu_part) = items.split_at(gpu_items);
-        let (gpu_result, gpu_time, cpu_result) = std::thread::scope(|scope| {
-            let cpu_job = (!cpu_part.is_empty()).then(|| {
-                scope.spawn(|| {
-                    let started = Instant::now();
-                    let verdicts = self.cpu.verify(cpu_part);
-                    (verdicts, started.elapsed())
-                })
-            });
-            let (result, timing) = self.gpu_verdicts(gpu, gpu_part);
-            let gpu_time = timing.pack + timing.device;
-            let cpu_result = cpu_job.map(|job| {
-                job.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            });
-            (result, gpu_time, cpu_result)
-        });
-        let (cpu_verdicts, cpu_time) = cpu_result.unwrap_or_default();
-        match gpu_result {
-            Ok(mut verdicts) => {
-                if self.backend == Backend::Auto && !cpu_part.is_empty() {
-                    lock(&self.split)
-                        .record((cpu_part.len(), cpu_time), (gpu_part.len(), gpu_time));
-                }
-                verdicts.extend(cpu_verdicts);
-                SigReport::from_verdicts(verdicts).on(gpu_items, None)
-            }
-            Err(fault) => {
-                let mut verdicts = self.cpu.verify(gpu_part);
-                verdicts.extend(cpu_verdicts);
-                SigReport::from_verdicts(verdicts).on(0, Some(fault))
-            }
-        }
-    }
-
-    /// Starts verifying `batch` and returns at once; [`PendingSignatures::wait`] gives the
-    /// report (and the batch back, to be refilled). The pipelined form of
-    /// [`Verifier::verify_signatures`], with the same verdicts: while one batch is on the GPU
-    /// the next one's challenges are hashed and packed on the CPU, so a node that submits
-    /// block N+1 before waiting for block N keeps the device busy. Batches submitted together
-    /// run concurrently; each handle returns its own batch's report.
-    pub fn submit_signatures(self: &Arc<Self>, batch: SigBatch) -> PendingSignatures {
-        let verifier = Arc::clone(self);
-        PendingSignatures {
-            handle: std::thread::spawn(move || {
-                let report = verifier.verify_signatures(&batch.items());
-                (batch, report)
-            }),
-        }
-    }
-
-    /// The Merkle root of `leaves` under `scheme`: on the GPU when this verifier sends the
-    /// job there (see [`Backend`]), else on this verifier's pool and the fastest SHA-256 path
-    /// of this CPU. Either way the same root [`merkle::merkle_root`] computes; a GPU fault
-    /// makes the CPU redo the job, and the report says so ([`RootReport::gpu_fault`]).
-    ///
-    /// # Errors
-    /// [`MerkleError::InvalidLeafLength`] for a Bitcoin leaf that is not 32 bytes.
-    pub fn merkle_root<L: AsRef<[u8]> + Sync>(
-        &self,
-        scheme: Scheme,
-        leaves: &[L],
-    ) -> Result<RootReport, MerkleError> {
-        #[cfg(feature = "gpu")]
-        if let Some(gpu) = self.gpu_for(leaves.len()) {
-            check_leaves(scheme, leaves)?;
-            // Called on this thread, not on the pool: the job spends its time waiting for the
-            // device, and a pool worker blocked on it would be a core lost to the CPU work
-            // (signatures) that may run beside it.
-            return match gpu.merkle_root(scheme, leaves, false) {
-                Ok((root, duplicate, _)) => {
-                    Ok(
-                        RootReport::new(root, leaves.len() as u64, duplicate)
-                            .on(Backend::Gpu, None),
-                    )
-                }
-                Err(fault) => Ok(self
-                    .cpu
-                    .install(|| merkle::merkle_root(scheme, leaves))?
-                    .on(Backend::Cpu, Some(fault))),
-            };
-        }
-        self.cpu.install(|| merkle::merkle_root(scheme, leaves))
-    }
-
-    /// Builds a [`MerkleTree`] (every level kept, for proofs): on the GPU when this verifier
-    /// sends the job there (levels up to one storage binding's worth come back from the
-    /// device; the few above are hashed on the CPU), else on this verifier's pool. A GPU fault
-    /// makes the CPU redo the build ([`MerkleTree::gpu_fault`]).
-    ///
-    /// # Errors
-    /// As [`Verifier::merkle_root`].
-    pub fn merkle_tree<L: AsRef<[u8]> + Sync>(
-        &self,
-        scheme: Scheme,
-        leaves: &[L],
-    ) -> Result<MerkleTree, MerkleError> {
-        #[cfg(feature = "gpu")]
-        if let Some(gpu) = self.gpu_for(leaves.len()) {
-            check_leaves(scheme, leaves)?;
-            return match gpu.merkle_levels(scheme, leaves) {
-                Ok((levels, duplicate)) => {
-                    Ok(MerkleTree::from_lower_levels(scheme, levels, duplicate))
-                }
-                Err(fault) => Ok(self
-                    .cpu
-                    .install(|| MerkleTree::build(scheme, leaves))?
-                    .on(Backend::Cpu, Some(fault))),
-            };
-        }
-        self.cpu.install(|| MerkleTree::build(scheme, leaves))
     }
 }
 
@@ -681,87 +617,32 @@ impl<'a> Extend<SigItem<'a>> for SigBatch {
     }
 }
 
-/// A batch submitted with [`Verifier::submit_signatures`].
+/// A batch submitted with [`Verifier::submit_signatures`], running on the verifier's pool:
+/// wait for it ([`PendingSignatures::wait`]) or `.await` it (it is a [`Future`] on any async
+/// runtime; the pool thread that finishes the job wakes the task).
 #[derive(Debug)]
+#[must_use = "the verification runs anyway; its report is only in this handle"]
 pub struct PendingSignatures {
-    handle: std::thread::JoinHandle<(SigBatch, SigReport)>,
+    task: Task<(SigBatch, SigReport)>,
 }
 
 impl PendingSignatures {
     /// Waits for the verification to finish; returns the batch (to be cleared and reused) and
     /// its report.
     pub fn wait(self) -> (SigBatch, SigReport) {
-        self.handle
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        self.task.wait()
     }
 
     /// Whether the verification has finished (so [`PendingSignatures::wait`] will not block).
     pub fn is_finished(&self) -> bool {
-        self.handle.is_finished()
+        self.task.is_finished()
     }
 }
 
-/// Leaves the GPU may hash: every Bitcoin leaf is a 32-byte txid (the first that is not is
-/// reported as the CPU engine reports it).
-#[cfg(feature = "gpu")]
-fn check_leaves<L: AsRef<[u8]>>(scheme: Scheme, leaves: &[L]) -> Result<(), MerkleError> {
-    let bad = leaves
-        .iter()
-        .enumerate()
-        .find(|(_, l)| scheme == Scheme::Bitcoin && l.as_ref().len() != 32);
-    match bad {
-        Some((index, leaf)) => Err(MerkleError::InvalidLeafLength {
-            index,
-            len: leaf.as_ref().len(),
-        }),
-        None => Ok(()),
-    }
-}
+impl Future for PendingSignatures {
+    type Output = (SigBatch, SigReport);
 
-#[cfg(all(test, feature = "gpu"))]
-mod split_tests {
-    use super::*;
-
-    #[test]
-    fn first_batch_is_halved_then_the_split_follows_measured_rates() {
-        let mut split = SplitCalibration::default();
-        assert_eq!(split.gpu_share(10_000), 5_000);
-        // CPU 3x as fast as the GPU: the GPU gets a quarter.
-        split.record(
-            (5_000, Duration::from_millis(100)),
-            (5_000, Duration::from_millis(300)),
-        );
-        assert_eq!(split.gpu_share(10_000), 2_500);
-        // Below the minimum share: nothing, and small batches are never split.
-        assert_eq!(split.gpu_share(3_000), 0);
-        assert_eq!(split.gpu_share(1_000), 0);
-    }
-
-    #[test]
-    fn a_starved_gpu_is_remeasured_every_so_often() {
-        let mut split = SplitCalibration {
-            cpu_rate: 1_000_000.0,
-            gpu_rate: 1_000.0,
-            starved: 0,
-        };
-        let shares: Vec<usize> = (0..2 * AUTO_REPROBE_EVERY)
-            .map(|_| split.gpu_share(100_000))
-            .collect();
-        let probes: Vec<usize> = (0..shares.len()).filter(|&i| shares[i] > 0).collect();
-        assert_eq!(
-            probes,
-            [
-                AUTO_REPROBE_EVERY as usize - 1,
-                2 * AUTO_REPROBE_EVERY as usize - 1
-            ]
-        );
-        assert!(probes.iter().all(|&i| shares[i] == AUTO_GPU_MIN_SIGNATURES));
-        // The probe found a faster GPU: the split follows.
-        split.record(
-            (99_000, Duration::from_millis(100)),
-            (1_024, Duration::from_micros(1_024)),
-        );
-        assert!(split.gpu_share(100_000) > AUTO_GPU_MIN_SIGNATURES);
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.task).poll(cx)
     }
 }

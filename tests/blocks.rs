@@ -3,11 +3,14 @@
 
 mod common;
 
-use blockverify::block::{self, BlockError, BlockView, FormatErrorKind, HEADER_LEN, Header, Limits, RECORD_OVERHEAD, RecordKind, RecordVerdict};
-use blockverify_testkit::block::{BlockSpec, Corruption};
+use blockverify::block::{
+    self, BlockError, BlockView, FormatErrorKind, HEADER_LEN, Header, Limits, RECORD_OVERHEAD,
+    RecordKind, RecordVerdict,
+};
 use blockverify::merkle::{self, Scheme};
+use blockverify::{Backend, Placement, Policy, Reason, Verifier};
 use blockverify_testkit::SigningKey;
-use blockverify::{Backend, Policy, Reason, Verifier};
+use blockverify_testkit::block::{BlockSpec, Corruption};
 use common::cpu_verifier;
 use proptest::prelude::*;
 
@@ -244,19 +247,40 @@ fn hostile_headers_and_records_name_the_offset() {
     }
 }
 
+/// Each block declares its policy and is verified under it, whatever the verifier's default
+/// (one verifier, one pool, for blocks of both policies).
 #[test]
-fn a_block_under_another_policy_is_refused() {
-    let generated = blockverify_testkit::generate_block(&BlockSpec {
-        policy: Policy::Strict,
-        ..spec(10, 8)
-    });
-    assert_eq!(
-        cpu_verifier(Policy::Zip215).verify_block_bytes(&generated.bytes),
-        Err(BlockError::PolicyMismatch {
-            block: Policy::Strict,
-            verifier: Policy::Zip215
-        })
-    );
+fn a_block_is_verified_under_the_policy_it_declares() {
+    for policy in [Policy::Strict, Policy::Zip215] {
+        let generated = blockverify_testkit::generate_block(&BlockSpec {
+            policy,
+            invalid_rate: 0.1,
+            ..spec(40, 8)
+        });
+        let view = BlockView::parse(&generated.bytes).expect("block");
+        let items: Vec<_> = view.records().iter().map(|r| r.sig_item()).collect();
+        let expected: Vec<_> = items
+            .iter()
+            .map(|item| blockverify::verify_single(policy, item))
+            .collect();
+        for default in [Policy::Zip215, Policy::Strict] {
+            let report = cpu_verifier(default)
+                .verify_block_bytes(&generated.bytes)
+                .expect("verifiable");
+            let got: Vec<_> = report
+                .verdicts()
+                .iter()
+                .map(|v| match v {
+                    RecordVerdict::Invalid(reason) => blockverify::Verdict::Invalid(*reason),
+                    _ => blockverify::Verdict::Valid,
+                })
+                .collect();
+            assert_eq!(
+                got, expected,
+                "block {policy:?}, verifier default {default:?}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -347,7 +371,7 @@ fn gpu_and_cpu_verify_blocks_identically() {
         let on_cpu = cpu_verifier(Policy::Zip215)
             .verify_block_bytes(&generated.bytes)
             .unwrap();
-        assert_eq!(on_gpu.merkle_backend(), Backend::Gpu);
+        assert_eq!(on_gpu.merkle_placement(), Placement::Gpu);
         assert_eq!(on_gpu.computed_root(), on_cpu.computed_root());
         assert_eq!(on_gpu.verdicts(), on_cpu.verdicts());
     }

@@ -19,10 +19,10 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 
-use blockverify_testkit::{SigningKey, Workload, WorkloadSpec};
 use blockverify::{
     DEFAULT_KEY_CACHE_SIZE, Policy, Reason, SigItem, Verdict, Verifier, verify_single,
 };
+use blockverify_testkit::{SigningKey, Workload, WorkloadSpec};
 use common::edge_data::{
     Case, POLICIES, Record, data_path, load_cases, reasons_for, unhex, verdict_str,
 };

@@ -7,7 +7,7 @@
 #![cfg(feature = "gpu")]
 
 use blockverify::merkle::{self, MerkleTree, Scheme};
-use blockverify::{Backend, GpuFault, Verifier};
+use blockverify::{Backend, GpuFault, Placement, Verifier};
 use rand::rngs::ChaCha20Rng;
 use rand::{Rng, RngExt, SeedableRng};
 
@@ -51,7 +51,7 @@ fn assert_same_root<L: AsRef<[u8]> + Sync>(gpu: &Verifier, scheme: Scheme, leave
     let want = merkle::merkle_root(scheme, leaves).unwrap();
     let got = gpu.merkle_root(scheme, leaves).unwrap();
     assert_eq!(got.gpu_fault(), None, "{scheme} n={}", leaves.len());
-    assert_eq!(got.backend(), Backend::Gpu);
+    assert_eq!(got.placement(), Placement::Gpu);
     assert_eq!(got.root(), want.root(), "{scheme} n={}", leaves.len());
     assert_eq!(got.leaves(), want.leaves());
     assert_eq!(
@@ -150,7 +150,7 @@ fn proofs_from_gpu_built_trees_verify() {
     for n in [1, 2, 3, 100, 128, 129, 700] {
         let recs = records(n, 300, &mut rng);
         let tree = gpu.merkle_tree(Scheme::Rfc9162, &recs).unwrap();
-        assert_eq!(tree.backend(), Backend::Gpu);
+        assert_eq!(tree.placement(), Placement::Gpu);
         assert_eq!(tree.gpu_fault(), None);
         let cpu_tree = MerkleTree::build(Scheme::Rfc9162, &recs).unwrap();
         assert_eq!(tree.root(), cpu_tree.root(), "n={n}");
@@ -211,12 +211,15 @@ fn a_failed_dispatch_falls_back_to_the_cpu_with_the_same_root() {
     assert!(gpu.inject_gpu_fault(GpuFault::DispatchFailed));
     let report = gpu.merkle_root(Scheme::Rfc9162, &recs).unwrap();
     assert_eq!(report.gpu_fault(), Some(GpuFault::DispatchFailed));
-    assert_eq!(report.backend(), Backend::Cpu);
+    assert_eq!(report.placement(), Placement::Cpu);
     assert_eq!(report.root(), want);
 
     // The device is still good: the next job runs on it.
     let report = gpu.merkle_root(Scheme::Rfc9162, &recs).unwrap();
-    assert_eq!((report.backend(), report.gpu_fault()), (Backend::Gpu, None));
+    assert_eq!(
+        (report.placement(), report.gpu_fault()),
+        (Placement::Gpu, None)
+    );
     assert_eq!(report.root(), want);
 
     assert!(gpu.inject_gpu_fault(GpuFault::DispatchFailed));
@@ -237,11 +240,14 @@ fn a_lost_device_falls_back_then_is_reopened() {
     assert!(gpu.inject_gpu_fault(GpuFault::DeviceLost));
     let report = gpu.merkle_root(Scheme::Bitcoin, &ids).unwrap();
     assert_eq!(report.gpu_fault(), Some(GpuFault::DeviceLost));
-    assert_eq!(report.backend(), Backend::Cpu);
+    assert_eq!(report.placement(), Placement::Cpu);
     assert_eq!(report.root(), want);
 
     let report = gpu.merkle_root(Scheme::Bitcoin, &ids).unwrap();
-    assert_eq!((report.backend(), report.gpu_fault()), (Backend::Gpu, None));
+    assert_eq!(
+        (report.placement(), report.gpu_fault()),
+        (Placement::Gpu, None)
+    );
     assert_eq!(report.root(), want);
 }
 
@@ -313,7 +319,7 @@ fn real_bitcoin_blocks_on_the_gpu_match_their_header_roots() {
             }
         }
         let report = gpu.merkle_root(Scheme::Bitcoin, &ids).unwrap();
-        assert_eq!(report.backend(), Backend::Gpu);
+        assert_eq!(report.placement(), Placement::Gpu);
         assert_eq!(Some(report.root()), root, "{}", path.display());
         assert_eq!(report.duplicate_pair(), None);
         checked += 1;

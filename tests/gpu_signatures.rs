@@ -10,7 +10,8 @@ mod common;
 use std::sync::{Arc, OnceLock};
 
 use blockverify::{
-    Backend, GpuFault, Policy, SigBatch, SigItem, SigReport, Verdict, Verifier, verify_single,
+    Backend, GpuFault, Placement, Policy, SigBatch, SigItem, SigReport, Verdict, Verifier,
+    verify_single,
 };
 use common::edge_data::{POLICIES, load_cases};
 use common::{KINDS, Owned, cpu_verifier, make_item, require_gpu};
@@ -70,7 +71,7 @@ fn every_edge_case_gets_its_recorded_verdict_on_the_gpu() {
             return;
         };
         let report = gpu.verify_signatures(&items);
-        assert_eq!(report.backend(), Backend::Gpu, "{policy:?}");
+        assert_eq!(report.placement(), Placement::Gpu, "{policy:?}");
         assert_eq!(report.gpu_fault(), None);
         assert_eq!(report.gpu_items(), items.len());
         // The default build: 64-bit limb products wherever the adapter offers them (lavapipe
@@ -119,7 +120,7 @@ fn a_single_item_and_an_empty_batch() {
     );
     let report = gpu.verify_signatures(&[bad.item()]);
     assert!(!report.all_valid());
-    assert_eq!(report.backend(), Backend::Gpu);
+    assert_eq!(report.placement(), Placement::Gpu);
 }
 
 /// `n` items of the mixed kinds (valid, tampered, bit flips, torsion, S + L, …).
@@ -174,7 +175,7 @@ fn auto_splits_between_gpu_and_cpu_and_agrees_with_cpu() {
         let items: Vec<SigItem<'_>> = owned.iter().map(Owned::item).collect();
         // The first batch is split in half (nothing measured yet).
         let first = auto.verify_signatures(&items);
-        assert_eq!(first.backend(), Backend::Auto, "{policy:?}");
+        assert_eq!(first.placement(), Placement::Split, "{policy:?}");
         assert_eq!(first.gpu_items(), items.len() / 2);
         assert_eq!(first, cpu.verify_signatures(&items));
         assert_matches_reference(policy, &items, &first);
@@ -186,7 +187,7 @@ fn auto_splits_between_gpu_and_cpu_and_agrees_with_cpu() {
         }
         // Below the smallest GPU share, the CPU engine alone.
         let small = &items[..AUTO_SMALL];
-        assert_eq!(auto.verify_signatures(small).backend(), Backend::Cpu);
+        assert_eq!(auto.verify_signatures(small).placement(), Placement::Cpu);
     }
 }
 
@@ -204,12 +205,12 @@ fn device_loss_and_rejected_dispatch_fall_back_to_the_cpu_with_the_same_verdicts
         assert!(gpu.inject_gpu_fault(fault));
         let report = gpu.verify_signatures(&items);
         assert_eq!(report.gpu_fault(), Some(fault));
-        assert_eq!(report.backend(), Backend::Cpu);
+        assert_eq!(report.placement(), Placement::Cpu);
         assert_eq!(report, want);
         // The next batch runs on the (reopened) device again.
         let again = gpu.verify_signatures(&items);
         assert_eq!(again.gpu_fault(), None);
-        assert_eq!(again.backend(), Backend::Gpu);
+        assert_eq!(again.placement(), Placement::Gpu);
         assert_eq!(again, want);
     }
 }
@@ -241,7 +242,7 @@ fn pipelined_batches_return_their_own_reports_in_submission_order() {
         let items: Vec<SigItem<'_>> = owned.iter().map(Owned::item).collect();
         let (batch, report) = pending.wait();
         assert_eq!(batch.items(), items, "the batch comes back as submitted");
-        assert_eq!(report.backend(), Backend::Gpu);
+        assert_eq!(report.placement(), Placement::Gpu);
         assert_eq!(report, cpu.verify_signatures(&items));
         assert!(!report.all_valid() && report.valid_count() > 0);
     }

@@ -12,7 +12,7 @@ fn sha2(data: &[u8]) -> [u8; 32] {
 fn every_platform_matches_sha2_on_random_lengths_and_batch_sizes() {
     let mut rng = rand::rngs::ChaCha20Rng::seed_from_u64(0x5a256);
     let platforms = Platform::available();
-    assert!(platforms.contains(&Platform::Portable));
+    assert!(platforms.contains(&Platform::portable()));
     eprintln!(
         "platforms: {:?}",
         platforms.iter().map(|p| p.name()).collect::<Vec<_>>()
@@ -67,4 +67,31 @@ fn every_platform_matches_sha2_at_every_padding_boundary() {
             );
         }
     }
+}
+
+/// The tests above run every path `Platform::available` lists; this makes sure that list is
+/// every path the CPU can run, so a SIMD path is never skipped on a CPU that has its
+/// instructions (and never offered on one that lacks them).
+#[test]
+fn every_path_the_cpu_has_is_available_and_tested() {
+    let names: Vec<&str> = Platform::available().iter().map(|p| p.name()).collect();
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        let expected = [
+            ("sha-ni", has!("sha") && has!("sse4.1") && has!("ssse3")),
+            ("avx2", has!("avx2")),
+            ("avx512", has!("avx512f") && has!("avx512bw")),
+        ];
+        for (name, cpu_has_it) in expected {
+            assert_eq!(
+                names.contains(&name),
+                cpu_has_it,
+                "path {name}: CPU has it = {cpu_has_it}, available = {names:?}"
+            );
+            assert_eq!(Platform::from_name(name).is_some(), cpu_has_it, "{name}");
+        }
+    }
+    assert_eq!(names[0], "portable");
+    assert!(Platform::available().contains(&Platform::detect()));
 }

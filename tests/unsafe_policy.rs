@@ -19,7 +19,7 @@ fn unsafe_is_confined_to_the_simd_kernels_and_argued() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("src").as_path(),
         &mut files,
     );
-    assert!(files.len() > 30);
+    assert!(files.len() > 20, "found only {} source files", files.len());
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let rel = file

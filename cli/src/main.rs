@@ -1,7 +1,11 @@
 //! The `blockverify` command-line tool. See `blockverify --help`.
-#![forbid(unsafe_code)]
+//!
+//! Unsafe code is denied here and forbidden in every command (`cli`); the one exception is
+//! the environment change in [`gpu_env`], made before any thread starts.
+#![deny(unsafe_code)]
 
 mod cli;
+mod gpu_env;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -189,8 +193,29 @@ struct DemoArgs {
     seed: u64,
 }
 
+impl Command {
+    /// Whether this command may open a GPU (create a GPU instance, list adapters): never with
+    /// `--backend cpu`, nor `gen` or the `merkle` subcommands other than `root`. (`bench`
+    /// always may: `--no-gpu` leaves out the GPU rows of `sigs` and `merkle` only.)
+    fn may_open_gpu(&self) -> bool {
+        match self {
+            Command::Sigs(a) => a.backend != Backend::Cpu,
+            Command::Verify(a) => a.backend != Backend::Cpu,
+            Command::Merkle { command } => command.may_open_gpu(),
+            Command::Bench(_) | Command::Demo(_) | Command::Info => true,
+            Command::Gen(_) => false,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any command starts a thread (see gpu_env); kept until the process ends.
+    let _runtime_dir = cli
+        .command
+        .may_open_gpu()
+        .then(gpu_env::ensure_runtime_dir)
+        .flatten();
     let result = match cli.command {
         Command::Sigs(a) => cli::sigs::run(&cli::sigs::Options {
             policy: a.policy,

@@ -1,6 +1,5 @@
 //! End-to-end tests of the `blockverify` binary: output format, exit codes, malformed input.
 
-
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 

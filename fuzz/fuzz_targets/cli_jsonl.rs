@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 
 /// The binary's module, compiled here as it is there (the CLI is not part of the library);
 /// it names its error type through its parent, this crate root.
-#[path = "../../src/cli/sigs.rs"]
+#[path = "../../cli/src/cli/sigs.rs"]
 mod sigs;
 type CliError = Box<dyn std::error::Error + Send + Sync>;
 

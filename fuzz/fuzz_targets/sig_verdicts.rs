@@ -3,8 +3,8 @@
 //! engine equals single verification item by item, whatever the batch shape.
 #![no_main]
 
-use blockverify_testkit::SigningKey;
 use blockverify::{Backend, Policy, SigItem, Verdict, Verifier, verify_single};
+use blockverify_testkit::SigningKey;
 use curve25519_dalek::constants::EIGHT_TORSION;
 use libfuzzer_sys::fuzz_target;
 

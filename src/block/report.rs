@@ -1,12 +1,11 @@
 //! What verifying a block found: the root, every record's verdict, and where the time went.
 #![forbid(unsafe_code)]
 
-use std::fmt;
 use std::time::Duration;
 
 use super::{FormatError, Header};
 use crate::merkle::DuplicatePair;
-use crate::{Backend, GpuFault, Policy, Reason};
+use crate::{GpuFault, Placement, Reason};
 
 /// One record's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,8 +55,8 @@ pub struct BlockReport {
     pub(crate) duplicate_pair: Option<DuplicatePair>,
     pub(crate) verdicts: Vec<RecordVerdict>,
     pub(crate) timings: StageTimings,
-    pub(crate) signature_backend: Backend,
-    pub(crate) merkle_backend: Backend,
+    pub(crate) signature_placement: Placement,
+    pub(crate) merkle_placement: Placement,
     pub(crate) gpu_fault: Option<GpuFault>,
 }
 
@@ -132,15 +131,15 @@ impl BlockReport {
         self.timings
     }
 
-    /// Where the signatures were verified: `Cpu`, `Gpu`, or `Auto` when the batch was split
-    /// between them (see [`SigReport::backend`](crate::SigReport::backend)).
-    pub fn signature_backend(&self) -> Backend {
-        self.signature_backend
+    /// Where the signatures were verified: `Cpu`, `Gpu`, or `Split` when the batch was split
+    /// between them (see [`SigReport::placement`](crate::SigReport::placement)).
+    pub fn signature_placement(&self) -> Placement {
+        self.signature_placement
     }
 
     /// Where the Merkle root was computed.
-    pub fn merkle_backend(&self) -> Backend {
-        self.merkle_backend
+    pub fn merkle_placement(&self) -> Placement {
+        self.merkle_placement
     }
 
     /// Set when a job sent to the GPU (the signatures or the root) failed there; the CPU
@@ -152,35 +151,13 @@ impl BlockReport {
 
 /// Why a block could not be verified at all (as opposed to verified and found invalid, which
 /// is a [`BlockReport`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BlockError {
     /// The bytes are not a well-formed block.
+    #[error("malformed block: {0}")]
     Format(FormatError),
-    /// The block declares a signature policy other than the verifier's.
-    PolicyMismatch {
-        /// The block's.
-        block: Policy,
-        /// The verifier's.
-        verifier: Policy,
-    },
 }
-
-impl fmt::Display for BlockError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BlockError::Format(e) => write!(f, "malformed block: {e}"),
-            BlockError::PolicyMismatch { block, verifier } => write!(
-                f,
-                "the block's signature policy is {}, this verifier's is {}",
-                block.name(),
-                verifier.name()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for BlockError {}
 
 impl From<FormatError> for BlockError {
     fn from(e: FormatError) -> Self {

@@ -2,12 +2,16 @@
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::report::{BlockError, BlockReport, ChainReport, RecordVerdict, StageTimings};
 use super::{BlockView, Header, Leaves, Limits, RecordView, record_leaves};
 use crate::merkle::{RootReport, Scheme};
+use crate::task::Task;
 use crate::{SigItem, Verdict, Verifier};
 
 impl Verifier {
@@ -15,8 +19,7 @@ impl Verifier {
     /// [`Verifier::verify_block`]).
     ///
     /// # Errors
-    /// [`BlockError::Format`] for malformed bytes (with the offset and record), or
-    /// [`BlockError::PolicyMismatch`].
+    /// [`BlockError::Format`] for malformed bytes (with the offset and record).
     pub fn verify_block_bytes(&self, bytes: &[u8]) -> Result<BlockReport, BlockError> {
         self.verify_block_bytes_with(bytes, Limits::default())
     }
@@ -39,8 +42,9 @@ impl Verifier {
         Ok(report)
     }
 
-    /// Verifies a parsed block: every record's signature under the block's policy, the
-    /// records' Merkle root against the header's, and that no record repeats an earlier one.
+    /// Verifies a parsed block: every record's signature under the policy the block declares
+    /// (whatever the verifier's default; on the same pool), the records' Merkle root against
+    /// the header's, and that no record repeats an earlier one.
     ///
     /// The root is computed on another thread while the signatures are verified, each where
     /// this verifier sends such jobs (see [`Backend`](crate::Backend); with a GPU both may use
@@ -48,15 +52,12 @@ impl Verifier {
     /// are exact and deterministic like [`Verifier::verify_signatures`]'.
     ///
     /// # Errors
-    /// [`BlockError::PolicyMismatch`] when the block's policy is not this verifier's.
+    /// None today (a parsed block is always verifiable); the `Result` leaves room for checks
+    /// that need the whole block.
     pub fn verify_block(&self, block: &BlockView<'_>) -> Result<BlockReport, BlockError> {
         let header = *block.header();
-        if header.policy != self.policy() {
-            return Err(BlockError::PolicyMismatch {
-                block: header.policy,
-                verifier: self.policy(),
-            });
-        }
+        let _block_span = crate::trace::block(header.height, block.records().len());
+        let parent = crate::trace::current();
         let started = Instant::now();
         let records = block.records();
         let encodings: Vec<&[u8]> = records.iter().map(|r| r.bytes()).collect();
@@ -64,21 +65,34 @@ impl Verifier {
 
         // Three stages at once: signatures on the pool (the bulk of the work), the root on
         // its own thread (or the GPU), duplicate detection on a third; none waits for another.
-        let ((root, merkle_time), (first_copy, duplicates), sigs, sig_time) =
-            std::thread::scope(|scope| {
-                let merkle = scope.spawn(|| {
-                    let t = Instant::now();
-                    let root = self.block_root(header.scheme, &encodings);
-                    (root, t.elapsed())
-                });
-                let dups = scope.spawn(|| {
-                    let t = Instant::now();
-                    (first_occurrences(records), t.elapsed())
-                });
-                let t = Instant::now();
-                let sigs = self.verify_signatures(&items);
-                let sig_time = t.elapsed();
-                (join(merkle), join(dups), sigs, sig_time)
+        // The three stages as rayon joins on this verifier's pool: a worker that waits (on
+        // the GPU, or for a stage another worker took) keeps taking work, so a block
+        // submitted to the pool (`submit_block`) cannot deadlock it at any thread count.
+        let ((root, merkle_time), ((first_copy, duplicates), (sigs, sig_time))) =
+            self.install(|| {
+                rayon::join(
+                    || {
+                        let _stage = crate::trace::stage(&parent, "merkle");
+                        let t = Instant::now();
+                        let root = self.block_root(header.scheme, &encodings);
+                        (root, t.elapsed())
+                    },
+                    || {
+                        rayon::join(
+                            || {
+                                let _stage = crate::trace::stage(&parent, "duplicates");
+                                let t = Instant::now();
+                                (first_occurrences(records), t.elapsed())
+                            },
+                            || {
+                                let _stage = crate::trace::stage(&parent, "signatures");
+                                let t = Instant::now();
+                                let sigs = self.verify_ed25519(header.policy, &items);
+                                (sigs, t.elapsed())
+                            },
+                        )
+                    },
+                )
             });
 
         let verdicts = sigs
@@ -104,20 +118,20 @@ impl Verifier {
                 duplicates,
                 total: started.elapsed(),
             },
-            signature_backend: sigs.backend(),
-            merkle_backend: root.backend(),
+            signature_placement: sigs.placement(),
+            merkle_placement: root.placement(),
             gpu_fault: root.gpu_fault().or(sigs.gpu_fault()),
         })
     }
 
-    /// Starts verifying an owned block on a thread of its own and returns at once; the
-    /// pipelined form a node uses to overlap block N + 1 with block N (both share this
-    /// verifier's pool, so the second fills the cores the first leaves idle, e.g. while its
-    /// root is on the GPU). [`PendingBlock::wait`] gives the report.
+    /// Starts verifying an owned block on this verifier's pool and returns at once (no thread
+    /// is created); the pipelined form a node uses to overlap block N + 1 with block N (the
+    /// second fills the cores the first leaves idle, e.g. while its root is on the GPU).
+    /// [`PendingBlock::wait`] or `.await` gives the report.
     pub fn submit_block(self: &Arc<Self>, bytes: Arc<[u8]>) -> PendingBlock {
         let verifier = Arc::clone(self);
         PendingBlock {
-            handle: std::thread::spawn(move || verifier.verify_block_bytes(&bytes)),
+            task: self.spawn(move || verifier.verify_block_bytes(&bytes)),
         }
     }
 
@@ -139,7 +153,7 @@ impl Verifier {
             let (result, parsed) = std::thread::scope(|scope| {
                 let ahead = blocks
                     .get(i + 1)
-                    .map(|b| scope.spawn(move || BlockView::parse(b)));
+                    .map(|b| scope.spawn(move || BlockView::parse_with(b, limits)));
                 let result = current
                     .map_err(BlockError::from)
                     .and_then(|view| self.verify_block(&view));
@@ -177,10 +191,12 @@ impl Verifier {
     }
 }
 
-/// A block being verified by [`Verifier::submit_block`].
+/// A block being verified by [`Verifier::submit_block`] on the verifier's pool: wait for it
+/// ([`PendingBlock::wait`]) or `.await` it (a [`Future`] on any async runtime).
 #[derive(Debug)]
+#[must_use = "the verification runs anyway; its report is only in this handle"]
 pub struct PendingBlock {
-    handle: std::thread::JoinHandle<Result<BlockReport, BlockError>>,
+    task: Task<Result<BlockReport, BlockError>>,
 }
 
 impl PendingBlock {
@@ -189,14 +205,20 @@ impl PendingBlock {
     /// # Errors
     /// As [`Verifier::verify_block_bytes`].
     pub fn wait(self) -> Result<BlockReport, BlockError> {
-        self.handle
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        self.task.wait()
     }
 
     /// Whether the verification has finished (so [`PendingBlock::wait`] will not block).
     pub fn is_finished(&self) -> bool {
-        self.handle.is_finished()
+        self.task.is_finished()
+    }
+}
+
+impl Future for PendingBlock {
+    type Output = Result<BlockReport, BlockError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.task).poll(cx)
     }
 }
 

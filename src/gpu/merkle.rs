@@ -1,12 +1,13 @@
 //! Merkle roots and trees on the GPU (see the module docs of [`crate::gpu`] for the plan).
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::num::NonZeroU64;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::context::{DeviceState, GpuContext, Pool};
-use crate::GpuFault;
+use super::device::{DeviceState, GpuDevice, Kernels, PassTimer, Pooled, compute_pipeline};
 use crate::merkle::{DuplicatePair, Scheme};
+use crate::{GpuFault, GpuUnavailable};
 
 /// Uniform block of `merkle_leaf.wgsl`.
 #[repr(C)]
@@ -46,6 +47,80 @@ const RESULT_BYTES: u64 = 32 + 4 * DUPLICATE_SLOTS;
 const RESULTS_PER_READBACK: usize = 256;
 /// Parameter slots one submission may use.
 const PARAM_SLOTS: u64 = 64;
+
+/// The shared SHA-256 functions are prepended to each kernel file (WGSL has no includes).
+const SHA256_WGSL: &str = include_str!("../../shaders/sha256.wgsl");
+const LEAF_WGSL: &str = include_str!("../../shaders/merkle_leaf.wgsl");
+const REDUCE_WGSL: &str = include_str!("../../shaders/merkle_reduce.wgsl");
+
+/// The Merkle kernels' state on one device, kept in its [`Kernels`] from the moment the
+/// device is opened ([`prepare`]) until it is dropped.
+struct MerkleKernels {
+    leaf: wgpu::ComputePipeline,
+    reduce: wgpu::ComputePipeline,
+    pool: BufferPool,
+    /// Pipeline creation plus the warm-up tree.
+    compile_time: Duration,
+}
+
+/// The buffers every Merkle job uses, kept between jobs.
+struct BufferPool {
+    records: Pooled,
+    offsets: Pooled,
+    level_a: Pooled,
+    level_b: Pooled,
+    duplicates: Pooled,
+    params: Pooled,
+    readback: Pooled,
+}
+
+/// Which pooled buffer.
+#[derive(Clone, Copy, Debug)]
+enum Pool {
+    /// Packed records (RFC 9162 leaves) or raw txids.
+    Records,
+    /// Record offsets.
+    Offsets,
+    /// The larger level buffer.
+    LevelA,
+    /// The smaller level buffer.
+    LevelB,
+    /// Duplicate-pair minima per level.
+    Duplicates,
+    /// Uniform parameter slots.
+    Params,
+    /// Map-readable results.
+    Readback,
+}
+
+impl BufferPool {
+    fn new() -> Self {
+        use wgpu::BufferUsages as U;
+        BufferPool {
+            records: Pooled::new("records", U::STORAGE | U::COPY_DST),
+            offsets: Pooled::new("offsets", U::STORAGE | U::COPY_DST),
+            level_a: Pooled::new("level a", U::STORAGE | U::COPY_DST | U::COPY_SRC),
+            level_b: Pooled::new("level b", U::STORAGE | U::COPY_DST | U::COPY_SRC),
+            duplicates: Pooled::new("duplicates", U::STORAGE | U::COPY_DST | U::COPY_SRC),
+            params: Pooled::new("params", U::UNIFORM | U::COPY_DST),
+            readback: Pooled::new("readback", U::MAP_READ | U::COPY_DST),
+        }
+    }
+
+    /// The pooled buffer `which`, at least `size` bytes.
+    fn get(&mut self, device: &wgpu::Device, which: Pool, size: u64) -> wgpu::Buffer {
+        let pooled = match which {
+            Pool::Records => &mut self.records,
+            Pool::Offsets => &mut self.offsets,
+            Pool::LevelA => &mut self.level_a,
+            Pool::LevelB => &mut self.level_b,
+            Pool::Duplicates => &mut self.duplicates,
+            Pool::Params => &mut self.params,
+            Pool::Readback => &mut self.readback,
+        };
+        pooled.get(device, size).clone()
+    }
+}
 
 /// Time spent by one GPU job, for benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -154,9 +229,9 @@ struct ParamSlots {
 }
 
 impl ParamSlots {
-    fn new(state: &mut DeviceState) -> Self {
+    fn new(state: &DeviceState, merkle: &mut MerkleKernels) -> Self {
         let align = state.uniform_align.max(32);
-        let buffer = state
+        let buffer = merkle
             .pool
             .get(&state.device, Pool::Params, align * PARAM_SLOTS);
         ParamSlots {
@@ -187,7 +262,7 @@ impl ParamSlots {
 /// Wall-clock and (optionally) timestamp-query accounting of one job.
 struct Profiler {
     enabled: bool,
-    query_set: Option<wgpu::QuerySet>,
+    timer: PassTimer,
     /// Ticks spent in leaf passes and in reduction passes.
     ticks: [u64; 2],
 }
@@ -201,64 +276,41 @@ enum PassKind {
 
 impl Profiler {
     fn new(state: &DeviceState, enabled: bool) -> Self {
-        let query_set = (enabled && state.timestamps).then(|| {
-            state.device.create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("kernel timestamps"),
-                ty: wgpu::QueryType::Timestamp,
-                count: 2,
-            })
-        });
         Profiler {
             enabled,
-            query_set,
+            timer: PassTimer::new(state, enabled),
             ticks: [0; 2],
         }
     }
 
     fn timestamp_writes(&self) -> Option<wgpu::ComputePassTimestampWrites<'_>> {
-        self.query_set
-            .as_ref()
-            .map(|set| wgpu::ComputePassTimestampWrites {
-                query_set: set,
-                beginning_of_pass_write_index: Some(0),
-                end_of_pass_write_index: Some(1),
-            })
+        self.timer.timestamp_writes()
     }
 
     /// Submits `encoder`; when profiling, waits for it and adds its pass time.
     fn submit(
         &mut self,
         state: &mut DeviceState,
-        mut encoder: wgpu::CommandEncoder,
+        encoder: wgpu::CommandEncoder,
         kind: PassKind,
     ) -> Result<wgpu::SubmissionIndex, GpuFault> {
-        let Some(set) = &self.query_set else {
-            let index = state.queue.submit([encoder.finish()]);
-            if self.enabled {
-                state.wait(Some(index.clone()))?;
-            }
-            return Ok(index);
-        };
-        let resolved = state.pool.get(&state.device, Pool::Timestamps, 16);
-        let readback = state.pool.get(&state.device, Pool::TimestampReadback, 16);
-        encoder.resolve_query_set(set, 0..2, &resolved, 0);
-        encoder.copy_buffer_to_buffer(&resolved, 0, &readback, 0, 16);
-        let index = state.queue.submit([encoder.finish()]);
-        let ticks = state.read_back(&readback, 16, |b| {
-            let begin = u64::from_le_bytes(b[0..8].try_into().expect("8 bytes"));
-            let end = u64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
-            end.saturating_sub(begin)
-        })?;
-        self.ticks[kind as usize] += ticks;
+        let (index, ticks) = self.timer.submit(state, encoder)?;
+        match ticks {
+            Some(ticks) => self.ticks[kind as usize] += ticks,
+            None if self.enabled => state.wait(Some(index.clone()))?,
+            None => {}
+        }
         Ok(index)
     }
 
     /// Leaf and node kernel nanoseconds, when timestamps were taken.
     fn kernel_ns(&self, state: &DeviceState) -> Option<(u64, u64)> {
-        let ns = |ticks: u64| (ticks as f64 * state.timestamp_period) as u64;
-        self.query_set
-            .as_ref()
-            .map(|_| (ns(self.ticks[0]), ns(self.ticks[1])))
+        self.timer.is_timing().then(|| {
+            (
+                state.ticks_to_ns(self.ticks[0]),
+                state.ticks_to_ns(self.ticks[1]),
+            )
+        })
     }
 }
 
@@ -270,16 +322,19 @@ struct JobBuffers {
 }
 
 impl JobBuffers {
-    fn new(state: &mut DeviceState, geometry: &Geometry, leaves: usize) -> Self {
+    fn new(
+        state: &DeviceState,
+        merkle: &mut MerkleKernels,
+        geometry: &Geometry,
+        leaves: usize,
+    ) -> Self {
         let piece = leaves.min(geometry.piece_leaves()) as u64;
+        let device = &state.device;
+        let pool = &mut merkle.pool;
         JobBuffers {
-            level_a: state.pool.get(&state.device, Pool::LevelA, piece * 32),
-            level_b: state
-                .pool
-                .get(&state.device, Pool::LevelB, piece.div_ceil(2) * 32),
-            duplicates: state
-                .pool
-                .get(&state.device, Pool::Duplicates, 4 * DUPLICATE_SLOTS),
+            level_a: pool.get(device, Pool::LevelA, piece * 32),
+            level_b: pool.get(device, Pool::LevelB, piece.div_ceil(2) * 32),
+            duplicates: pool.get(device, Pool::Duplicates, 4 * DUPLICATE_SLOTS),
         }
     }
 }
@@ -317,44 +372,112 @@ fn record_batches<L: AsRef<[u8]>>(leaves: &[L], binding_limit: u64) -> Vec<(usiz
     batches
 }
 
-impl GpuContext {
-    /// The root of `leaves` (already validated: Bitcoin leaves are 32 bytes) and the first
-    /// duplicate pair, on the device. `profile` times each pass with timestamp queries
-    /// (serialising the job; for benchmarks).
-    pub(crate) fn merkle_root<L: AsRef<[u8]> + Sync>(
-        &self,
-        scheme: Scheme,
-        leaves: &[L],
-        profile: bool,
-    ) -> Result<([u8; 32], Option<DuplicatePair>, KernelTiming), GpuFault> {
-        let started = Instant::now();
-        self.run(|state| {
-            let geometry = Geometry::new(leaves.len(), state.binding_limit);
-            let mut profiler = Profiler::new(state, profile);
-            let (root, duplicate) = root_job(state, scheme, leaves, geometry, &mut profiler)?;
-            let kernel = profiler.kernel_ns(state);
-            let timing = KernelTiming {
-                kernel_ns: kernel.map(|(l, n)| l + n),
-                leaf_kernel_ns: kernel.map(|(l, _)| l),
-                node_kernel_ns: kernel.map(|(_, n)| n),
-                total_ns: started.elapsed().as_nanos() as u64,
-            };
-            Ok((root, duplicate, timing))
-        })
-    }
+/// The root of `leaves` (already validated: Bitcoin leaves are 32 bytes) and the first
+/// duplicate pair, on `device`. `profile` times each pass with timestamp queries (serialising
+/// the job; for benchmarks).
+pub(crate) fn root<L: AsRef<[u8]> + Sync>(
+    device: &GpuDevice,
+    scheme: Scheme,
+    leaves: &[L],
+    profile: bool,
+) -> Result<([u8; 32], Option<DuplicatePair>, KernelTiming), GpuFault> {
+    let started = Instant::now();
+    device.run(|state, kernels| {
+        let merkle = kernels
+            .get_mut::<MerkleKernels>()
+            .ok_or(GpuFault::Unavailable)?;
+        let geometry = Geometry::new(leaves.len(), state.binding_limit);
+        let mut profiler = Profiler::new(state, profile);
+        let (root, duplicate) = root_job(state, merkle, scheme, leaves, geometry, &mut profiler)?;
+        let kernel = profiler.kernel_ns(state);
+        let timing = KernelTiming {
+            kernel_ns: kernel.map(|(l, n)| l + n),
+            leaf_kernel_ns: kernel.map(|(l, _)| l),
+            node_kernel_ns: kernel.map(|(_, n)| n),
+            total_ns: started.elapsed().as_nanos() as u64,
+        };
+        Ok((root, duplicate, timing))
+    })
+}
 
-    /// Every level of the tree of `leaves` up to the piece height (all of them for a tree that
-    /// fits one piece), with the first duplicate pair among them.
-    pub(crate) fn merkle_levels<L: AsRef<[u8]> + Sync>(
-        &self,
-        scheme: Scheme,
-        leaves: &[L],
-    ) -> Result<LowerLevels, GpuFault> {
-        self.run(|state| {
-            let geometry = Geometry::new(leaves.len(), state.binding_limit);
-            tree_job(state, scheme, leaves, geometry)
-        })
+/// Every level of the tree of `leaves` up to the piece height (all of them for a tree that
+/// fits one piece), with the first duplicate pair among them, on `device`.
+pub(crate) fn levels<L: AsRef<[u8]> + Sync>(
+    device: &GpuDevice,
+    scheme: Scheme,
+    leaves: &[L],
+) -> Result<LowerLevels, GpuFault> {
+    device.run(|state, kernels| {
+        let merkle = kernels
+            .get_mut::<MerkleKernels>()
+            .ok_or(GpuFault::Unavailable)?;
+        let geometry = Geometry::new(leaves.len(), state.binding_limit);
+        tree_job(state, merkle, scheme, leaves, geometry)
+    })
+}
+
+/// Compiles the Merkle kernels on a freshly opened device, checks them on a warm-up tree and
+/// leaves them in the device's [`Kernels`]. Refuses an adapter too small for them.
+pub(crate) fn prepare(
+    state: &mut DeviceState,
+    kernels: &mut Kernels,
+) -> Result<(), GpuUnavailable> {
+    let limits = state.device.limits();
+    if limits.max_compute_workgroup_storage_size < 8192
+        || limits.max_compute_invocations_per_workgroup < 256
+    {
+        return Err(GpuUnavailable::AdapterTooSmall {
+            adapter: state.adapter_name.clone(),
+        });
     }
+    let adapter = state.adapter_name.clone();
+    let failed = |detail: String| GpuUnavailable::DeviceFailed {
+        adapter: adapter.clone(),
+        detail,
+    };
+    // Pipeline creation plus one warm-up tree (below): drivers that compile at the first
+    // dispatch (lavapipe) do part of the work there. The signature kernel's figure includes a
+    // warm-up dispatch for the same reason (src/gpu/sig.rs).
+    let scope = state.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let started = Instant::now();
+    let pipeline = |source: &str, entry: &str| {
+        let module = state
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(entry),
+                source: wgpu::ShaderSource::Wgsl(Cow::Owned(format!("{SHA256_WGSL}\n{source}"))),
+            });
+        compute_pipeline(&state.device, &module, entry)
+    };
+    let leaf = pipeline(LEAF_WGSL, "hash_leaves");
+    let reduce = pipeline(REDUCE_WGSL, "reduce_levels");
+    if let Some(error) = pollster::block_on(scope.pop()) {
+        return Err(failed(format!(
+            "the Merkle shaders failed to compile: {error}"
+        )));
+    }
+    let mut merkle = MerkleKernels {
+        leaf,
+        reduce,
+        pool: BufferPool::new(),
+        compile_time: Duration::ZERO,
+    };
+    let scope = state.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let warmed = warm_up(state, &mut merkle);
+    if let Some(error) = pollster::block_on(scope.pop()) {
+        return Err(failed(format!("the Merkle warm-up failed: {error}")));
+    }
+    warmed.map_err(failed)?;
+    merkle.compile_time = started.elapsed();
+    kernels.insert(merkle);
+    Ok(())
+}
+
+/// How long the device's Merkle kernels took to compile and warm up (zero if it has none).
+pub(crate) fn compile_time(kernels: &Kernels) -> Duration {
+    kernels
+        .get::<MerkleKernels>()
+        .map_or(Duration::ZERO, |merkle| merkle.compile_time)
 }
 
 /// Builds one small tree (five 32-byte leaves, so both kernels run, and an odd node is
@@ -362,12 +485,19 @@ impl GpuContext {
 /// Drivers that compile at the first dispatch (lavapipe) finish compiling here, so the
 /// compile time reported covers it; and a driver that miscompiles the kernels is refused at
 /// open instead of answering wrong roots later.
-pub(crate) fn warm_up(state: &mut DeviceState) -> Result<(), String> {
+fn warm_up(state: &mut DeviceState, merkle: &mut MerkleKernels) -> Result<(), String> {
     let leaves: Vec<[u8; 32]> = (0..5u8).map(|i| [i; 32]).collect();
     let geometry = Geometry::new(leaves.len(), state.binding_limit);
     let mut profiler = Profiler::new(state, false);
-    let (root, _) = root_job(state, Scheme::Rfc9162, &leaves, geometry, &mut profiler)
-        .map_err(|fault| format!("the Merkle warm-up failed: {fault}"))?;
+    let (root, _) = root_job(
+        state,
+        merkle,
+        Scheme::Rfc9162,
+        &leaves,
+        geometry,
+        &mut profiler,
+    )
+    .map_err(|fault| format!("the Merkle warm-up failed: {fault}"))?;
     let expected = crate::merkle::merkle_root_reference(Scheme::Rfc9162, &leaves)
         .map_err(|e| format!("the Merkle warm-up's reference failed: {e}"))?;
     if root != expected {
@@ -379,6 +509,7 @@ pub(crate) fn warm_up(state: &mut DeviceState) -> Result<(), String> {
 /// Starts a piece: clears its duplicate minima and puts its level 0 in `level_a`.
 fn start_piece<L: AsRef<[u8]> + Sync>(
     state: &mut DeviceState,
+    merkle: &mut MerkleKernels,
     scheme: Scheme,
     chunk: &[L],
     buffers: &JobBuffers,
@@ -388,13 +519,23 @@ fn start_piece<L: AsRef<[u8]> + Sync>(
     state
         .queue
         .write_buffer(&buffers.duplicates, 0, &NO_DUPLICATES);
-    upload_level0(state, scheme, chunk, &buffers.level_a, params, profiler)
+    upload_level0(
+        state,
+        merkle,
+        scheme,
+        chunk,
+        &buffers.level_a,
+        params,
+        profiler,
+    )
 }
 
 /// Hashes level 0 of one piece into `level_a`: RFC 9162 leaf hashes, or the raw txids copied
 /// (the first reduction reads them with `FLAG_RAW_INPUT`).
+#[allow(clippy::too_many_arguments)]
 fn upload_level0<L: AsRef<[u8]> + Sync>(
     state: &mut DeviceState,
+    merkle: &mut MerkleKernels,
     scheme: Scheme,
     chunk: &[L],
     level_a: &wgpu::Buffer,
@@ -424,8 +565,8 @@ fn upload_level0<L: AsRef<[u8]> + Sync>(
             );
         }
     }
-    let records = state.pool.get(&state.device, Pool::Records, largest.0);
-    let offsets = state.pool.get(&state.device, Pool::Offsets, largest.1);
+    let records = merkle.pool.get(&state.device, Pool::Records, largest.0);
+    let offsets = merkle.pool.get(&state.device, Pool::Offsets, largest.1);
     for (first, end, on_cpu) in batches {
         if on_cpu {
             let hash = Scheme::Rfc9162
@@ -471,7 +612,7 @@ fn upload_level0<L: AsRef<[u8]> + Sync>(
             );
             state.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("leaf batch"),
-                layout: &state.pipelines.leaf.get_bind_group_layout(0),
+                layout: &merkle.leaf.get_bind_group_layout(0),
                 entries: &[
                     entry(0, &records, size),
                     entry(1, &offsets, 4 * table.len() as u64),
@@ -494,7 +635,7 @@ fn upload_level0<L: AsRef<[u8]> + Sync>(
                 label: Some("hash leaves"),
                 timestamp_writes: profiler.timestamp_writes(),
             });
-            pass.set_pipeline(&state.pipelines.leaf);
+            pass.set_pipeline(&merkle.leaf);
             pass.set_bind_group(0, &bind, &[]);
             pass.dispatch_workgroups(width, height, 1);
         }
@@ -534,7 +675,7 @@ fn entry(binding: u32, buffer: &wgpu::Buffer, size: u64) -> wgpu::BindGroupEntry
 /// raw txids.
 #[allow(clippy::too_many_arguments)]
 fn reduce_pass(
-    state: &DeviceState,
+    (state, merkle): (&DeviceState, &MerkleKernels),
     pass: &mut wgpu::ComputePass<'_>,
     params: &mut ParamSlots,
     scheme: Scheme,
@@ -572,7 +713,7 @@ fn reduce_pass(
     );
     let bind = state.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("reduce"),
-        layout: &state.pipelines.reduce.get_bind_group_layout(0),
+        layout: &merkle.reduce.get_bind_group_layout(0),
         entries: &[
             entry(0, input, count * 32),
             entry(1, output, count.div_ceil(2) * 32),
@@ -586,7 +727,7 @@ fn reduce_pass(
             },
         ],
     });
-    pass.set_pipeline(&state.pipelines.reduce);
+    pass.set_pipeline(&merkle.reduce);
     pass.set_bind_group(0, &bind, &[]);
     pass.dispatch_workgroups(width, height, 1);
 }
@@ -595,6 +736,7 @@ const NO_DUPLICATES: [u8; 4 * DUPLICATE_SLOTS as usize] = [0xff; 4 * DUPLICATE_S
 
 fn root_job<L: AsRef<[u8]> + Sync>(
     state: &mut DeviceState,
+    merkle: &mut MerkleKernels,
     scheme: Scheme,
     leaves: &[L],
     geometry: Geometry,
@@ -609,10 +751,10 @@ fn root_job<L: AsRef<[u8]> + Sync>(
         root.copy_from_slice(leaves[0].as_ref());
         return Ok((root, None));
     }
-    let buffers = JobBuffers::new(state, &geometry, leaves.len());
-    let mut params = ParamSlots::new(state);
+    let buffers = JobBuffers::new(state, merkle, &geometry, leaves.len());
+    let mut params = ParamSlots::new(state, merkle);
     let slots = geometry.pieces.min(RESULTS_PER_READBACK) as u64;
-    let readback = state
+    let readback = merkle
         .pool
         .get(&state.device, Pool::Readback, slots * RESULT_BYTES);
     let mut piece_roots = Vec::with_capacity(geometry.pieces);
@@ -620,7 +762,15 @@ fn root_job<L: AsRef<[u8]> + Sync>(
     let mut in_flight: Option<wgpu::SubmissionIndex> = None;
 
     for (c, chunk) in leaves.chunks(geometry.piece_leaves()).enumerate() {
-        start_piece(state, scheme, chunk, &buffers, &mut params, profiler)?;
+        start_piece(
+            state,
+            merkle,
+            scheme,
+            chunk,
+            &buffers,
+            &mut params,
+            profiler,
+        )?;
 
         let mut encoder = state
             .device
@@ -636,7 +786,7 @@ fn root_job<L: AsRef<[u8]> + Sync>(
             while height < geometry.target {
                 let levels = (geometry.target - height).min(MAX_FUSED_LEVELS);
                 reduce_pass(
-                    state,
+                    (state, merkle),
                     &mut pass,
                     &mut params,
                     scheme,
@@ -701,6 +851,7 @@ fn root_job<L: AsRef<[u8]> + Sync>(
 
 fn tree_job<L: AsRef<[u8]> + Sync>(
     state: &mut DeviceState,
+    merkle: &mut MerkleKernels,
     scheme: Scheme,
     leaves: &[L],
     geometry: Geometry,
@@ -709,13 +860,13 @@ fn tree_job<L: AsRef<[u8]> + Sync>(
     if leaves.is_empty() {
         return Ok((Vec::new(), None));
     }
-    let buffers = JobBuffers::new(state, &geometry, leaves.len());
-    let mut params = ParamSlots::new(state);
+    let buffers = JobBuffers::new(state, merkle, &geometry, leaves.len());
+    let mut params = ParamSlots::new(state, merkle);
     let mut profiler = Profiler::new(state, false);
     let piece = leaves.len().min(geometry.piece_leaves()) as u64;
     // Level 0 of a piece, or its higher levels (fewer hashes, plus at most one lone node per
     // level) and its duplicate table.
-    let readback = state.pool.get(
+    let readback = merkle.pool.get(
         &state.device,
         Pool::Readback,
         (piece + 64) * 32 + 4 * DUPLICATE_SLOTS,
@@ -723,7 +874,15 @@ fn tree_job<L: AsRef<[u8]> + Sync>(
     let mut duplicate = None;
 
     for (c, chunk) in leaves.chunks(geometry.piece_leaves()).enumerate() {
-        start_piece(state, scheme, chunk, &buffers, &mut params, &mut profiler)?;
+        start_piece(
+            state,
+            merkle,
+            scheme,
+            chunk,
+            &buffers,
+            &mut params,
+            &mut profiler,
+        )?;
         // Level 0: the leaf hashes (Bitcoin's are the txids themselves).
         if scheme == Scheme::Bitcoin {
             levels[0].extend(chunk.iter().map(|l| {
@@ -754,7 +913,7 @@ fn tree_job<L: AsRef<[u8]> + Sync>(
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
                 reduce_pass(
-                    state,
+                    (state, merkle),
                     &mut pass,
                     &mut params,
                     scheme,

@@ -1,9 +1,27 @@
-//! The GPU backend: a wgpu device context and the Merkle and Ed25519 kernels that run on it.
+//! The GPU backend: a wgpu device and the Merkle and Ed25519 kernels that run on it.
 //!
 //! Built with the default-on cargo feature `gpu`. A [`Verifier`](crate::Verifier) built with
 //! [`Backend::Gpu`](crate::Backend::Gpu) or [`Backend::Auto`](crate::Backend::Auto) opens one
-//! device when it is built and keeps it: shader pipelines are compiled once, buffers are
-//! pooled and reused across calls, and jobs on one verifier take turns on its device.
+//! device when it is built and keeps it: shader pipelines are compiled once per device (again
+//! only after a lost device is reopened), buffers are pooled and reused across calls, and jobs
+//! on one verifier take turns on its device.
+//!
+//! ## Code layout
+//!
+//! * `device` knows no kernel: it opens (and after a loss reopens) the device, turns every
+//!   wgpu failure into a [`GpuFault`](crate::GpuFault), and offers what any kernel needs —
+//!   pooled buffers, readback, pipeline creation, timestamp queries, fault injection.
+//! * Each kernel family — `merkle` (SHA-256 trees), `sig` (Ed25519, with `field_code`) — owns
+//!   its shaders, pipelines, bind-group layouts and buffers in one state struct, which it keeps
+//!   in the open device's `Kernels`: one slot per family, keyed by the state's type, dropped
+//!   with the device, so a reopened device starts empty and each family rebuilds its state on
+//!   it. The Merkle family fills its slot when a device opens (compile and warm-up, as the
+//!   device's open hook); the Ed25519 family on the device's first signature job.
+//! * `context` (the verifier's `GpuContext`) is the only module that names both: it gives the
+//!   device its open hook, hands each job to its family, and assembles [`ShaderCompileTime`].
+//!
+//! A new algorithm family (SM3 trees, SM2 verification) is a new module with its own state
+//! struct, plus a method in `context`; `device` does not change.
 //!
 //! ## Choosing an adapter
 //!
@@ -23,9 +41,10 @@
 //!   at any byte alignment).
 //! * `merkle_reduce.wgsl` climbs up to nine levels per dispatch inside a workgroup: 256
 //!   invocations take 512 nodes, hash them pairwise into workgroup memory, and keep halving
-//!   there, so a level never goes back to device memory until nine levels are done. 2^24
-//!   leaves reach the root in three dispatches. Bitcoin's duplicate pairs are recorded with an
-//!   atomic minimum per level, so the report names the same pair as the CPU engine.
+//!   there, so a level never goes back to device memory until nine levels are done. A piece
+//!   of 2^22 leaves (one 128 MiB binding of hashes, see below) reaches its root in three
+//!   dispatches. Bitcoin's duplicate pairs are recorded with an atomic minimum per level, so
+//!   the report names the same pair as the CPU engine.
 //! * Hash values stay in the eight big-endian state words SHA-256 produces, which is exactly
 //!   the word order the parent's message block needs: nothing is byte-swapped between levels.
 //!
@@ -33,7 +52,8 @@
 //!
 //! * The CPU pool hashes each item's challenge `k = SHA-512(R ‖ A ‖ M) mod L` and packs
 //!   `A, R, S, k` into 128 bytes; messages never go to the device (a 256-byte record becomes
-//!   32 bytes of `k`, and SHA-512 needs 64-bit integers that WGSL lacks).
+//!   32 bytes of `k`, and SHA-512 needs 64-bit integers, which WGSL offers only as an
+//!   optional feature).
 //! * One invocation per item runs the CPU engine's checks in the CPU engine's order and
 //!   writes one verdict code, the CPU engine's [`Reason`](crate::Reason) for each failure:
 //!   canonical `S`; `A` and `R` decoded exactly as curve25519-dalek decodes them (non-canonical
@@ -45,7 +65,7 @@
 //!   does.
 //! * Field elements come in one of two limb layouts, chosen per adapter by measurement:
 //!   10 limbs of 26 bits with 64-bit products where the adapter offers `SHADER_INT64`
-//!   (*int64*: a quarter of the multiplications; ~2.4× the throughput on lavapipe), else
+//!   (*int64*: a quarter of the multiplications, and the faster build where measured), else
 //!   20 limbs of 13 bits with `u32` products (*unrolled*: a column of the schoolbook product
 //!   fits in 32 bits, so every adapter runs it). `blockverify info` shows which adapters offer
 //!   `SHADER_INT64`; [`FIELD_CODE_ENV`] forces the 13-bit build.
@@ -53,20 +73,19 @@
 //!   code (no loop inside a field operation, constant limb indices only), which keeps each
 //!   invocation far inside lavapipe's limit of 65,535 loop iterations (past it every loop
 //!   ends early without an error). Both builds run in CI on lavapipe; the module `field_code`
-//!   explains the details and the measurements behind the choice.
+//!   explains the details, BENCHMARKS.md the measurements behind the choice.
 //! * The kernel is compiled on a verifier's first signature job (Merkle-only users never pay
 //!   for it), with one warm-up dispatch because many drivers compile at the first dispatch;
 //!   [`ShaderCompileTime`] reports it and `blockverify bench sigs` prints it. Across
 //!   processes the drivers' own shader caches keep the compiled kernel (Mesa's disk cache,
-//!   NVIDIA's): on lavapipe here 4.9 s cold, 1.8 s warm (int64 build). wgpu's explicit
+//!   NVIDIA's), so a later process compiles it faster (see BENCHMARKS.md). wgpu's explicit
 //!   `PipelineCache` is deliberately not used: it hands bytes read back from a file to the
 //!   driver unchecked (an `unsafe` call in wgpu's API), and whoever can write that file could
 //!   feed the driver crafted data; the driver's cache gives the same saving without that
 //!   surface.
-//! * Challenges are hashed on the CPU, not the GPU, by measurement: the pack rate (the
-//!   "GPU pack only" row of `blockverify bench sigs`) is 1–2.7 M items/s on 2 cores here,
-//!   hundreds of times the kernel's rate on lavapipe and, scaled to a 16-core host, above
-//!   the 1 M/s a large GPU is aimed at; hashing on the device would also mean uploading
+//! * Challenges are hashed on the CPU, not the GPU, by measurement: the CPU pool packs items
+//!   far faster than the kernel verifies them (the "GPU pack only" row of `blockverify bench
+//!   sigs`; figures in BENCHMARKS.md), and hashing on the device would also mean uploading
 //!   whole messages instead of 32-byte challenges.
 //! * Items go up in pieces of up to 2^16 with two sets of buffers, so the next piece uploads
 //!   while one runs; [`Verifier::submit_signatures`](crate::Verifier::submit_signatures)
@@ -100,14 +119,19 @@
 #![forbid(unsafe_code)]
 
 mod context;
+mod device;
 mod field_code;
 mod merkle;
 pub(crate) mod sig;
-pub use field_code::FIELD_CODE_ENV;
 
-pub use context::{
-    ADAPTER_ENV, AdapterSummary, DEFAULT_BINDING_LIMIT, ShaderCompileTime, list_adapters,
-};
-pub(crate) use context::{GpuContext, GpuOptions, InjectedFault, lock};
+pub(crate) use context::GpuContext;
+pub use context::ShaderCompileTime;
+pub use device::{ADAPTER_ENV, AdapterSummary, DEFAULT_BINDING_LIMIT, list_adapters};
+pub(crate) use device::{GpuOptions, InjectedFault};
+// Benchmark hooks, not stable API (re-exported by `crate::unstable`).
+#[doc(hidden)]
+pub use field_code::FIELD_CODE_ENV;
+#[doc(hidden)]
 pub use merkle::KernelTiming;
+#[doc(hidden)]
 pub use sig::SigTiming;

@@ -6,9 +6,9 @@
 //!   — `A`, `R`, `S` as given and `k = SHA-512(R ‖ A ‖ M) mod L` — so the device never sees
 //!   messages. Hashing stays on the CPU because it removes the messages from the upload (a
 //!   256-byte record becomes 32 bytes of `k`, an eighth of the traffic over PCIe) and because
-//!   SHA-512 is 64-bit arithmetic, which WGSL has only as an optional feature; the CPU packs
-//!   several hundred thousand items per second per core (`blockverify bench sigs` prints the
-//!   rate as the "GPU pack" row), above what the kernel verifies per GPU.
+//!   SHA-512 is 64-bit arithmetic, which WGSL has only as an optional feature; and packing is
+//!   cheap next to verifying (`blockverify bench sigs` prints its rate as the "GPU pack only"
+//!   row; BENCHMARKS.md has the figures).
 //! * **On the device, one invocation per signature:** every check of the CPU engine in the same
 //!   order (canonical `S`; `A` and `R` decoded as curve25519-dalek decodes them; under Strict
 //!   small-order `A`/`R` and non-canonical `R` refused), then `[S]B − [k]A` by Straus' method
@@ -23,9 +23,9 @@
 //! `shaders/field25519.wgsl` works in 10 limbs of 26 bits with `u64` products where the
 //! adapter offers `SHADER_INT64`, and in 20 limbs of 13 bits with plain `u32` products (a
 //! column of the schoolbook product fits in 32 bits) where it does not; the host generates the
-//! layout's constants and hot functions ([`FieldCode`], with the measurements behind the
-//! choice). The base-point table is built on the device by the same code, so it is always in
-//! the layout the kernel reads.
+//! layout's constants and hot functions ([`FieldCode`], which says why each layout; the
+//! measurements behind the choice are in BENCHMARKS.md). The base-point table is built on the
+//! device by the same code, so it is always in the layout the kernel reads.
 //!
 //! # Pieces and overlap
 //!
@@ -37,14 +37,13 @@
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::scalar::Scalar;
 use rayon::prelude::*;
 
-use super::context::{DeviceState, GpuContext, Pooled, compute_pipeline};
+use super::device::{DEVICE_WAIT, DeviceState, GpuDevice, Kernels, Pooled, compute_pipeline};
 use super::field_code::FieldCode;
 use crate::GpuFault;
 use crate::sig::{Policy, Reason, SigItem, Verdict, challenge};
@@ -85,14 +84,37 @@ pub struct SigTiming {
     pub device: Duration,
 }
 
+/// The signature kernel's state on one device, kept in its [`Kernels`] from the device's
+/// first signature job until the device is dropped.
+#[derive(Default)]
+struct SigKernels {
+    /// The kernel, compiled on the first signature job (Merkle-only users never pay its
+    /// compile time).
+    compiled: Option<SigPipeline>,
+    /// Two sets of buffers, so that one piece uploads while another runs.
+    buffers: [SigBuffers; 2],
+    /// Compilation and the warm-up dispatch, once done.
+    compile_time: Option<Duration>,
+    /// The build of the field arithmetic compiled.
+    field: Option<&'static str>,
+}
+
 /// The compiled signature kernel and the base-point table it reads.
-pub(crate) struct SigPipeline {
+struct SigPipeline {
     verify: wgpu::ComputePipeline,
     base_table: wgpu::Buffer,
 }
 
+/// How long the device's Ed25519 kernels took to compile (with their warm-up dispatch), and
+/// the build of the field arithmetic they got; `None` before the first signature job.
+pub(crate) fn compile_time(kernels: &Kernels) -> (Option<Duration>, Option<&'static str>) {
+    kernels
+        .get::<SigKernels>()
+        .map_or((None, None), |sig| (sig.compile_time, sig.field))
+}
+
 /// Compiles the signature kernels on `state`'s device and builds the base-point table.
-fn compile(state: &mut DeviceState) -> Result<SigPipeline, GpuFault> {
+fn compile(state: &DeviceState, sig: &mut SigKernels) -> Result<SigPipeline, GpuFault> {
     let field = FieldCode::for_adapter(state.int64);
     let module = state
         .device
@@ -102,21 +124,21 @@ fn compile(state: &mut DeviceState) -> Result<SigPipeline, GpuFault> {
         });
     let verify = compute_pipeline(&state.device, &module, "verify_signatures");
     let build_table = compute_pipeline(&state.device, &module, "build_base_table");
-    state.compile_time.ed25519_field = Some(field.name());
+    sig.field = Some(field.name());
     let base_table = build_base_table(&state.device, &state.queue, &build_table, field)?;
     Ok(SigPipeline { verify, base_table })
 }
 
 /// The signature kernel's buffers; a device keeps two sets.
-pub(crate) struct SigBuffers {
+struct SigBuffers {
     items: Pooled,
     verdicts: Pooled,
     readback: Pooled,
     params: Pooled,
 }
 
-impl SigBuffers {
-    pub(crate) fn new() -> Self {
+impl Default for SigBuffers {
+    fn default() -> Self {
         use wgpu::BufferUsages as U;
         SigBuffers {
             items: Pooled::new("signature items", U::STORAGE | U::COPY_DST),
@@ -257,7 +279,7 @@ fn build_base_table(
     device
         .poll(wgpu::PollType::Wait {
             submission_index: Some(submission),
-            timeout: Some(Duration::from_secs(600)),
+            timeout: Some(DEVICE_WAIT),
         })
         .map_err(|_| GpuFault::DeviceLost)?;
     match pollster::block_on(scope.pop()) {
@@ -266,46 +288,46 @@ fn build_base_table(
     }
 }
 
-impl GpuContext {
-    /// One verdict per packed item (`packed.len() / ITEM_WORDS` items), in order.
-    pub(crate) fn verify_packed(
-        &self,
-        policy: Policy,
-        packed: &[u32],
-    ) -> Result<Vec<Verdict>, GpuFault> {
-        let count = packed.len() / ITEM_WORDS;
-        self.run(|state| {
-            if state.sig.is_none() {
-                let started = Instant::now();
-                state.sig = Some(compile(state)?);
-                // Many drivers (lavapipe among them) compile a pipeline at its first dispatch:
-                // one item verified here puts that compile into the compile time, not into
-                // the first batch's.
-                let warm_up = submit_piece(state, 0, Policy::Zip215, &[0; ITEM_WORDS]);
-                collect(state, 0, 1, warm_up, &mut Vec::new())?;
-                state.compile_time.ed25519 = Some(started.elapsed());
+/// One verdict per packed item (`packed.len() / ITEM_WORDS` items, packed by [`pack_items`]),
+/// in order, on `device`.
+pub(crate) fn verify_packed(
+    device: &GpuDevice,
+    policy: Policy,
+    packed: &[u32],
+) -> Result<Vec<Verdict>, GpuFault> {
+    let count = packed.len() / ITEM_WORDS;
+    device.run(|state, kernels| {
+        let sig = kernels.get_or_insert_with(SigKernels::default);
+        if sig.compiled.is_none() {
+            let started = Instant::now();
+            sig.compiled = Some(compile(state, sig)?);
+            // Many drivers (lavapipe among them) compile a pipeline at its first dispatch:
+            // one item verified here puts that compile into the compile time, not into the
+            // first batch's.
+            let warm_up = submit_piece(state, sig, 0, Policy::Zip215, &[0; ITEM_WORDS]);
+            collect(state, sig, 0, 1, warm_up, &mut Vec::new())?;
+            sig.compile_time = Some(started.elapsed());
+        }
+        let piece_items = piece_items(state);
+        let mut verdicts = Vec::with_capacity(count);
+        let mut in_flight: [Option<(usize, wgpu::SubmissionIndex)>; 2] = [None, None];
+        for (p, piece) in packed.chunks(piece_items * ITEM_WORDS).enumerate() {
+            let slot = p % 2;
+            if let Some((n, submission)) = in_flight[slot].take() {
+                collect(state, sig, slot, n, submission, &mut verdicts)?;
             }
-            let piece_items = piece_items(state);
-            let mut verdicts = Vec::with_capacity(count);
-            let mut in_flight: [Option<(usize, wgpu::SubmissionIndex)>; 2] = [None, None];
-            for (p, piece) in packed.chunks(piece_items * ITEM_WORDS).enumerate() {
-                let slot = p % 2;
-                if let Some((n, submission)) = in_flight[slot].take() {
-                    collect(state, slot, n, submission, &mut verdicts)?;
-                }
-                let n = piece.len() / ITEM_WORDS;
-                in_flight[slot] = Some((n, submit_piece(state, slot, policy, piece)));
+            let n = piece.len() / ITEM_WORDS;
+            in_flight[slot] = Some((n, submit_piece(state, sig, slot, policy, piece)));
+        }
+        // The older piece first: pieces alternate slots.
+        let pieces = count.div_ceil(piece_items);
+        for slot in [pieces % 2, (pieces + 1) % 2] {
+            if let Some((n, submission)) = in_flight[slot].take() {
+                collect(state, sig, slot, n, submission, &mut verdicts)?;
             }
-            // The older piece first: pieces alternate slots.
-            let pieces = count.div_ceil(piece_items);
-            for slot in [pieces % 2, (pieces + 1) % 2] {
-                if let Some((n, submission)) = in_flight[slot].take() {
-                    collect(state, slot, n, submission, &mut verdicts)?;
-                }
-            }
-            Ok(verdicts)
-        })
-    }
+        }
+        Ok(verdicts)
+    })
 }
 
 /// Items per piece on this device: [`PIECE_ITEMS`], fewer if a binding or a dispatch's
@@ -319,15 +341,19 @@ fn piece_items(state: &DeviceState) -> usize {
 /// Uploads one piece into buffer set `slot` and queues its kernel and the copy of its
 /// verdicts to the readback buffer.
 fn submit_piece(
-    state: &mut DeviceState,
+    state: &DeviceState,
+    sig: &mut SigKernels,
     slot: usize,
     policy: Policy,
     piece: &[u32],
 ) -> wgpu::SubmissionIndex {
     let n = piece.len() / ITEM_WORDS;
     let device = &state.device;
-    let sig = state.sig.as_ref().expect("compiled before the first piece");
-    let buffers = &mut state.sig_pool[slot];
+    let buffers = &mut sig.buffers[slot];
+    let sig = sig
+        .compiled
+        .as_ref()
+        .expect("compiled before the first piece");
     let items = buffers.items.get(device, 4 * piece.len() as u64).clone();
     let verdicts = buffers.verdicts.get(device, 4 * n as u64).clone();
     let readback = buffers.readback.get(device, 4 * n as u64).clone();
@@ -383,34 +409,21 @@ fn submit_piece(
 /// Waits for the piece in buffer set `slot` and appends its verdicts.
 fn collect(
     state: &DeviceState,
+    sig: &SigKernels,
     slot: usize,
     n: usize,
     submission: wgpu::SubmissionIndex,
     out: &mut Vec<Verdict>,
 ) -> Result<(), GpuFault> {
-    let readback = state.sig_pool[slot]
+    let readback = sig.buffers[slot]
         .readback
         .current()
         .ok_or(GpuFault::ReadbackFailed)?;
-    let slice = readback.slice(..4 * n as u64);
-    let (tx, rx) = mpsc::channel();
-    slice.map_async(wgpu::MapMode::Read, move |result| {
-        let _ = tx.send(result);
-    });
-    state.wait(Some(submission))?;
-    match rx.recv_timeout(Duration::from_secs(1)) {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) | Err(_) => return Err(GpuFault::ReadbackFailed),
-    }
-    let decoded = {
-        let view = slice
-            .get_mapped_range()
-            .map_err(|_| GpuFault::ReadbackFailed)?;
+    let decoded = state.read_back_after(Some(submission), readback, 4 * n as u64, |view| {
         view.chunks_exact(4)
             .map(|b| verdict_of(u32::from_le_bytes(b.try_into().expect("4 bytes"))))
             .collect::<Result<Vec<_>, _>>()
-    };
-    readback.unmap();
+    })?;
     out.extend(decoded?);
     Ok(())
 }

@@ -40,23 +40,26 @@
 //! ## How it is fast
 //!
 //! Every node of a level is an independent fixed-size message, so levels are hashed many at
-//! a time by the [`sha256`] multi-buffer kernels (SHA-NI streams, AVX-512/AVX2 lanes). The
-//! leaves are cut into aligned subtrees of [`SUBTREE_LEAVES`] leaves, each built bottom-up
+//! a time by the multi-buffer kernels of the `sha256` module (SHA-NI streams, AVX-512/AVX2 lanes). The
+//! leaves are cut into aligned subtrees of `SUBTREE_LEAVES` leaves, each built bottom-up
 //! by one rayon task while its levels sit in L2 cache, and the subtree roots are combined at
 //! the top. Aligned power-of-two subtrees are exactly the tree's own subtrees under both
 //! schemes, so the split never changes a root: roots and proofs depend on the leaves alone,
 //! never on thread count or platform (tests compare every path against a serial reference).
 //!
-//! `unsafe` policy: this module and [`sha256`] are `deny(unsafe_code)` (from the crate root)
-//! rather than `forbid`, because the SIMD kernels below them opt in with `allow`; every other
-//! module of the crate is `forbid(unsafe_code)`.
+//! `unsafe` policy: this module and `sha256` are `deny(unsafe_code)` (from the crate root)
+//! rather than `forbid`, because the SIMD kernels in `sha256` opt in with `allow`, each
+//! reachable only through its detection token (see `sha256::Platform`); the rest of this
+//! module's files are `forbid(unsafe_code)`.
 
 mod build;
 mod incremental;
 mod proof;
+#[doc(hidden)]
 pub mod sha256;
 mod tree;
 
+#[doc(hidden)]
 pub use build::SUBTREE_LEAVES;
 pub use incremental::IncrementalTree;
 pub use proof::{ProofError, verify_consistency, verify_inclusion};
@@ -64,7 +67,7 @@ pub use tree::MerkleTree;
 
 use std::fmt;
 
-use crate::{Backend, GpuFault};
+use crate::{GpuFault, Placement};
 use sha256::Platform;
 
 #[cfg(feature = "gpu")]
@@ -148,7 +151,7 @@ pub struct RootReport {
     root: [u8; 32],
     leaves: u64,
     duplicate_pair: Option<DuplicatePair>,
-    backend: Backend,
+    placement: Placement,
     gpu_fault: Option<GpuFault>,
 }
 
@@ -159,25 +162,26 @@ impl RootReport {
             root,
             leaves,
             duplicate_pair,
-            backend: Backend::Cpu,
+            placement: Placement::Cpu,
             gpu_fault: None,
         }
     }
 
     /// The same report, saying where it was computed and what the GPU did.
-    pub(crate) fn on(mut self, backend: Backend, gpu_fault: Option<GpuFault>) -> Self {
-        self.backend = backend;
+    pub(crate) fn on(mut self, placement: Placement, gpu_fault: Option<GpuFault>) -> Self {
+        self.placement = placement;
         self.gpu_fault = gpu_fault;
         self
     }
 
-    /// Where the root was computed: [`Backend::Cpu`] or [`Backend::Gpu`] (never `Auto`).
-    pub fn backend(&self) -> Backend {
-        self.backend
+    /// Where the root was computed: [`Placement::Cpu`] or [`Placement::Gpu`] (a tree is
+    /// never split between them).
+    pub fn placement(&self) -> Placement {
+        self.placement
     }
 
     /// Set when the job was sent to the GPU and failed there: what went wrong. The root was
-    /// then computed by the CPU engine ([`RootReport::backend`] is `Cpu`) and is the same root.
+    /// then computed by the CPU engine ([`RootReport::placement`] is `Cpu`) and is the same root.
     pub fn gpu_fault(&self) -> Option<GpuFault> {
         self.gpu_fault
     }
@@ -272,6 +276,7 @@ pub fn merkle_root<L: AsRef<[u8]> + Sync>(
     build::root_parallel(scheme, Platform::detect(), leaves)
 }
 
+#[doc(hidden)]
 /// [`merkle_root`] on one thread with a chosen SHA-256 path: for benchmarks and for tests that
 /// compare paths.
 ///
@@ -285,6 +290,7 @@ pub fn merkle_root_with<L: AsRef<[u8]>>(
     build::root_serial(scheme, platform, leaves)
 }
 
+#[doc(hidden)]
 /// The obvious, slow root: one hash at a time with the portable SHA-256 (independent of both
 /// the SIMD paths and `sha2`), the tree built by the scheme's recursive definition. The reference twin the fast
 /// paths are tested against; not for production use.
@@ -297,7 +303,7 @@ pub fn merkle_root_reference<L: AsRef<[u8]>>(
 ) -> Result<[u8; 32], MerkleError> {
     let hasher = build::TreeHasher {
         scheme,
-        platform: Platform::Portable,
+        platform: Platform::portable(),
     };
     let hashes = leaves
         .iter()
@@ -329,6 +335,7 @@ pub fn merkle_root_reference<L: AsRef<[u8]>>(
     })
 }
 
+#[doc(hidden)]
 /// One tree level up, the primitive every tree here is built from: `children` → parents,
 /// pairs hashed many at a time on `platform`; an odd last child moves up unchanged (RFC 9162)
 /// or is hashed with itself (Bitcoin). Returns the parents (`children.len().div_ceil(2)`).
@@ -338,6 +345,7 @@ pub fn hash_level(scheme: Scheme, platform: Platform, children: &[[u8; 32]]) -> 
     parents
 }
 
+#[doc(hidden)]
 /// [`hash_level`] into a caller's buffer (a node reusing its buffers across blocks allocates
 /// nothing). Hashes the parents of as many children as fit: `min(parents.len(),
 /// children.len().div_ceil(2))` parents are written, and that count is returned.

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use super::build::{SUBTREE_LEAVES, TreeHasher, first_duplicate};
 use super::sha256::Platform;
 use super::{DuplicatePair, MerkleError, RootReport, Scheme};
-use crate::{Backend, GpuFault};
+use crate::{GpuFault, Placement};
 
 /// A Merkle tree with every level kept, so it can prove any leaf's inclusion and its
 /// consistency with any older size.
@@ -22,7 +22,7 @@ pub struct MerkleTree {
     /// (none for the empty tree).
     levels: Vec<Vec<[u8; 32]>>,
     duplicate_pair: Option<DuplicatePair>,
-    backend: Backend,
+    placement: Placement,
     gpu_fault: Option<GpuFault>,
 }
 
@@ -40,6 +40,7 @@ impl MerkleTree {
     ///
     /// # Errors
     /// As [`MerkleTree::build`].
+    #[doc(hidden)]
     pub fn build_with<L: AsRef<[u8]> + Sync>(
         scheme: Scheme,
         platform: Platform,
@@ -108,7 +109,7 @@ impl MerkleTree {
             scheme,
             levels,
             duplicate_pair: duplicate,
-            backend: Backend::Cpu,
+            placement: Placement::Cpu,
             gpu_fault: None,
         })
     }
@@ -139,22 +140,22 @@ impl MerkleTree {
             scheme,
             levels,
             duplicate_pair: duplicate,
-            backend: Backend::Gpu,
+            placement: Placement::Gpu,
             gpu_fault: None,
         }
     }
 
     /// The same tree, saying where it was built and what the GPU did.
     #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
-    pub(crate) fn on(mut self, backend: Backend, gpu_fault: Option<GpuFault>) -> Self {
-        self.backend = backend;
+    pub(crate) fn on(mut self, placement: Placement, gpu_fault: Option<GpuFault>) -> Self {
+        self.placement = placement;
         self.gpu_fault = gpu_fault;
         self
     }
 
-    /// Where the tree was built: [`Backend::Cpu`] or [`Backend::Gpu`].
-    pub fn backend(&self) -> Backend {
-        self.backend
+    /// Where the tree was built: [`Placement::Cpu`] or [`Placement::Gpu`].
+    pub fn placement(&self) -> Placement {
+        self.placement
     }
 
     /// Set when the build was sent to the GPU and failed there: what went wrong. The tree was
@@ -183,7 +184,7 @@ impl MerkleTree {
     /// The root with what was seen building it (Bitcoin duplicate pairs).
     pub fn root_report(&self) -> RootReport {
         RootReport::new(self.root(), self.size(), self.duplicate_pair)
-            .on(self.backend, self.gpu_fault)
+            .on(self.placement, self.gpu_fault)
     }
 
     /// Leaf `index`'s hash (the leaf itself for Bitcoin).

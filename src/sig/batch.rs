@@ -32,7 +32,8 @@
 //! [`verify_single`](super::verify_single) applies.
 //!
 //! Groups of at most 128 items whose combinations were computed in the lanes (the engine's
-//! choice when failures are frequent: about one bad item per four groups) are first searched
+//! choice when failures are frequent: about one bad item per four groups) are first searched,
+//! when at least four of a call's groups fail ([`LOCATOR_MIN_FAILING`]; fewer are bisected),
 //! for a *single* bad item: one more combination, `T1 = Σ (i+1)·z_i·e_i`, is `a·T0` (after
 //! clearing the cofactor) exactly when item `a-1` is the only bad one, so a point addition per
 //! item finds it, instead of `log2(g)` bisection steps each with its own multiscalar
@@ -59,6 +60,7 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{Identity, IsIdentity, VartimeMultiscalarMul};
 use rand::RngExt;
 
+use super::lanes::{Affine, Lanes, Term, scalar_bytes};
 use super::rules::zip215_equation;
 use super::{Reason, Verdict};
 
@@ -74,17 +76,14 @@ pub(crate) struct Prepared {
     pub key: usize,
 }
 
-/// `R`, decoded by curve25519-dalek, or by the AVX-512 IFMA lanes (`super::ifma`, which
-/// accept exactly the encodings dalek accepts). The lanes' form serves the batch equation;
-/// an item checked alone has its `R` decoded again by dalek, as `verify_single` does.
+/// `R`, decoded by curve25519-dalek, or by the AVX-512 IFMA lanes ([`Lanes::decompress8`],
+/// which accept exactly the encodings dalek accepts). The lanes' form serves the batch
+/// equation; an item checked alone has its `R` decoded again by dalek, as `verify_single`
+/// does. `Lanes` items are made only where the lanes run (the engine holds a [`Lanes`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum DecodedR {
     Dalek(EdwardsPoint),
-    #[cfg(target_arch = "x86_64")]
-    Lanes {
-        point: super::ifma::Affine,
-        bytes: [u8; 32],
-    },
+    Lanes { point: Affine, bytes: [u8; 32] },
 }
 
 impl DecodedR {
@@ -94,7 +93,6 @@ impl DecodedR {
     pub(crate) fn dalek(&self) -> Result<EdwardsPoint, Reason> {
         match self {
             DecodedR::Dalek(point) => Ok(*point),
-            #[cfg(target_arch = "x86_64")]
             DecodedR::Lanes { bytes, .. } => super::rules::decode_r(bytes),
         }
     }
@@ -110,27 +108,26 @@ pub(crate) struct Scratch {
     key_scalars: Vec<Scalar>,
     /// R terms for dalek's multiscalar multiplication.
     dalek_terms: Vec<(Scalar, EdwardsPoint)>,
-    #[cfg(target_arch = "x86_64")]
-    lanes_r: Vec<super::ifma::Affine>,
-    #[cfg(target_arch = "x86_64")]
+    /// R terms for the lanes' sum of multiples, with their weights.
+    lanes_r: Vec<Affine>,
     lanes_z: Vec<u128>,
     /// The chunk's keys decoded in the lanes, by key index.
-    #[cfg(target_arch = "x86_64")]
-    lanes_keys: Vec<super::ifma::Affine>,
+    lanes_keys: Vec<Affine>,
     /// The chunk's keys in the lanes' form where the caller already has it (the key cache
     /// keeps it), by key index; `lanes_ready` decodes only the others.
-    #[cfg(target_arch = "x86_64")]
-    pub known_lanes_keys: Vec<Option<super::ifma::Affine>>,
+    pub known_lanes_keys: Vec<Option<Affine>>,
     /// The key indices `lanes_ready` decoded in this call (for the caller to cache).
-    #[cfg(target_arch = "x86_64")]
     fresh_lanes_keys: Vec<usize>,
+    /// How many sums the lanes have computed with this scratch (`sum_of_multiples` and
+    /// `grouped_sums` calls), for tests that must see the lanes run where the CPU has them.
+    #[cfg(test)]
+    pub sums_in_lanes: usize,
 }
 
-#[cfg(target_arch = "x86_64")]
 impl Scratch {
     /// The keys the last [`check_zip215`] decoded in the lanes, by key index, with their lanes'
     /// form: what a key cache may keep so that later chunks skip the decoding.
-    pub(crate) fn fresh_lanes_keys(&self) -> impl Iterator<Item = (usize, super::ifma::Affine)> {
+    pub(crate) fn fresh_lanes_keys(&self) -> impl Iterator<Item = (usize, Affine)> {
         self.fresh_lanes_keys
             .iter()
             .filter_map(|&j| Some((j, *self.lanes_keys.get(j)?)))
@@ -140,8 +137,9 @@ impl Scratch {
 /// Below this many `R` terms decoded in the lanes, a combination decodes them again with
 /// dalek and adds them to dalek's multiscalar multiplication rather than calling the lanes'
 /// sum, whose fixed cost (a chain of 132 doublings of eight points and eight hand-overs to
-/// dalek, ~65 µs here) small groups cannot amortise: dalek's path costs ~5–6 µs per term
-/// (a decompression and a 128-bit term), the lanes' ~1.5 µs, so they break even near 16.
+/// dalek) small groups cannot amortise: a term costs less in the lanes than on dalek's path
+/// (a decompression and a 128-bit term there), and the two break even near this many terms
+/// (BENCHMARKS.md, "Tuning").
 const LANES_SUM_MIN: usize = 16;
 
 /// Checks `items` (whose keys are `keys[item.key]`, encoded as `key_encodings[item.key]`), in
@@ -150,11 +148,13 @@ const LANES_SUM_MIN: usize = 16;
 /// equation. Items not written stay as the caller left them (valid). Returns how many
 /// failures were found.
 ///
-/// When the items' `R` were decoded in the lanes and there are at least eight groups, every
-/// group's whole combination (its `R`, `A` and `B` terms) is computed in the lanes, a group
-/// per lane ([`super::ifma::grouped_sums`]), so small groups (chosen when failures are
-/// frequent) share each doubling eight ways instead of each paying dalek's chain of 256.
+/// `lanes`: the IFMA lanes, where the caller's CPU has them and it decoded the items' `R`
+/// there (`None`: curve25519-dalek only). Then, with at least eight groups, every group's
+/// whole combination (its `R`, `A` and `B` terms) is computed in the lanes, a group per lane
+/// ([`Lanes::grouped_sums`]), so small groups (chosen when failures are frequent) share each
+/// doubling eight ways instead of each paying dalek's chain of 256.
 pub(crate) fn check_zip215(
+    lanes: Option<Lanes>,
     items: &[Prepared],
     group: usize,
     keys: &[EdwardsPoint],
@@ -162,25 +162,28 @@ pub(crate) fn check_zip215(
     scratch: &mut Scratch,
     verdicts: &mut [Verdict],
 ) -> usize {
+    // Cleared before anything returns: the caller caches what is listed here under this
+    // call's key encodings, so a list left from an earlier call would pair another call's
+    // key forms with these keys' bytes.
+    scratch.fresh_lanes_keys.clear();
     if items.is_empty() {
         return 0;
     }
     let group = group.max(1);
-    #[cfg(target_arch = "x86_64")]
-    scratch.fresh_lanes_keys.clear();
     let z = draw_weights(items.len(), keys.len(), scratch);
-    let in_lanes = items.len().div_ceil(group) >= 8 && lanes_ready(items, key_encodings, scratch);
+    // The lanes, when they take this call's combinations (`lanes_ready` filled the key table).
+    let in_lanes = lanes.filter(|&lanes| {
+        items.len().div_ceil(group) >= 8 && lanes_ready(lanes, items, key_encodings, scratch)
+    });
     let group_range = |g: usize| g * group..((g + 1) * group).min(items.len());
-    let all: Vec<LaneSum> = if in_lanes {
+    let all: Vec<LaneSum> = if in_lanes.is_some() {
         (0..items.len().div_ceil(group))
             .map(|g| LaneSum::plain(group_range(g)))
             .collect()
     } else {
         Vec::new()
     };
-    let sums = in_lanes
-        .then(|| grouped_combinations(items, &z, &all, scratch))
-        .flatten();
+    let sums = in_lanes.and_then(|lanes| grouped_combinations(lanes, items, &z, &all, scratch));
     let mut failures = 0;
     // Groups whose equation failed, with their combination, for the search below.
     let mut failing: Vec<(usize, EdwardsPoint)> = Vec::new();
@@ -191,35 +194,36 @@ pub(crate) fn check_zip215(
                 Some(p) => Some(p),
                 None => continue,
             },
-            None => combination(part, z_part, keys, scratch),
+            None => combination(lanes, part, z_part, keys, scratch),
         };
         match whole {
             Some(p) if passes(&p) => {}
             Some(p) => failing.push((g, p)),
             None => {
-                let mut search = Search::new(keys, scratch, verdicts, part.len());
+                let mut search = Search::new(lanes, keys, scratch, verdicts, part.len());
                 search.singles(part);
                 failures += search.failures;
             }
         }
     }
-    let located =
-        if sums.is_some() && group <= LOCATOR_MAX_GROUP && failing.len() >= LOCATOR_MIN_FAILING {
+    let located = in_lanes
+        .filter(|_| {
+            sums.is_some() && group <= LOCATOR_MAX_GROUP && failing.len() >= LOCATOR_MIN_FAILING
+        })
+        .and_then(|lanes| {
             let specs: Vec<LaneSum> = failing
                 .iter()
                 .map(|&(g, _)| LaneSum::positional(group_range(g), 1))
                 .collect();
-            grouped_combinations(items, &z, &specs, scratch)
-        } else {
-            None
-        };
+            grouped_combinations(lanes, items, &z, &specs, scratch)
+        });
     // Failing groups the locator did not settle (two or more bad items), for the search in
     // the lanes below.
     let mut pending: Vec<Pending> = Vec::new();
     for (k, &(g, p)) in failing.iter().enumerate() {
         let range = group_range(g);
         let part = &items[range.clone()];
-        let mut search = Search::new(keys, scratch, verdicts, part.len());
+        let mut search = Search::new(lanes, keys, scratch, verdicts, part.len());
         match &located {
             Some(t1) => {
                 // A sum returned as None has [8]sum = O: the identity stands in for it (only
@@ -238,21 +242,23 @@ pub(crate) fn check_zip215(
         }
         failures += search.failures;
     }
-    failures += search_in_lanes(items, &z, pending, keys, scratch, verdicts);
+    // Pending runs come only from the locator, so only when the lanes took this call.
+    failures += search_in_lanes(in_lanes, items, &z, pending, keys, scratch, verdicts);
     scratch.z = z;
     failures
 }
 
 /// Whether `items` pass one batch equation together (random weights drawn as in
-/// [`check_zip215`]); writes no verdicts. `None` if the combination could not be computed (the
-/// caller then checks the items some other way).
+/// [`check_zip215`], `lanes` as there); writes no verdicts. `None` if the combination could not
+/// be computed (the caller then checks the items some other way).
 pub(crate) fn whole_passes(
+    lanes: Option<Lanes>,
     items: &[Prepared],
     keys: &[EdwardsPoint],
     scratch: &mut Scratch,
 ) -> Option<bool> {
     let z = draw_weights(items.len(), keys.len(), scratch);
-    let passed = combination(items, &z, keys, scratch).map(|p| passes(&p));
+    let passed = combination(lanes, items, &z, keys, scratch).map(|p| passes(&p));
     scratch.z = z;
     passed
 }
@@ -288,9 +294,8 @@ struct Pending {
 type HalfSums = [Option<EdwardsPoint>; 2];
 
 /// The fewest pending runs for which a round of the search runs in the lanes: a round costs
-/// the same for one run (two lanes) as for four (eight lanes). (Measured at 1% invalid, 64
-/// issuers: 1 instead of 2, or runs of 2 instead of [`LANES_SEARCH_MIN_LEN`], within the
-/// noise.)
+/// the same for one run (two lanes) as for four (eight lanes). (This and
+/// [`LANES_SEARCH_MIN_LEN`] are not sensitive; see BENCHMARKS.md, "Tuning".)
 const LANES_SEARCH_MIN: usize = 2;
 /// The shortest run searched in the lanes: each lane pays its own `B` and key terms at full
 /// size, which a half of one or two items cannot amortise; shorter runs go to dalek's
@@ -306,11 +311,13 @@ const LANES_SEARCH_MIN_LEN: usize = 4;
 /// budget bounds what hostile input can cost there. A round's lane work is the length of the
 /// runs still pending (two sums over each left half). A run with two bad items leaves at most
 /// one half pending, so its search costs about two more combinations of it, where dalek's
-/// bisection took a multiscalar multiplication per step (measured: 1% invalid, 64 issuers,
-/// 395k → 411k sigs/s; 5%: 236k → 243k; 10%: 188k → 199k). With every item bad every run
-/// stays pending, `log2(g)` rounds as for bisection; the engine checks items alone once
-/// failures are that dense. Returns the failures found.
+/// bisection took a multiscalar multiplication per step (see BENCHMARKS.md, "Tuning"). With
+/// every item bad every run stays pending, `log2(g)` rounds as for bisection; the engine
+/// checks items alone once failures are that dense. `lanes`: the lanes, if they took the
+/// call's combinations (their key table is then filled); without them every run is bisected
+/// on dalek's path. Returns the failures found.
 fn search_in_lanes(
+    lanes: Option<Lanes>,
     items: &[Prepared],
     z: &[u128],
     mut pending: Vec<Pending>,
@@ -320,14 +327,13 @@ fn search_in_lanes(
 ) -> usize {
     let mut failures = 0;
     while !pending.is_empty() {
-        let (lanes, dalek): (Vec<Pending>, Vec<Pending>) = if pending.len() >= LANES_SEARCH_MIN {
-            pending
+        let (halved, dalek): (Vec<Pending>, Vec<Pending>) = match lanes {
+            Some(_) if pending.len() >= LANES_SEARCH_MIN => pending
                 .into_iter()
-                .partition(|p| p.range.len() >= LANES_SEARCH_MIN_LEN)
-        } else {
-            (Vec::new(), pending)
+                .partition(|p| p.range.len() >= LANES_SEARCH_MIN_LEN),
+            _ => (Vec::new(), pending),
         };
-        let specs: Vec<LaneSum> = lanes
+        let specs: Vec<LaneSum> = halved
             .iter()
             .flat_map(|p| {
                 let left = p.range.start..p.range.start + p.range.len() / 2;
@@ -337,21 +343,23 @@ fn search_in_lanes(
                 ]
             })
             .collect();
-        let sums = if specs.is_empty() {
-            None
-        } else {
-            grouped_combinations(items, z, &specs, scratch)
+        let sums = match lanes {
+            Some(lanes) if !specs.is_empty() => {
+                grouped_combinations(lanes, items, z, &specs, scratch)
+            }
+            _ => None,
         };
-        let (lanes, dalek): (Vec<(Pending, HalfSums)>, Vec<Pending>) = match sums {
+        let (halved, dalek): (Vec<(Pending, HalfSums)>, Vec<Pending>) = match sums {
             Some(sums) => {
                 let halves = sums.chunks_exact(2).map(|two| [two[0], two[1]]);
-                (lanes.into_iter().zip(halves).collect(), dalek)
+                (halved.into_iter().zip(halves).collect(), dalek)
             }
-            // The lanes could not hand a sum over (not expected): dalek's path for all.
-            None => (Vec::new(), dalek.into_iter().chain(lanes).collect()),
+            // No runs for the lanes, or the lanes could not hand a sum over (not expected):
+            // dalek's path for all.
+            None => (Vec::new(), dalek.into_iter().chain(halved).collect()),
         };
         let mut next = Vec::new();
-        for (p, halves) in lanes {
+        for (p, halves) in halved {
             let identity = EdwardsPoint::identity();
             let (t0_left, t1_left) = (halves[0].unwrap_or(identity), halves[1].unwrap_or(identity));
             let mid = p.range.start + p.range.len() / 2;
@@ -373,7 +381,7 @@ fn search_in_lanes(
                 }
                 // A failing half of one item is settled here too: its `t1` is `first·t0`.
                 let part = &items[half.range.clone()];
-                let mut search = Search::new(keys, scratch, verdicts, part.len());
+                let mut search = Search::new(lanes, keys, scratch, verdicts, part.len());
                 let settled = search.locate_one(part, half.first, &half.t0, &half.t1);
                 failures += search.failures;
                 if !settled {
@@ -383,7 +391,7 @@ fn search_in_lanes(
         }
         for p in dalek {
             let part = &items[p.range.clone()];
-            let mut search = Search::new(keys, scratch, verdicts, part.len());
+            let mut search = Search::new(lanes, keys, scratch, verdicts, part.len());
             search.settle(part, &z[p.range], p.t0);
             failures += search.failures;
         }
@@ -397,9 +405,8 @@ fn search_in_lanes(
 const LOCATOR_MAX_GROUP: usize = 128;
 /// The fewest failing groups in a call for which the locator runs: its sums take a round of
 /// the eight lanes whether one group fills them or eight, so for a lone failing group
-/// bisection on dalek's path costs less (measured at 0.2% invalid, groups of 64: 314k sigs/s
-/// with the locator for every failing group, 344-350k from three or five; at 1-5% invalid
-/// most calls have more failing groups than that).
+/// bisection on dalek's path costs less (see BENCHMARKS.md, "Tuning"; at 1-5% invalid most
+/// calls have more failing groups than that).
 const LOCATOR_MIN_FAILING: usize = 4;
 
 /// One combination to compute in the lanes: the items `range` of the call, with weights.
@@ -438,108 +445,102 @@ enum Weights {
 
 /// Whether the lanes can compute these items' combinations: every `R` decoded there, and every
 /// key decoded there too (into the scratch's key table, in the order of `key_encodings`).
-fn lanes_ready(items: &[Prepared], key_encodings: &[[u8; 32]], scratch: &mut Scratch) -> bool {
-    #[cfg(target_arch = "x86_64")]
+fn lanes_ready(
+    lanes: Lanes,
+    items: &[Prepared],
+    key_encodings: &[[u8; 32]],
+    scratch: &mut Scratch,
+) -> bool {
+    if !items
+        .iter()
+        .all(|it| matches!(it.r, DecodedR::Lanes { .. }))
     {
-        if !items
-            .iter()
-            .all(|it| matches!(it.r, DecodedR::Lanes { .. }))
-        {
-            return false;
-        }
-        let n = key_encodings.len();
-        scratch.lanes_keys.clear();
-        scratch.lanes_keys.resize(n, Default::default());
-        scratch.fresh_lanes_keys.clear();
-        for j in 0..n {
-            match scratch.known_lanes_keys.get(j).copied().flatten() {
-                Some(known) => scratch.lanes_keys[j] = known,
-                None => scratch.fresh_lanes_keys.push(j),
-            }
-        }
-        for batch in scratch.fresh_lanes_keys.chunks(8) {
-            let encodings: [[u8; 32]; 8] =
-                std::array::from_fn(|i| batch.get(i).map_or([0; 32], |&j| key_encodings[j]));
-            let decoded = super::ifma::decompress8(&encodings);
-            for (&j, key) in batch.iter().zip(decoded) {
-                // The lanes accept exactly the encodings dalek does (tested), and every key
-                // here was decoded by dalek already; were one refused, dalek's path is taken.
-                let Some(key) = key else {
-                    scratch.fresh_lanes_keys.clear();
-                    return false;
-                };
-                scratch.lanes_keys[j] = key;
-            }
-        }
-        true
+        return false;
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (items, key_encodings, scratch);
-        false
+    let n = key_encodings.len();
+    scratch.lanes_keys.clear();
+    scratch.lanes_keys.resize(n, Default::default());
+    scratch.fresh_lanes_keys.clear();
+    for j in 0..n {
+        match scratch.known_lanes_keys.get(j).copied().flatten() {
+            Some(known) => scratch.lanes_keys[j] = known,
+            None => scratch.fresh_lanes_keys.push(j),
+        }
     }
+    for batch in scratch.fresh_lanes_keys.chunks(8) {
+        let encodings: [[u8; 32]; 8] =
+            std::array::from_fn(|i| batch.get(i).map_or([0; 32], |&j| key_encodings[j]));
+        let decoded = lanes.decompress8(&encodings);
+        for (&j, key) in batch.iter().zip(decoded) {
+            // The lanes accept exactly the encodings dalek does (tested), and every key
+            // here was decoded by dalek already; were one refused, dalek's path is taken.
+            let Some(key) = key else {
+                scratch.fresh_lanes_keys.clear();
+                return false;
+            };
+            scratch.lanes_keys[j] = key;
+        }
+    }
+    true
 }
 
 /// The combinations `sums` (ranges of `items` with their weights), computed in the lanes a
 /// combination per lane: each one's `R` terms, one term per distinct key and one for `B`. A
 /// combination whose cofactor multiple is the identity comes back as `None` (see
-/// [`super::ifma::grouped_sums`]). Needs [`lanes_ready`]. `None` overall if a sum could not be
+/// [`Lanes::grouped_sums`]). Needs [`lanes_ready`]. `None` overall if a sum could not be
 /// handed over (the caller then takes dalek's path).
 fn grouped_combinations(
+    lanes: Lanes,
     items: &[Prepared],
     z: &[u128],
     sums: &[LaneSum],
     scratch: &mut Scratch,
 ) -> Option<Vec<Option<EdwardsPoint>>> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use super::ifma::{Term, grouped_sums, scalar_bytes};
-        use std::sync::LazyLock;
-        static BASEPOINT: LazyLock<Option<super::ifma::Affine>> = LazyLock::new(|| {
-            let mut encodings = [[0u8; 32]; 8];
-            encodings[0] = ED25519_BASEPOINT_POINT.compress().to_bytes();
-            super::ifma::decompress8(&encodings)[0]
-        });
-        let basepoint = (*BASEPOINT)?;
-        let total: usize = sums.iter().map(|sum| sum.range.len() + 4).sum();
-        let mut terms: Vec<Term> = Vec::with_capacity(total);
-        let mut bounds: Vec<usize> = Vec::with_capacity(sums.len() + 1);
-        bounds.push(0);
-        let mut weights: Vec<Scalar> = Vec::new();
-        for sum in sums {
-            let (part, z_part) = (&items[sum.range.clone()], &z[sum.range.clone()]);
-            weights.clear();
-            weights.extend(z_part.iter().enumerate().map(|(i, &zi)| match sum.weights {
-                Weights::Plain => Scalar::from(zi),
-                Weights::Positional { first } => Scalar::from(zi) * Scalar::from(first + i as u64),
-            }));
-            for ((it, &zi), w) in part.iter().zip(z_part).zip(&weights) {
-                let DecodedR::Lanes { point, .. } = it.r else {
-                    return None;
-                };
-                terms.push(match sum.weights {
-                    // The 128-bit z as is (its byte form needs no scalar arithmetic).
-                    Weights::Plain => (point, scalar_bytes(zi)),
-                    Weights::Positional { .. } => (point, w.to_bytes()),
-                });
-            }
-            let b_coeff = merge_key_terms(part, weights.iter().copied(), scratch);
-            for (&j, coeff) in scratch.touched.iter().zip(&scratch.key_scalars) {
-                terms.push((scratch.lanes_keys[j], coeff.to_bytes()));
-            }
-            terms.push((basepoint, b_coeff.to_bytes()));
-            bounds.push(terms.len());
+    static BASEPOINT: std::sync::OnceLock<Option<Affine>> = std::sync::OnceLock::new();
+    let basepoint = (*BASEPOINT.get_or_init(|| {
+        let mut encodings = [[0u8; 32]; 8];
+        encodings[0] = ED25519_BASEPOINT_POINT.compress().to_bytes();
+        lanes.decompress8(&encodings)[0]
+    }))?;
+    let total: usize = sums.iter().map(|sum| sum.range.len() + 4).sum();
+    let mut terms: Vec<Term> = Vec::with_capacity(total);
+    let mut bounds: Vec<usize> = Vec::with_capacity(sums.len() + 1);
+    bounds.push(0);
+    let mut weights: Vec<Scalar> = Vec::new();
+    for sum in sums {
+        let (part, z_part) = (&items[sum.range.clone()], &z[sum.range.clone()]);
+        weights.clear();
+        weights.extend(z_part.iter().enumerate().map(|(i, &zi)| match sum.weights {
+            Weights::Plain => Scalar::from(zi),
+            Weights::Positional { first } => Scalar::from(zi) * Scalar::from(first + i as u64),
+        }));
+        for ((it, &zi), w) in part.iter().zip(z_part).zip(&weights) {
+            let DecodedR::Lanes { point, .. } = it.r else {
+                return None;
+            };
+            terms.push(match sum.weights {
+                // The 128-bit z as is (its byte form needs no scalar arithmetic).
+                Weights::Plain => (point, scalar_bytes(zi)),
+                Weights::Positional { .. } => (point, w.to_bytes()),
+            });
         }
-        grouped_sums(&terms, &bounds)
+        let b_coeff = merge_key_terms(part, weights.iter().copied(), scratch);
+        for (&j, coeff) in scratch.touched.iter().zip(&scratch.key_scalars) {
+            terms.push((scratch.lanes_keys[j], coeff.to_bytes()));
+        }
+        terms.push((basepoint, b_coeff.to_bytes()));
+        bounds.push(terms.len());
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(test)]
     {
-        let _ = (items, z, sums, scratch);
-        None
+        scratch.sums_in_lanes += 1;
     }
+    lanes.grouped_sums(&terms, &bounds)
 }
 
 struct Search<'a> {
+    /// The lanes, where they may sum a bisection's halves (see [`combination`]).
+    lanes: Option<Lanes>,
     keys: &'a [EdwardsPoint],
     scratch: &'a mut Scratch,
     verdicts: &'a mut [Verdict],
@@ -550,12 +551,14 @@ struct Search<'a> {
 
 impl<'a> Search<'a> {
     fn new(
+        lanes: Option<Lanes>,
         keys: &'a [EdwardsPoint],
         scratch: &'a mut Scratch,
         verdicts: &'a mut [Verdict],
         budget: usize,
     ) -> Self {
         Search {
+            lanes,
             keys,
             scratch,
             verdicts,
@@ -628,7 +631,7 @@ impl<'a> Search<'a> {
         self.budget -= half;
         let (left, right) = items.split_at(half);
         let (z_left, z_right) = z.split_at(half);
-        let Some(p_left) = combination(left, z_left, self.keys, self.scratch) else {
+        let Some(p_left) = combination(self.lanes, left, z_left, self.keys, self.scratch) else {
             self.singles(items);
             return;
         };
@@ -667,21 +670,21 @@ fn passes(p: &EdwardsPoint) -> bool {
     p.mul_by_cofactor().is_identity()
 }
 
-/// `Σ z_i (R_i + k_i A_i − S_i B)` over `items`, with same-key `A` terms merged. The `R` terms
-/// go to the IFMA lanes when the items were decoded there and there are at least
+/// `Σ z_i (R_i + k_i A_i − S_i B)` over `items`, with same-key `A` terms merged. With `lanes`,
+/// the `R` terms go to the IFMA lanes when the items were decoded there and there are at least
 /// [`LANES_SUM_MIN`] of them (128-bit `z`, eight interleaved sums:
-/// `super::ifma::sum_of_multiples`); everything else goes to curve25519-dalek's multiscalar
+/// [`Lanes::sum_of_multiples`]); everything else goes to curve25519-dalek's multiscalar
 /// multiplication ([`other_terms`]). `None` if the lanes' result could not be handed over or
 /// dalek refused an `R` the lanes had decoded (neither is expected to happen): the caller
 /// then checks the items one by one, which needs no combination.
 fn combination(
+    lanes: Option<Lanes>,
     items: &[Prepared],
     z: &[u128],
     keys: &[EdwardsPoint],
     scratch: &mut Scratch,
 ) -> Option<EdwardsPoint> {
-    #[cfg(target_arch = "x86_64")]
-    {
+    if let Some(lanes) = lanes {
         scratch.lanes_r.clear();
         scratch.lanes_z.clear();
         for (it, &zi) in items.iter().zip(z) {
@@ -691,8 +694,12 @@ fn combination(
             }
         }
         if scratch.lanes_r.len() >= LANES_SUM_MIN {
-            let lanes = super::ifma::sum_of_multiples(&scratch.lanes_r, &scratch.lanes_z)?;
-            return Some(other_terms(items, z, keys, scratch, true)? + lanes);
+            #[cfg(test)]
+            {
+                scratch.sums_in_lanes += 1;
+            }
+            let r_terms = lanes.sum_of_multiples(&scratch.lanes_r, &scratch.lanes_z)?;
+            return Some(other_terms(items, z, keys, scratch, true)? + r_terms);
         }
     }
     other_terms(items, z, keys, scratch, false)
@@ -709,16 +716,12 @@ fn other_terms(
     lanes_summed: bool,
 ) -> Option<EdwardsPoint> {
     let b_coeff = merge_key_terms(items, z.iter().map(|&zi| Scalar::from(zi)), scratch);
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = lanes_summed;
     // dalek's multiscalar multiplication wants iterators of exactly known length.
     scratch.dalek_terms.clear();
     for (it, &zi) in items.iter().zip(z) {
         let point = match &it.r {
             DecodedR::Dalek(point) => *point,
-            #[cfg(target_arch = "x86_64")]
             DecodedR::Lanes { .. } if lanes_summed => continue,
-            #[cfg(target_arch = "x86_64")]
             DecodedR::Lanes { .. } => it.r.dalek().ok()?,
         };
         scratch.dalek_terms.push((Scalar::from(zi), point));
@@ -854,13 +857,7 @@ mod tests {
         );
         let mut key_bytes: Vec<[u8; 32]> = Vec::new();
         let mut keys: Vec<EdwardsPoint> = Vec::new();
-        let lanes_options: &[bool] =
-            if cfg!(target_arch = "x86_64") && super::super::ifma::available() {
-                &[true, false]
-            } else {
-                &[false]
-            };
-        for &lanes in lanes_options {
+        for lanes in lanes_and_none() {
             let prepared: Vec<Prepared> = items
                 .iter()
                 .enumerate()
@@ -884,32 +881,51 @@ mod tests {
                 .collect();
             for round in 0..3 {
                 let mut verdicts = vec![Verdict::Valid; items.len()];
+                let mut scratch = Scratch::default();
                 let failures = check_zip215(
+                    lanes,
                     &prepared,
                     group,
                     &keys,
                     &key_bytes,
-                    &mut Scratch::default(),
+                    &mut scratch,
                     &mut verdicts,
                 );
-                assert_eq!(verdicts, want, "lanes {lanes}, round {round}");
+                assert_eq!(verdicts, want, "lanes {lanes:?}, round {round}");
                 assert_eq!(failures, want.iter().filter(|v| !v.is_valid()).count());
+                // With the lanes, the groups' combinations were computed there.
+                assert_eq!(scratch.sums_in_lanes > 0, lanes.is_some(), "round {round}");
             }
         }
     }
 
-    fn decoded_r(bytes: &[u8; 32], lanes: bool) -> DecodedR {
-        #[cfg(target_arch = "x86_64")]
-        if lanes {
-            let mut batch = [[0u8; 32]; 8];
-            batch[0] = *bytes;
-            let point = super::super::ifma::decompress8(&batch)[0].expect("R decodes");
-            return DecodedR::Lanes {
-                point,
-                bytes: *bytes,
-            };
+    /// The lanes where the CPU has them, then none: each verdict test runs both paths. Fails
+    /// (rather than testing dalek's path alone) if the CPU has IFMA but no token came.
+    fn lanes_and_none() -> Vec<Option<Lanes>> {
+        let lanes = Lanes::detect();
+        assert_eq!(
+            lanes.is_some(),
+            super::super::lanes::cpu_has_ifma(),
+            "IFMA detection disagrees with the CPU"
+        );
+        if lanes.is_none() {
+            eprintln!("SKIP (lanes only): no AVX-512 IFMA here; only dalek's path is tested");
         }
-        let _ = lanes;
-        DecodedR::Dalek(decode_r(bytes).expect("R decodes"))
+        lanes.into_iter().map(Some).chain([None]).collect()
+    }
+
+    fn decoded_r(bytes: &[u8; 32], lanes: Option<Lanes>) -> DecodedR {
+        match lanes {
+            Some(lanes) => {
+                let mut batch = [[0u8; 32]; 8];
+                batch[0] = *bytes;
+                let point = lanes.decompress8(&batch)[0].expect("R decodes");
+                DecodedR::Lanes {
+                    point,
+                    bytes: *bytes,
+                }
+            }
+            None => DecodedR::Dalek(decode_r(bytes).expect("R decodes")),
+        }
     }
 }

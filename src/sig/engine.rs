@@ -3,18 +3,19 @@
 //! and the policy's equation applied — as a batch for `Zip215`, item by item for `Strict`.
 //!
 //! On CPUs with AVX-512 IFMA, a `Zip215` chunk headed for batch groups decodes every `R` eight
-//! at a time (`super::ifma`). A large group (at least [`LANES_MIN_GROUP`] items) spreads its
-//! own `R` terms over the eight lanes and leaves its `A` and `B` terms to curve25519-dalek's
+//! at a time in the lanes (`super::lanes::Lanes`: a token that detection hands out only where
+//! the CPU has the instructions, carried as `Option<Lanes>`, over the kernels in
+//! `super::ifma`). A large group (at least [`LANES_MIN_GROUP`] items) spreads its own `R`
+//! terms over the eight lanes and leaves its `A` and `B` terms to curve25519-dalek's
 //! multiscalar multiplication. Small groups (failures seen recently), when the chunk holds at
 //! least [`LANES_GROUPS`] of them, are computed whole in the lanes, a group per lane, so eight
 //! groups share every doubling (`batch::check_zip215`). A chunk of fewer, smaller groups, and
-//! single checks, keep curve25519-dalek's decoding and multiscalar multiplication (measured:
-//! the lanes' fixed cost per sum does not pay there).
+//! single checks, keep curve25519-dalek's decoding and multiscalar multiplication: the lanes'
+//! fixed cost per sum does not pay there (see BENCHMARKS.md, "Tuning").
 //!
 //! When groups are smaller than the chunk, its items are put in key order first: each group
 //! pays one full-size (253-bit) term per distinct key, so a group of issuer traffic in key
-//! order pays for one or two keys instead of up to one per item (measured at 1% invalid, 64
-//! issuers: 166k → 225k sigs/s, when those terms still went to dalek).
+//! order pays for one or two keys instead of up to one per item.
 //!
 //! # Chunk and group sizes
 //!
@@ -28,12 +29,12 @@
 //! failures the whole chunk is one group (should its equation fail, the chunk is checked again
 //! in small groups, [`COLD_RECHECK_GROUP`]); as failures become common groups shrink so that a
 //! group holds about [`BAD_PER_GROUP`] bad items; past [`DENSE_FAILURE_RATE`] batching cannot
-//! pay for its searches and every item is checked alone. Locating a lone bad item in a small
-//! group costs one more combination of the group (the locator in `batch.rs`), and two or
-//! more a search that halves the group in the lanes, about two more combinations for two bad
-//! items, so the cost of failures stays proportional to their number, whatever the batch
-//! size. This only changes cost: every
-//! path gives the same verdicts (see `batch.rs`).
+//! pay for its searches and every item is checked alone. With the lanes, locating a lone bad
+//! item in a small group costs one more combination of the group (the locator in `batch.rs`),
+//! and two or more a search that halves the group in the lanes, about two more combinations
+//! for two bad items, so the cost of failures stays proportional to their number, whatever
+//! the batch size (without them, a failing group is bisected on dalek's path). This only
+//! changes cost: every path gives the same verdicts (see `batch.rs`).
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
@@ -47,6 +48,7 @@ use rayon::prelude::*;
 
 use super::batch::{self, DecodedR, Prepared, Scratch};
 use super::key_cache::KeyCache;
+use super::lanes::Lanes;
 use super::rules::{
     challenge, decode_r, decode_s, strict_equation, strict_point_checks, zip215_equation,
 };
@@ -62,46 +64,38 @@ pub(crate) const MAX_CHUNK: usize = 1024;
 /// would do; 4,096 items have ~38, five rounds where 4.8 would do. Each chunk also looks up
 /// its keys once (and decodes in the lanes those the key cache does not yet hold in that
 /// form). Whole chunks are not made larger: a group is never more than [`MAX_CHUNK`] items,
-/// because larger single equations measured slower here (all valid, 64 issuers: 4,096-item
-/// chunks 423k sigs/s, 1,024-item chunks 583k).
-/// Measured (BENCHMARKS.md, "Tuning"): 1% invalid, groups of 16, 1,024 → 4,096 items per
-/// chunk: 406k → 425k sigs/s (64 issuers), 217k → 226k (distinct keys).
+/// because larger single equations are slower here (see BENCHMARKS.md, "Tuning", for this
+/// constant and the others).
 const MAX_CHUNK_SMALL_GROUPS: usize = 4 * MAX_CHUNK;
-/// The fewest items worth a task of their own. Measured (BENCHMARKS.md, "Tuning"): with 64
-/// it was, a 64-item batch ran as one task on one core at 76k sigs/s, half of what the batch
-/// peers reach on two; at 32 it splits across both and runs at 155-176k (16 gave no more).
+/// The fewest items worth a task of their own: small enough that a small batch is split
+/// across the pool's threads rather than run as one task on one core.
 pub(crate) const MIN_CHUNK: usize = 32;
 /// Smallest batch group once failures have been seen.
 const MIN_GROUP: usize = 4;
-/// Above this fraction of failing equations, batching is abandoned for single checks
-/// (measured crossover: at 20% failures, groups of 4 and single checks cost the same).
+/// Above this fraction of failing equations, batching is abandoned for single checks: about
+/// here groups of 4 and single checks cost the same.
 const DENSE_FAILURE_RATE: f64 = 0.2;
-/// Target expected bad items per group. Measured optimum on 16,384-item batches: groups of
-/// 16 at 1% failures, 8 at 5%, 4 at 10% (BENCHMARKS.md, "Tuning"). Re-measured with the
-/// groups in the lanes and the locator: at 1%, 16 stays best for issuer traffic (32 ties)
-/// and distinct keys would gain ~8% from 8; at 5%, groups of 4, 8 and 16 tie. Kept.
+/// Target expected bad items per group, chosen by measurement (BENCHMARKS.md, "Tuning"): with
+/// the rounding in [`FailureRate::group_size`], groups of 16 at 1% failures, 4 at 5% and 10%.
 const BAD_PER_GROUP: f64 = 0.25;
 /// The smallest batch group for which `R` goes to the IFMA lanes: their sum of multiples has
 /// a fixed cost (132 doublings of eight points per combination) that small groups, and the
-/// bisection of failing ones, cannot amortise. Measured (BENCHMARKS.md, "Tuning").
+/// bisection of failing ones, cannot amortise.
 const LANES_MIN_GROUP: usize = 32;
 /// With at least this many batch groups in a chunk, `R` goes to the lanes whatever the group
 /// size: the groups' `R` terms are then summed a group per lane (`batch::check_zip215`),
 /// which fills the eight lanes.
 const LANES_GROUPS: usize = 8;
 /// The group size in which a whole chunk whose one equation failed, with no failures seen
-/// before, is checked again (what a 1% failure rate gets), instead of bisecting it. Measured
-/// (`examples/profile_sigs.rs`, first call of a fresh verifier, 16,384 items at 1% invalid,
-/// three runs each): 188–197k → 279–304k sigs/s (64 issuers), 102–108k → 124–126k (distinct
-/// keys, whose first call also decodes every key); all-valid first calls and steady rates
-/// unchanged. (Chunks of fewer than eight such groups are still bisected.)
+/// before, is checked again (what a 1% failure rate gets), instead of bisecting it, which for
+/// a chunk with ~10 bad items costs several times the chunk's own check
+/// (`examples/profile_sigs.rs` prints the first call's rate). Only with the lanes, and only
+/// for chunks of at least eight such groups; others are still bisected.
 const COLD_RECHECK_GROUP: usize = 16;
 /// The failure estimate's window: it remembers the last one to two windows of items (two
-/// full chunks each). A long memory let one burst of bad signatures slow the honest traffic
-/// after it: with a decaying 2^15-item memory, a 16,384-item all-invalid batch left the next
-/// ~25,000 valid items on single checks and ~140,000 more on small groups
-/// (`examples/failure_recovery.rs`, BENCHMARKS.md "Tuning"). One to two windows hold 20–40
-/// failures at 1%, enough to size groups (1% and 5% throughput measured no worse).
+/// full chunks each). A long memory lets one burst of bad signatures slow the honest traffic
+/// after it (`examples/failure_recovery.rs`, BENCHMARKS.md "Tuning"). One to two windows hold
+/// 20–40 failures at 1%, enough to size groups.
 const FAILURE_WINDOW: u64 = 2 * MAX_CHUNK as u64;
 
 /// The canonical encodings of the 8 points of small order.
@@ -110,13 +104,26 @@ static SMALL_ORDER_ENCODINGS: LazyLock<[[u8; 32]; 8]> =
 
 /// See the module docs.
 pub(crate) struct CpuEngine {
-    policy: Policy,
     pool: rayon::ThreadPool,
     keys: KeyCache,
     recent: FailureRate,
-    /// Whether `Zip215` decodes `R` eight at a time on AVX-512 IFMA and sums the batch
-    /// equation's `R` terms there (`super::ifma`); curve25519-dalek does both otherwise.
-    lanes: bool,
+    /// The AVX-512 IFMA lanes, where this CPU has them (and tests have not turned them off):
+    /// `Zip215` then decodes `R` eight at a time and computes batch combinations there;
+    /// curve25519-dalek does both otherwise.
+    lanes: Option<Lanes>,
+    /// How often the lanes ran, for tests that must see them run where the CPU has them.
+    #[cfg(test)]
+    lanes_ran: LanesRan,
+}
+
+/// Counts of the lanes' work over an engine's life (tests only).
+#[cfg(test)]
+#[derive(Default)]
+struct LanesRan {
+    /// Chunks whose `R` were decoded in the lanes (`decode_r_in_lanes`).
+    chunks_decoded: AtomicU64,
+    /// Sums computed in the lanes (see `Scratch::sums_in_lanes`).
+    sums: AtomicU64,
 }
 
 #[derive(Default)]
@@ -132,18 +139,19 @@ struct ChunkState {
 }
 
 impl CpuEngine {
-    pub fn new(policy: Policy, threads: usize, key_cache_size: usize) -> Result<Self, Error> {
+    pub fn new(threads: usize, key_cache_size: usize) -> Result<Self, Error> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("blockverify-cpu-{i}"))
             .build()
             .map_err(|e| Error::ThreadPool(e.to_string()))?;
         Ok(CpuEngine {
-            policy,
             pool,
             keys: KeyCache::new(key_cache_size),
             recent: FailureRate::default(),
-            lanes: lanes_available(),
+            lanes: Lanes::detect(),
+            #[cfg(test)]
+            lanes_ran: LanesRan::default(),
         })
     }
 
@@ -151,7 +159,7 @@ impl CpuEngine {
     /// compare the two paths.
     #[cfg(test)]
     fn with_lanes(mut self, on: bool) -> Self {
-        self.lanes = on && lanes_available();
+        self.lanes = if on { Lanes::detect() } else { None };
         self
     }
 
@@ -159,15 +167,21 @@ impl CpuEngine {
         self.pool.current_num_threads()
     }
 
-    /// One verdict per item, in order.
+    /// The verifier's pool, which this engine owns and every other engine shares (tree
+    /// hashing, GPU packing, submitted jobs).
+    pub fn pool(&self) -> &rayon::ThreadPool {
+        &self.pool
+    }
+
     /// Runs `work` on this engine's pool (for the Merkle engine, which shares the pool).
     pub fn install<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
         self.pool.install(work)
     }
 
-    pub fn verify(&self, items: &[SigItem<'_>]) -> Vec<Verdict> {
+    /// One verdict per item, in order.
+    pub fn verify(&self, policy: Policy, items: &[SigItem<'_>]) -> Vec<Verdict> {
         let mut verdicts = vec![Verdict::Valid; items.len()];
-        let small_groups = self.policy == Policy::Zip215
+        let small_groups = policy == Policy::Zip215
             && self
                 .recent
                 .group_size(MAX_CHUNK)
@@ -186,10 +200,15 @@ impl CpuEngine {
                 .par_chunks_mut(chunk)
                 .zip(items.par_chunks(chunk))
                 .for_each_init(ChunkState::default, |state, (out, chunk)| {
-                    match self.policy {
+                    match policy {
                         Policy::Zip215 => self.zip215_chunk(chunk, out, state),
                         Policy::Strict => self.strict_chunk(chunk, out),
                     }
+                    #[cfg(test)]
+                    self.lanes_ran.sums.fetch_add(
+                        std::mem::take(&mut state.scratch.sums_in_lanes) as u64,
+                        Ordering::Relaxed,
+                    );
                 });
         });
         verdicts
@@ -199,7 +218,6 @@ impl CpuEngine {
         st.key_slots.clear();
         st.key_points.clear();
         st.key_encodings.clear();
-        #[cfg(target_arch = "x86_64")]
         st.scratch.known_lanes_keys.clear();
         st.prepared.clear();
         // One decision per chunk (the estimate may move while other chunks record): the group
@@ -211,17 +229,21 @@ impl CpuEngine {
             .recent
             .group_size(chunk.len())
             .map(|g| g.min(MAX_CHUNK));
-        let lanes = self.lanes
-            && group.is_some_and(|g| g >= LANES_MIN_GROUP || chunk.len() / g >= LANES_GROUPS);
+        let lanes = self.lanes.filter(|_| {
+            group.is_some_and(|g| g >= LANES_MIN_GROUP || chunk.len() / g >= LANES_GROUPS)
+        });
         for (slot, item) in chunk.iter().enumerate() {
             match self.prepare(item, slot, lanes, st) {
                 Ok(p) => st.prepared.push(p),
                 Err(reason) => out[slot] = Verdict::Invalid(reason),
             }
         }
-        #[cfg(target_arch = "x86_64")]
-        if lanes {
-            decode_r_in_lanes(&mut st.prepared, out);
+        if let Some(lanes) = lanes {
+            decode_r_in_lanes(lanes, &mut st.prepared, out);
+            #[cfg(test)]
+            self.lanes_ran
+                .chunks_decoded
+                .fetch_add(1, Ordering::Relaxed);
         }
         let failures = match group {
             None => {
@@ -243,10 +265,11 @@ impl CpuEngine {
                 // when failures are known, rather than bisected: bisecting a chunk with ~10
                 // bad items costs several times the chunk's own check.
                 let group = if group >= st.prepared.len()
-                    && lanes
+                    && lanes.is_some()
                     && st.prepared.len() >= COLD_RECHECK_GROUP * LANES_GROUPS
                 {
-                    match batch::whole_passes(&st.prepared, &st.key_points, &mut st.scratch) {
+                    match batch::whole_passes(lanes, &st.prepared, &st.key_points, &mut st.scratch)
+                    {
                         Some(true) => {
                             self.recent.record(st.prepared.len(), 0);
                             return;
@@ -263,6 +286,7 @@ impl CpuEngine {
                     st.key_order.apply(&mut st.prepared, st.key_points.len());
                 }
                 let failures = batch::check_zip215(
+                    lanes,
                     &st.prepared,
                     group,
                     &st.key_points,
@@ -270,9 +294,10 @@ impl CpuEngine {
                     &mut st.scratch,
                     out,
                 );
-                #[cfg(target_arch = "x86_64")]
-                for (j, lanes) in st.scratch.fresh_lanes_keys() {
-                    self.keys.keep_lanes_form(&st.key_encodings[j], lanes);
+                if let Some(lanes) = lanes {
+                    for (j, form) in st.scratch.fresh_lanes_keys() {
+                        lanes.keep_form(&self.keys, &st.key_encodings[j], form);
+                    }
                 }
                 failures
             }
@@ -285,7 +310,7 @@ impl CpuEngine {
         &self,
         item: &SigItem<'_>,
         slot: usize,
-        lanes: bool,
+        lanes: Option<Lanes>,
         st: &mut ChunkState,
     ) -> Result<Prepared, Reason> {
         let s = decode_s(item.s_bytes())?;
@@ -295,8 +320,9 @@ impl CpuEngine {
                 let slot = self.keys.get(item.public_key).ok().map(|k| {
                     st.key_points.push(k.point);
                     st.key_encodings.push(*item.public_key);
-                    #[cfg(target_arch = "x86_64")]
-                    st.scratch.known_lanes_keys.push(k.lanes);
+                    st.scratch
+                        .known_lanes_keys
+                        .push(lanes.and_then(|lanes| lanes.cached_form(&k)));
                     st.key_points.len() - 1
                 });
                 *e.insert(slot)
@@ -304,19 +330,12 @@ impl CpuEngine {
         };
         let key = key.ok_or(Reason::KeyNotOnCurve)?;
         // With the lanes on, R is decoded for the whole chunk at once (decode_r_in_lanes).
-        #[cfg(target_arch = "x86_64")]
-        let r = if lanes {
-            DecodedR::Lanes {
+        let r = match lanes {
+            Some(_) => DecodedR::Lanes {
                 point: Default::default(),
                 bytes: *item.r_bytes(),
-            }
-        } else {
-            DecodedR::Dalek(decode_r(item.r_bytes())?)
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let r = {
-            let _ = lanes;
-            DecodedR::Dalek(decode_r(item.r_bytes())?)
+            },
+            None => DecodedR::Dalek(decode_r(item.r_bytes())?),
         };
         Ok(Prepared {
             slot,
@@ -356,8 +375,7 @@ impl CpuEngine {
 
 /// Puts a chunk's prepared items in key order, stably, by counting sort: key indices are dense
 /// (`0..keys`, in order of first appearance), so each item moves twice, where a comparison sort
-/// moved each of these ~190-byte items about log2(n) times (measured: ~1% at 1% invalid, 64
-/// issuers, within the noise).
+/// moves each of these ~190-byte items about log2(n) times.
 #[derive(Default)]
 struct KeyOrder {
     starts: Vec<usize>,
@@ -386,18 +404,9 @@ impl KeyOrder {
     }
 }
 
-/// Whether this CPU runs the IFMA lanes (`super::ifma`).
-fn lanes_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return super::ifma::available();
-    #[cfg(not(target_arch = "x86_64"))]
-    return false;
-}
-
-/// Rule 3 for every prepared item, eight at a time: items whose `R` does not decode get
-/// `RNotOnCurve` and leave `prepared`; the others keep their decoded `R`.
-#[cfg(target_arch = "x86_64")]
-fn decode_r_in_lanes(prepared: &mut Vec<Prepared>, out: &mut [Verdict]) {
+/// Rule 3 for every prepared item, eight at a time in the lanes: items whose `R` does not
+/// decode get `RNotOnCurve` and leave `prepared`; the others keep their decoded `R`.
+fn decode_r_in_lanes(lanes: Lanes, prepared: &mut Vec<Prepared>, out: &mut [Verdict]) {
     let mut any_invalid = false;
     for group in prepared.chunks_mut(8) {
         let encodings: [[u8; 32]; 8] = std::array::from_fn(|j| match group.get(j) {
@@ -407,7 +416,7 @@ fn decode_r_in_lanes(prepared: &mut Vec<Prepared>, out: &mut [Verdict]) {
             }) => *bytes,
             _ => [0; 32],
         });
-        let decoded = super::ifma::decompress8(&encodings);
+        let decoded = lanes.decompress8(&encodings);
         for (p, decoded) in group.iter_mut().zip(decoded) {
             match (decoded, &mut p.r) {
                 (Some(affine), DecodedR::Lanes { point, .. }) => *point = affine,
@@ -439,6 +448,9 @@ struct FailureRate {
     failures: AtomicU64,
     previous_items: AtomicU64,
     previous_failures: AtomicU64,
+    /// Whether the last closed window was dense enough for single checks (for the `tracing`
+    /// event on a switch; the estimate itself is `group_size`'s).
+    dense: std::sync::atomic::AtomicBool,
 }
 
 impl FailureRate {
@@ -450,6 +462,10 @@ impl FailureRate {
             self.previous_failures.store(f, Ordering::Relaxed);
             self.items.store(0, Ordering::Relaxed);
             self.failures.store(0, Ordering::Relaxed);
+            let dense = f as f64 > DENSE_FAILURE_RATE * n as f64;
+            if self.dense.swap(dense, Ordering::Relaxed) != dense {
+                crate::trace::single_checks(dense, f * 1000 / n);
+            }
         }
     }
 
@@ -528,7 +544,8 @@ mod tests {
     /// failure history, so whole chunks go to the lanes and failing ones are checked again in
     /// small groups (with the lanes off, bisected on dalek's path); later rounds see ~8%
     /// failures and take groups of 4 in key order, whose `R` terms are summed a group per
-    /// lane.
+    /// lane. Where the CPU has IFMA the lanes must really have run (decoded and summed), so
+    /// the test fails rather than compare dalek's path with itself.
     #[test]
     fn lanes_and_dalek_paths_give_the_same_verdicts() {
         use blockverify_testkit::{Workload, WorkloadSpec};
@@ -564,18 +581,105 @@ mod tests {
         let (items, reference) = items_and_reference(&traffic, &sigs, 64);
         assert!(reference.contains(&Verdict::Invalid(Reason::RNotOnCurve)));
         assert!(reference.contains(&Verdict::Invalid(Reason::EquationFailed)));
+        let cpu_has_ifma = super::super::lanes::cpu_has_ifma();
+        if !cpu_has_ifma {
+            eprintln!("SKIP (lanes only): no AVX-512 IFMA here; only dalek's path is tested");
+        }
         for lanes in [true, false] {
-            let engine = CpuEngine::new(Policy::Zip215, 2, 64)
-                .expect("engine")
-                .with_lanes(lanes);
-            assert_eq!(engine.lanes, lanes && lanes_available());
+            let engine = CpuEngine::new(2, 64).expect("engine").with_lanes(lanes);
+            assert_eq!(engine.lanes.is_some(), lanes && cpu_has_ifma);
             for round in 0..3 {
                 assert_eq!(
-                    engine.verify(&items),
+                    engine.verify(Policy::Zip215, &items),
                     reference,
                     "lanes {lanes}, round {round}"
                 );
             }
+            let ran = &engine.lanes_ran;
+            let decoded = ran.chunks_decoded.load(Ordering::Relaxed);
+            let summed = ran.sums.load(Ordering::Relaxed);
+            if engine.lanes.is_some() {
+                assert!(
+                    decoded > 0 && summed > 0,
+                    "lanes on: {decoded} chunks, {summed} sums"
+                );
+            } else {
+                assert_eq!((decoded, summed), (0, 0), "lanes off");
+            }
+        }
+    }
+
+    /// A chunk whose items all fail rules 1–3 runs no batch equation, and so must cache no
+    /// lanes' forms of keys: in particular not, under its own keys' bytes, the forms of the
+    /// keys an earlier chunk of the same worker decoded. (A list of fresh keys left over from
+    /// that chunk once did exactly that: wrong key points in the lanes, so later valid
+    /// signatures by those keys reported invalid, or an index past the chunk's key table.)
+    #[test]
+    fn a_chunk_with_nothing_to_check_caches_no_stale_key_forms() {
+        use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+        use curve25519_dalek::scalar::Scalar;
+        let engine = CpuEngine::new(1, 256).expect("engine");
+        // About 8% failures seen: groups of 4, so 64-item chunks take the lanes (16 groups).
+        engine.recent.record(1000, 80);
+        assert_eq!(engine.recent.group_size(64), Some(4));
+        // Eight signers per chunk, a different eight for each of the three chunks.
+        let sign = |signer: u64, n: u64| {
+            let secret = Scalar::from(1000 + signer);
+            let key = (ED25519_BASEPOINT_POINT * secret).compress().to_bytes();
+            let message = format!("item {n}").into_bytes();
+            let nonce = Scalar::from(77 + 3 * n);
+            let r = (ED25519_BASEPOINT_POINT * nonce).compress().to_bytes();
+            let mut sig = [0u8; 64];
+            sig[..32].copy_from_slice(&r);
+            let k = challenge(&SigItem::new(&key, &sig, &message));
+            sig[32..].copy_from_slice((nonce + k * secret).as_bytes());
+            (key, sig, message)
+        };
+        let chunk = |first_signer: u64| -> Vec<([u8; 32], [u8; 64], Vec<u8>)> {
+            (0..64).map(|n| sign(first_signer + n % 8, n)).collect()
+        };
+        let (a, mut b, c) = (chunk(0), chunk(8), chunk(16));
+        // Chunk b: R off the curve everywhere (so rule 3 fails, after its keys were looked up).
+        let off_curve = (2u8..=255)
+            .map(|y| {
+                let mut r = [0u8; 32];
+                r[0] = y;
+                r
+            })
+            .find(|r| decode_r(r).is_err())
+            .expect("about half of all y are off the curve");
+        for (_, sig, _) in &mut b {
+            sig[..32].copy_from_slice(&off_curve);
+        }
+        let mut state = ChunkState::default();
+        for (signed, what) in [(&a, "a"), (&b, "b"), (&a, "a again"), (&c, "c")] {
+            let items: Vec<SigItem<'_>> = signed
+                .iter()
+                .map(|(key, sig, message)| SigItem::new(key, sig, message))
+                .collect();
+            let want: Vec<Verdict> = items
+                .iter()
+                .map(|it| crate::verify_single(Policy::Zip215, it))
+                .collect();
+            let mut out = vec![Verdict::Valid; items.len()];
+            engine.zip215_chunk(&items, &mut out, &mut state);
+            assert_eq!(out, want, "chunk {what}");
+        }
+        // Chunk b's keys (signers 8..16) come back with chunk c's: their cached forms, if any,
+        // must be their own.
+        let b_again = chunk(8);
+        let items: Vec<SigItem<'_>> = b_again
+            .iter()
+            .map(|(key, sig, message)| SigItem::new(key, sig, message))
+            .collect();
+        let mut out = vec![Verdict::Valid; items.len()];
+        engine.zip215_chunk(&items, &mut out, &mut state);
+        assert!(
+            out.iter().all(|v| v.is_valid()),
+            "chunk b, signed properly: {out:?}"
+        );
+        if engine.lanes.is_some() {
+            assert!(engine.lanes_ran.chunks_decoded.load(Ordering::Relaxed) >= 4);
         }
     }
 
@@ -585,11 +689,11 @@ mod tests {
     #[test]
     fn chunks_sized_for_small_groups_give_the_same_verdicts() {
         use blockverify_testkit::{Workload, WorkloadSpec};
-        let engine = CpuEngine::new(Policy::Zip215, 1, 64).expect("engine");
+        let engine = CpuEngine::new(1, 64).expect("engine");
         let check = |traffic: &Workload, sigs: &[[u8; 64]], what: &str| {
             let (items, reference) = items_and_reference(traffic, sigs, 32);
             assert!(reference.contains(&Verdict::Invalid(Reason::EquationFailed)));
-            assert_eq!(engine.verify(&items), reference, "{what}");
+            assert_eq!(engine.verify(Policy::Zip215, &items), reference, "{what}");
         };
         let spec = |items, invalid_fraction, seed| WorkloadSpec {
             items,

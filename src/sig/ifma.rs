@@ -1,8 +1,20 @@
-//! Eight field elements at once on AVX-512 IFMA, and with them the CPU engine's two
-//! costliest steps of the `Zip215` batch equation done eight items at a time: decoding `R`
-//! ([`decompress8`]; curve25519-dalek decodes one point at a time in serial 64-bit code) and
-//! the sum Σ z_i·R_i of the `R` terms ([`sum_of_multiples`]), handed to dalek compressed
-//! because dalek cannot take a point from coordinates.
+//! Eight field elements at once on AVX-512 IFMA, and with them the CPU engine's costliest
+//! steps of the `Zip215` batch equation done eight items at a time: decoding `R` and keys
+//! ([`decompress8`]; curve25519-dalek decodes one point at a time in serial 64-bit code), the
+//! sum Σ z_i·R_i of a large group's `R` terms ([`sum_of_multiples`]), and the whole
+//! combinations of many small groups, a group per lane ([`grouped_sums`]). Sums are handed to
+//! dalek compressed, because dalek cannot take a point from coordinates.
+//!
+//! # Soundness of the dispatch
+//!
+//! The kernels are `#[target_feature(enable = "avx512f,avx512ifma")]` functions, which are
+//! unsound to run on a CPU without those instructions. The only way in from safe code is
+//! through the entry points [`decompress8`], [`sum_of_multiples`] and [`grouped_sums`], and
+//! each takes an [`Ifma`] token as its first argument. The token is zero-sized with a private
+//! field, so nothing outside this module can build one: only [`Ifma::detect`], which hands one
+//! out after run-time detection found both features. Holding a token is the proof each
+//! entry point's `unsafe` block relies on. The engine reaches these through
+//! `super::lanes::Lanes`, which wraps the token and exists on every architecture.
 //!
 //! # Representation
 //!
@@ -21,7 +33,8 @@
 //! negated when bit 255 is set, so "negative zero" decodes to 0), so that it accepts and
 //! rejects exactly the encodings dalek does, and yields the same `x`. The unit tests check it
 //! against dalek (which encodings decode) and against a plain big-integer reference twin in
-//! the tests (the value of `x`), on random and hand-picked encodings.
+//! the tests (the value of `x`), on random and hand-picked encodings. On a CPU with the
+//! instructions those tests fail rather than skip if no token can be had.
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::{
@@ -31,10 +44,21 @@ use std::arch::x86_64::{
     _mm512_slli_epi64, _mm512_srli_epi64, _mm512_sub_epi64, _mm512_test_epi64_mask,
 };
 
-/// Whether this CPU can run the code here.
-pub(crate) fn available() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512ifma")
+/// Proof that this CPU has AVX-512F and AVX-512 IFMA, the instructions of every kernel here.
+/// Only [`Ifma::detect`] makes one (the field is private to this module), so safe code holding
+/// a token cannot be running on a CPU without them: that is what makes the entry points'
+/// `unsafe` calls sound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Ifma(());
+
+impl Ifma {
+    /// A token if this CPU has the instructions (run-time detection, which also checks that
+    /// the operating system saves the AVX-512 state), `None` otherwise.
+    pub(crate) fn detect() -> Option<Ifma> {
+        let available = std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512ifma");
+        available.then_some(Ifma(()))
+    }
 }
 
 const MASK51: u64 = (1 << 51) - 1;
@@ -308,9 +332,9 @@ pub(crate) struct Affine {
 
 /// Eight decompressions: for each encoding, the point if it decodes under curve25519-dalek's
 /// rules (`None` exactly where `CompressedEdwardsY::decompress` returns `None`).
-pub(crate) fn decompress8(encodings: &[[u8; 32]; 8]) -> [Option<Affine>; 8] {
-    assert!(available(), "decompress8 needs AVX-512 IFMA");
-    // SAFETY: the CPU has the target features the function needs (checked just above).
+pub(crate) fn decompress8(_: Ifma, encodings: &[[u8; 32]; 8]) -> [Option<Affine>; 8] {
+    // SAFETY: the `Ifma` argument exists only if `Ifma::detect` found the target features
+    // `decompress8_ifma` needs on this CPU.
     unsafe { decompress8_ifma(encodings) }
 }
 
@@ -535,17 +559,18 @@ pub(crate) fn scalar_bytes(z: u128) -> [u8; 32] {
 /// dalek refused a lane's encoding, which the lanes' arithmetic (group operations on curve
 /// points) cannot produce; the engine then checks the items one by one instead of panicking.
 pub(crate) fn sum_of_multiples(
+    _: Ifma,
     points: &[Affine],
     z: &[u128],
 ) -> Option<curve25519_dalek::EdwardsPoint> {
-    assert!(available(), "sum_of_multiples needs AVX-512 IFMA");
     assert_eq!(points.len(), z.len());
     let n = points.len();
     let interleaved = |column: usize, lane: usize| {
         let i = 8 * column + lane;
         (i < n).then(|| (points[i], scalar_bytes(z[i])))
     };
-    // SAFETY: the CPU has the target features the function needs (checked just above).
+    // SAFETY: the `Ifma` argument exists only if `Ifma::detect` found the target features
+    // `lane_sums` needs on this CPU.
     let (lanes, _) = unsafe { lane_sums(n.div_ceil(8), &interleaved) };
     lanes.iter().map(decode).sum()
 }
@@ -561,10 +586,10 @@ pub(crate) fn sum_of_multiples(
 /// as `None` without being handed over to dalek (a field square root each); the others as
 /// `Some(sum)`. `None` overall as for [`sum_of_multiples`].
 pub(crate) fn grouped_sums(
+    _: Ifma,
     terms: &[Term],
     bounds: &[usize],
 ) -> Option<Vec<Option<curve25519_dalek::EdwardsPoint>>> {
-    assert!(available(), "grouped_sums needs AVX-512 IFMA");
     assert!(
         bounds.first() == Some(&0) && bounds.last() == Some(&terms.len()) && bounds.is_sorted(),
         "bounds split the terms"
@@ -583,7 +608,8 @@ pub(crate) fn grouped_sums(
                 .filter(|&i| i < bounds[(8 * round + lane) + 1])
                 .map(|i| terms[i])
         };
-        // SAFETY: the CPU has the target features the function needs (checked above).
+        // SAFETY: the `Ifma` argument exists only if `Ifma::detect` found the target
+        // features `lane_sums` needs on this CPU.
         let (lanes, cleared) = unsafe { lane_sums(columns, &in_lane) };
         for (j, encoding) in lanes.iter().enumerate().take(groups - 8 * round) {
             sums.push(if cleared >> j & 1 == 1 {
@@ -916,10 +942,39 @@ mod tests {
         }
     }
 
+    /// Whether the CPU reports both instructions the kernels need, asked directly (not
+    /// through [`Ifma::detect`], whose answer this is the check of).
+    fn cpu_has_ifma() -> bool {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512ifma")
+    }
+
+    /// The token for a test of the kernels. Panics (the test fails) if the CPU has the
+    /// instructions but [`Ifma::detect`] gave no token: the kernels would go untested there.
+    /// `None`, after a line saying so, only on a CPU that truly lacks them (the caller then
+    /// skips).
+    fn token() -> Option<Ifma> {
+        match (Ifma::detect(), cpu_has_ifma()) {
+            (Some(ifma), true) => Some(ifma),
+            (None, false) => {
+                eprintln!("SKIP: no AVX-512F/AVX-512 IFMA here; the IFMA lanes are untested");
+                None
+            }
+            (detected, cpu) => panic!(
+                "Ifma::detect() gave {detected:?} but the CPU reports avx512f+avx512ifma = {cpu}"
+            ),
+        }
+    }
+
+    #[test]
+    fn detection_agrees_with_the_cpu() {
+        assert_eq!(Ifma::detect().is_some(), cpu_has_ifma());
+    }
+
     /// Canonical bytes of x and y.
-    fn affine_bytes(p: &Affine) -> ([u8; 32], [u8; 32]) {
-        assert!(available());
-        // SAFETY: the CPU has the target features (checked just above).
+    fn affine_bytes(_: Ifma, p: &Affine) -> ([u8; 32], [u8; 32]) {
+        // SAFETY: the `Ifma` argument exists only if `Ifma::detect` found the target features
+        // `affine_bytes_ifma` needs on this CPU.
         unsafe { affine_bytes_ifma(p) }
     }
 
@@ -931,19 +986,19 @@ mod tests {
     }
 
     /// Decompresses any number of encodings, eight at a time.
-    fn decompress_all(encodings: &[[u8; 32]]) -> Vec<Option<Affine>> {
+    fn decompress_all(ifma: Ifma, encodings: &[[u8; 32]]) -> Vec<Option<Affine>> {
         encodings
             .chunks(8)
             .flat_map(|chunk| {
                 let batch: [[u8; 32]; 8] =
                     std::array::from_fn(|j| chunk.get(j).copied().unwrap_or_default());
-                decompress8(&batch).into_iter().take(chunk.len())
+                decompress8(ifma, &batch).into_iter().take(chunk.len())
             })
             .collect()
     }
 
-    fn check(batch: &[[u8; 32]; 8]) {
-        let got = decompress8(batch).map(|p| p.map(|p| affine_bytes(&p)));
+    fn check(ifma: Ifma, batch: &[[u8; 32]; 8]) {
+        let got = decompress8(ifma, batch).map(|p| p.map(|p| affine_bytes(ifma, &p)));
         for (enc, got) in batch.iter().zip(got) {
             let dalek = CompressedEdwardsY(*enc).decompress();
             assert_eq!(got.is_some(), dalek.is_some(), "{enc:02x?}");
@@ -974,23 +1029,17 @@ mod tests {
 
     #[test]
     fn decompression_matches_dalek_and_the_reference_on_random_encodings() {
-        if !available() {
-            eprintln!("SKIP: no AVX-512 IFMA on this CPU");
-            return;
-        }
+        let Some(ifma) = token() else { return };
         let mut rng = rand::rng();
         for _ in 0..400 {
             let batch: [[u8; 32]; 8] = std::array::from_fn(|_| rng.random());
-            check(&batch);
+            check(ifma, &batch);
         }
     }
 
     #[test]
     fn decompression_matches_on_edge_encodings() {
-        if !available() {
-            eprintln!("SKIP: no AVX-512 IFMA on this CPU");
-            return;
-        }
+        let Some(ifma) = token() else { return };
         let mut edges: Vec<[u8; 32]> = Vec::new();
         // y = 0, 1, −1 (p − 1), p, p + 1, 2^255 − 1, each with and without the sign bit.
         let p_minus = |k: u8| {
@@ -1029,7 +1078,7 @@ mod tests {
         edges.push(curve25519_dalek::constants::ED25519_BASEPOINT_COMPRESSED.to_bytes());
         edges.resize(edges.len().div_ceil(8) * 8, [0u8; 32]);
         for batch in edges.chunks_exact(8) {
-            check(batch.try_into().expect("8"));
+            check(ifma, batch.try_into().expect("8"));
         }
     }
 
@@ -1075,10 +1124,7 @@ mod tests {
 
     #[test]
     fn sum_of_multiples_matches_dalek() {
-        if !available() {
-            eprintln!("SKIP: no AVX-512 IFMA on this CPU");
-            return;
-        }
+        let Some(ifma) = token() else { return };
         use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
         use curve25519_dalek::traits::VartimeMultiscalarMul;
         use curve25519_dalek::{EdwardsPoint, Scalar};
@@ -1095,11 +1141,11 @@ mod tests {
             let z: Vec<u128> = (0..n).map(|_| rng.random()).collect();
             let want =
                 EdwardsPoint::vartime_multiscalar_mul(z.iter().map(|&z| Scalar::from(z)), &points);
-            let affine: Vec<Affine> = decompress_all(&encodings)
+            let affine: Vec<Affine> = decompress_all(ifma, &encodings)
                 .into_iter()
                 .map(|p| p.expect("decodes"))
                 .collect();
-            let got = sum_of_multiples(&affine, &z).expect("lane sums decode");
+            let got = sum_of_multiples(ifma, &affine, &z).expect("lane sums decode");
             assert_eq!(got.compress(), want.compress(), "{n} points");
         }
     }
@@ -1109,10 +1155,7 @@ mod tests {
     /// at and past a multiple of the eight lanes, and empty and uneven groups.
     #[test]
     fn grouped_sums_match_dalek_group_by_group() {
-        if !available() {
-            eprintln!("SKIP: no AVX-512 IFMA on this CPU");
-            return;
-        }
+        let Some(ifma) = token() else { return };
         use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
         use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
         use curve25519_dalek::{EdwardsPoint, Scalar};
@@ -1149,7 +1192,7 @@ mod tests {
                 })
                 .collect();
             let encodings: Vec<[u8; 32]> = points.iter().map(|p| p.compress().to_bytes()).collect();
-            let terms: Vec<Term> = decompress_all(&encodings)
+            let terms: Vec<Term> = decompress_all(ifma, &encodings)
                 .into_iter()
                 .zip(&scalars)
                 .map(|(p, s)| (p.expect("decodes"), s.to_bytes()))
@@ -1158,7 +1201,7 @@ mod tests {
             for size in sizes {
                 bounds.push(bounds.last().expect("starts at 0") + size);
             }
-            let got = grouped_sums(&terms, &bounds).expect("lane sums decode");
+            let got = grouped_sums(ifma, &terms, &bounds).expect("lane sums decode");
             assert_eq!(got.len(), sizes.len(), "{sizes:?}");
             let mut cleared = 0;
             for (k, sum) in got.iter().enumerate() {
@@ -1187,9 +1230,7 @@ mod tests {
     #[test]
     #[ignore = "a measurement: cargo test --release --lib ifma -- --ignored --nocapture"]
     fn measure_decompression_throughput() {
-        if !available() {
-            return;
-        }
+        let Some(ifma) = token() else { return };
         let mut rng = rand::rng();
         let points: Vec<[u8; 32]> = (0..8192)
             .map(|_| {
@@ -1215,7 +1256,7 @@ mod tests {
         });
         let ours = time(&|| {
             for batch in points.chunks_exact(8) {
-                std::hint::black_box(decompress8(batch.try_into().expect("8")));
+                std::hint::black_box(decompress8(ifma, batch.try_into().expect("8")));
             }
         });
         let n = points.len() as f64;
@@ -1225,7 +1266,7 @@ mod tests {
             n / ours,
             dalek / ours
         );
-        // Σ z_i R_i over 1,024 points (one engine chunk) with 128-bit z: dalek's decompression
+        // Σ z_i R_i over 1,024 points (the largest group, `MAX_CHUNK`) with 128-bit z: dalek's decompression
         // and multiscalar multiplication against sum_of_multiples (decompression included).
         use curve25519_dalek::traits::VartimeMultiscalarMul;
         let chunk = &points[..1024];
@@ -1244,8 +1285,8 @@ mod tests {
             ));
         });
         let ours_msm = time(&|| {
-            let affine: Vec<Affine> = decompress_all(chunk).into_iter().flatten().collect();
-            std::hint::black_box(sum_of_multiples(&affine, &z));
+            let affine: Vec<Affine> = decompress_all(ifma, chunk).into_iter().flatten().collect();
+            std::hint::black_box(sum_of_multiples(ifma, &affine, &z));
         });
         let n = chunk.len() as f64;
         eprintln!(

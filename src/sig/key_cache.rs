@@ -5,16 +5,38 @@
 //! each time is waste. The cache maps key bytes to the decoded point, or to the fact that the
 //! bytes are not a point, so hostile keys are not decompressed twice either. Once a batch in
 //! small groups has decoded a key in the AVX-512 IFMA lanes, the lanes' form is kept beside it
-//! too (measured: 1% invalid, distinct keys, warm cache: 222k → 246k sigs/s, the lanes'
-//! decoding of every key no longer repeated per batch).
+//! too, so later batches do not repeat that decoding (see BENCHMARKS.md, tuning log).
 //!
-//! Design: `SHARDS` independent LRU maps, each behind its own mutex, selected by key bytes.
-//! Lookups happen once per *distinct* key per chunk (the engine coalesces keys first), so lock
-//! traffic is small; sharding keeps two threads from queueing on one lock. A capacity of 0
-//! turns caching off. What is cached is a pure function of the key bytes, so the cache can
-//! never change a verdict, only its cost.
+//! Invariant: what is cached is a pure function of the key bytes, so the cache can never
+//! change a verdict, only its cost. Everything below is about keeping that cost low when the
+//! key bytes are chosen by an attacker.
+//!
+//! Design: `SHARDS` independent shards, each behind its own mutex. Lookups happen once per
+//! *distinct* key per chunk (the engine coalesces keys first), so lock traffic is small;
+//! sharding keeps two threads from queueing on one lock. A capacity of 0 turns caching off.
+//!
+//! - Shard selection is a keyed hash (SipHash-1-3 under std's `RandomState`: a secret random
+//!   key, a different one for each cache), so whoever does not know the key cannot aim keys
+//!   at one shard. The maps inside a shard hash with `RandomState` too, not lru's default
+//!   (foldhash, which does not claim HashDoS resistance against an interactive attacker).
+//! - Policy: segmented LRU per shard. Every new key, decoded or refused alike, enters the
+//!   probationary segment; a key seen again while there moves to the protected segment (at
+//!   most 4/5 of the shard). Evictions take from probation only; when the protected segment
+//!   overflows, its least recent key is demoted to probation, not dropped. Probation may use
+//!   whatever room the protected segment leaves, so a working set that fits is held whole.
+//!
+//! Why segmented LRU: a flood of one-off keys only churns probation and never evicts a
+//! protected (promoted) issuer, and it costs one more map lookup than plain LRU, with no
+//! counters to age. TinyLFU admission resists keys repeated on purpose better, but needs a
+//! frequency sketch on the hot path; S3-FIFO gives the same one-off guarantee with ghost
+//! queues we would write by hand. The limit: to push an issuer out, an attacker must get each
+//! hostile key seen twice while it is in probation, and more of them than the protected
+//! segments hold (spread over all shards, as it cannot aim) between two sightings of that
+//! issuer.
 #![forbid(unsafe_code)]
 
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
@@ -25,6 +47,10 @@ use super::Reason;
 use super::rules::decode_key;
 
 const SHARDS: usize = 16;
+
+/// One part in `PROBATION_SHARE` of each shard is always left to probation, so a new key can
+/// stay long enough to be seen again even when the protected segment is full.
+const PROBATION_SHARE: usize = 5;
 
 /// A public key as the checks need it.
 #[derive(Clone, Copy, Debug)]
@@ -41,9 +67,13 @@ pub(crate) struct DecodedKey {
 
 type Entry = Result<DecodedKey, Reason>;
 
+type Segment = LruCache<[u8; 32], Entry, RandomState>;
+
 /// See the module docs.
 pub(crate) struct KeyCache {
-    shards: Vec<Mutex<LruCache<[u8; 32], Entry>>>,
+    shards: Vec<Mutex<Shard>>,
+    /// The key of the hash that picks a shard, drawn at random per cache.
+    shard_key: RandomState,
 }
 
 impl KeyCache {
@@ -53,9 +83,12 @@ impl KeyCache {
         let per_shard = capacity.div_ceil(SHARDS);
         let shards = match NonZeroUsize::new(per_shard) {
             None => Vec::new(),
-            Some(n) => (0..SHARDS).map(|_| Mutex::new(LruCache::new(n))).collect(),
+            Some(n) => (0..SHARDS).map(|_| Mutex::new(Shard::new(n))).collect(),
         };
-        KeyCache { shards }
+        KeyCache {
+            shards,
+            shard_key: RandomState::new(),
+        }
     }
 
     /// Decodes `bytes`, from the cache when it is there.
@@ -65,17 +98,17 @@ impl KeyCache {
         }
         let shard = self.shard(bytes);
         if let Some(hit) = lock(shard).get(bytes) {
-            return *hit;
+            return hit;
         }
         // Decode outside the lock: decompression is the expensive part.
         let entry = decode(bytes);
-        lock(shard).put(*bytes, entry);
+        lock(shard).admit(bytes, entry);
         entry
     }
 
     /// Keeps `lanes`, the lanes' decoding of `bytes`, beside the key if the cache holds it (a
     /// pure function of the bytes, like everything cached: `ifma::decompress8` yields the point
-    /// curve25519-dalek does, tested there).
+    /// curve25519-dalek does, tested there). Leaves the key's place in its segment as it is.
     #[cfg(target_arch = "x86_64")]
     pub fn keep_lanes_form(&self, bytes: &[u8; 32], lanes: super::ifma::Affine) {
         if self.shards.is_empty() {
@@ -86,11 +119,100 @@ impl KeyCache {
         }
     }
 
-    /// The shard holding `bytes` (the cache must be on). The low byte of y is uniformly
-    /// distributed for honest keys; a hostile issuer that crowds one shard only evicts its own
-    /// entries.
-    fn shard(&self, bytes: &[u8; 32]) -> &Mutex<LruCache<[u8; 32], Entry>> {
-        &self.shards[usize::from(bytes[0]) % SHARDS]
+    /// The shard holding `bytes` (the cache must be on), by a hash under this cache's secret
+    /// key: key bytes an attacker picks land in shards it cannot predict.
+    fn shard(&self, bytes: &[u8; 32]) -> &Mutex<Shard> {
+        &self.shards[self.shard_index(bytes)]
+    }
+
+    fn shard_index(&self, bytes: &[u8; 32]) -> usize {
+        // The modulus is a power of two: the low bits of SipHash, uniform under the key.
+        (self.shard_key.hash_one(bytes) % SHARDS as u64) as usize
+    }
+
+    /// Whether the cache holds `bytes`, without touching any recency (tests only).
+    #[cfg(test)]
+    fn contains(&self, bytes: &[u8; 32]) -> bool {
+        !self.shards.is_empty() && lock(self.shard(bytes)).contains(bytes)
+    }
+
+    /// How many keys the cache holds (tests only).
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+}
+
+/// One shard: a segmented LRU of at most `capacity` keys (see the module docs). The two
+/// segments never hold the same key.
+struct Shard {
+    /// New keys, and keys demoted from `protected`; the only segment evicted from.
+    probation: Segment,
+    /// Keys seen again while in probation; `None` when the shard has room for one key only.
+    protected: Option<Segment>,
+    capacity: usize,
+}
+
+impl Shard {
+    fn new(capacity: NonZeroUsize) -> Self {
+        let hasher = RandomState::new();
+        let reserved = capacity.get().div_ceil(PROBATION_SHARE);
+        let protected = NonZeroUsize::new(capacity.get() - reserved)
+            .map(|n| LruCache::with_hasher(n, hasher.clone()));
+        Shard {
+            probation: LruCache::with_hasher(capacity, hasher),
+            protected,
+            capacity: capacity.get(),
+        }
+    }
+
+    /// A hit: refreshes the key in the protected segment, or promotes it there from probation
+    /// (demoting the protected segment's least recent key to probation if that is full).
+    fn get(&mut self, bytes: &[u8; 32]) -> Option<Entry> {
+        let Some(protected) = &mut self.protected else {
+            return self.probation.get(bytes).copied();
+        };
+        if let Some(hit) = protected.get(bytes) {
+            return Some(*hit);
+        }
+        let entry = self.probation.pop(bytes)?;
+        if let Some((demoted, e)) = protected.push(*bytes, entry) {
+            // Probation just gave up a slot, so this evicts nothing.
+            self.probation.push(demoted, e);
+        }
+        Some(entry)
+    }
+
+    /// A miss, decoded: enters probation, evicting probation's least recent key if the shard
+    /// is full. Another thread may have admitted the key meanwhile; then what is there stays
+    /// (it may carry the lanes' form).
+    fn admit(&mut self, bytes: &[u8; 32], entry: Entry) {
+        if self.contains(bytes) {
+            return;
+        }
+        if self.len() >= self.capacity {
+            // Probation is never empty here: the protected segment holds less than the shard.
+            self.probation.pop_lru();
+        }
+        self.probation.push(*bytes, entry);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn peek_mut(&mut self, bytes: &[u8; 32]) -> Option<&mut Entry> {
+        if let Some(protected) = &mut self.protected
+            && protected.contains(bytes)
+        {
+            return protected.peek_mut(bytes);
+        }
+        self.probation.peek_mut(bytes)
+    }
+
+    fn contains(&self, bytes: &[u8; 32]) -> bool {
+        self.probation.contains(bytes) || self.protected.as_ref().is_some_and(|p| p.contains(bytes))
+    }
+
+    fn len(&self) -> usize {
+        self.probation.len() + self.protected.as_ref().map_or(0, LruCache::len)
     }
 }
 
@@ -103,8 +225,9 @@ fn decode(bytes: &[u8; 32]) -> Entry {
     })
 }
 
-/// A poisoned shard only means another thread panicked mid-update of an LRU list whose
-/// entries are all pure functions of their keys; the data is still right, so keep going.
+/// A poisoned shard only means another thread panicked mid-update of LRU lists whose entries
+/// are all pure functions of their keys; at worst a key was dropped, and what is there is still
+/// right, so keep going.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -112,7 +235,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+    use curve25519_dalek::Scalar;
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+    use std::collections::HashSet;
 
     #[test]
     fn hits_and_misses_agree_and_capacity_bounds() {
@@ -170,5 +295,198 @@ mod tests {
         let off = KeyCache::new(0);
         off.keep_lanes_form(&key, lanes);
         assert!(off.get(&key).expect("valid").lanes.is_none());
+    }
+
+    /// SplitMix64: a fixed, reproducible stream of test bytes.
+    fn next(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn random_bytes(state: &mut u64) -> [u8; 32] {
+        let mut b = [0u8; 32];
+        for chunk in b.chunks_mut(8) {
+            chunk.copy_from_slice(&next(state).to_le_bytes());
+        }
+        b
+    }
+
+    fn point(k: u64) -> [u8; 32] {
+        (ED25519_BASEPOINT_POINT * Scalar::from(k)).compress().0
+    }
+
+    /// Same verdict, same point, same small-order flag.
+    fn assert_same(got: Entry, want: Entry, bytes: &[u8; 32]) {
+        match (got, want) {
+            (Ok(g), Ok(w)) => {
+                assert_eq!(g.point, w.point, "{bytes:02x?}");
+                assert_eq!(g.small_order, w.small_order, "{bytes:02x?}");
+            }
+            (g, w) => assert_eq!(g.err(), w.err(), "{bytes:02x?}"),
+        }
+    }
+
+    /// The attack this cache must survive: 64 issuers seen a few times each, then 100,000
+    /// one-off hostile keys (valid points, crafted keys sharing an issuer's first byte as the
+    /// old first-byte sharding invited, and bytes that are no point), with a few issuer
+    /// lookups in between. Every issuer must still be held at the end. Under the old design
+    /// (plain LRU per shard, shard = first byte) this fails: the last 15,000 flood keys alone
+    /// put hundreds of fresh keys into every one of those 64-key shards.
+    #[test]
+    fn a_flood_of_one_off_keys_leaves_frequent_issuers_cached() {
+        const CAPACITY: usize = 1024;
+        const FLOOD: u64 = 100_000;
+        let cache = KeyCache::new(CAPACITY);
+        let issuers: Vec<[u8; 32]> = (1u64..=64).map(point).collect();
+        // Each issuer twice in a row (its second sighting promotes it), then once more.
+        for k in &issuers {
+            cache.get(k).expect("valid");
+            cache.get(k).expect("valid");
+        }
+        for k in &issuers {
+            cache.get(k).expect("valid");
+        }
+
+        let mut seen: HashSet<[u8; 32]> = issuers.iter().copied().collect();
+        let mut rng = 0x5eed_u64;
+        let mut chain = ED25519_BASEPOINT_POINT * Scalar::from(1_000_000u64);
+        let (mut valid, mut refused) = (0u32, 0u32);
+        for i in 0..FLOOD {
+            let key = match i % 4 {
+                // A valid point, distinct from every issuer.
+                0 => {
+                    chain += ED25519_BASEPOINT_POINT;
+                    chain.compress().0
+                }
+                // Crafted to land in issuer 0's shard under first-byte sharding.
+                1 => {
+                    let mut b = random_bytes(&mut rng);
+                    b[0] = issuers[0][0];
+                    b[1..9].copy_from_slice(&i.to_le_bytes());
+                    b
+                }
+                // Bytes that are no point, in issuer 1's first-byte shard.
+                2 => loop {
+                    let mut b = random_bytes(&mut rng);
+                    b[0] = issuers[1][0];
+                    b[1..9].copy_from_slice(&i.to_le_bytes());
+                    if decode_key(&b).is_err() {
+                        break b;
+                    }
+                },
+                // Anything at all.
+                _ => random_bytes(&mut rng),
+            };
+            assert!(seen.insert(key), "flood key {i} is not one-off");
+            match cache.get(&key) {
+                Ok(_) => valid += 1,
+                Err(_) => refused += 1,
+            }
+            if i % 5000 == 0 && i < 90_000 {
+                for j in 0..4 {
+                    let k = &issuers[(i as usize / 5000 * 4 + j) % issuers.len()];
+                    cache.get(k).expect("valid");
+                }
+            }
+        }
+        assert!(
+            valid > 30_000 && refused > 30_000,
+            "{valid} valid, {refused} refused"
+        );
+
+        let missing: Vec<usize> = (0..issuers.len())
+            .filter(|&i| !cache.contains(&issuers[i]))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "issuers evicted by the flood: {missing:?}"
+        );
+        let per_shard = CAPACITY.div_ceil(SHARDS);
+        for shard in &cache.shards {
+            assert!(lock(shard).len() <= per_shard);
+        }
+        assert!(
+            cache.held() <= CAPACITY,
+            "cache holds {} keys",
+            cache.held()
+        );
+        for k in &issuers {
+            assert_same(cache.get(k), decode(k), k);
+        }
+    }
+
+    /// Keys that all share their first byte (the old shard selector) spread over all shards,
+    /// about evenly, and two caches draw different shard keys.
+    #[test]
+    fn keys_with_one_first_byte_spread_over_the_shards() {
+        let cache = KeyCache::new(1024);
+        let mut rng = 7u64;
+        let keys: Vec<[u8; 32]> = (0..1600)
+            .map(|_| {
+                let mut b = random_bytes(&mut rng);
+                b[0] = 0x42;
+                b
+            })
+            .collect();
+        let mut counts = [0usize; SHARDS];
+        for k in &keys {
+            counts[cache.shard_index(k)] += 1;
+        }
+        // 100 a shard on average, a standard deviation of about 10.
+        assert!(
+            counts.iter().all(|&c| (40..=160).contains(&c)),
+            "shard loads {counts:?}"
+        );
+        let other = KeyCache::new(1024);
+        assert!(
+            keys.iter()
+                .any(|k| cache.shard_index(k) != other.shard_index(k)),
+            "two caches chose shards alike"
+        );
+    }
+
+    /// Whatever path an entry takes (miss, hit in probation, hit in the protected segment,
+    /// demotion), it is what decoding the bytes afresh gives: valid points, small-order
+    /// points, non-canonical encodings and bytes that are no point.
+    #[test]
+    fn cached_entries_equal_fresh_decoding() {
+        let mut keys: Vec<[u8; 32]> = (1u64..40).map(point).collect();
+        keys.extend(EIGHT_TORSION.iter().map(|p| p.compress().0));
+        // y = p + 1 and p + 4 (non-canonical; one of them at least decodes) and their negatives.
+        for low in [0xeeu8, 0xf1] {
+            for sign in [0u8, 0x80] {
+                let mut b = [0xffu8; 32];
+                b[0] = low;
+                b[31] = 0x7f | sign;
+                keys.push(b);
+            }
+        }
+        let mut rng = 99u64;
+        keys.extend((0..40).map(|_| random_bytes(&mut rng)));
+        let fresh: Vec<Entry> = keys.iter().map(decode).collect();
+        assert!(fresh.iter().filter(|e| e.is_err()).count() >= 10);
+        assert!(
+            fresh
+                .iter()
+                .filter(|e| matches!(e, Ok(k) if k.small_order))
+                .count()
+                >= 8
+        );
+        // Small enough that keys are evicted and demoted, large enough to promote.
+        for capacity in [0, 16, 48, 1024] {
+            let cache = KeyCache::new(capacity);
+            for round in 0..4 {
+                for (k, want) in keys.iter().zip(&fresh) {
+                    assert_same(cache.get(k), *want, k);
+                    if round % 2 == 1 {
+                        assert_same(cache.get(k), *want, k);
+                    }
+                }
+                assert!(cache.held() <= capacity.div_ceil(SHARDS) * SHARDS);
+            }
+        }
     }
 }

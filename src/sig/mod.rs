@@ -39,6 +39,7 @@ mod engine;
 #[cfg(target_arch = "x86_64")]
 mod ifma;
 mod key_cache;
+mod lanes;
 mod report;
 mod rules;
 
@@ -51,6 +52,8 @@ pub(crate) use rules::challenge;
 
 /// Which Ed25519 validity rules apply. See the [module docs](self) for the exact rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Policy {
     /// ZIP 215 rules (`ed25519-zebra`): cofactored equation, non-canonical points accepted.

@@ -3,11 +3,16 @@
 
 use std::fmt;
 
-use crate::{Backend, GpuFault};
+use crate::{GpuFault, Placement};
 
 /// Which check an invalid signature failed. The checks run in the order documented in the
 /// [`sig` module](crate::sig), and the first failure is reported, on every backend alike.
+///
+/// `#[non_exhaustive]`: other algorithms (SM2) add reasons of their own. [`Reason::code`] is
+/// the stable machine-readable name (also the `serde` form).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Reason {
     /// `S` is not a canonical scalar (`S ≥ L`, which includes any of the top three bits set).
@@ -28,6 +33,32 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in check order.
+    pub const ALL: [Reason; 7] = [
+        Reason::NonCanonicalS,
+        Reason::KeyNotOnCurve,
+        Reason::RNotOnCurve,
+        Reason::SmallOrderKey,
+        Reason::SmallOrderR,
+        Reason::NonCanonicalR,
+        Reason::EquationFailed,
+    ];
+
+    /// The stable machine-readable code, snake_case (`non_canonical_s`, `key_not_on_curve`,
+    /// …): what the `serde` feature writes, for logs and wire formats. Never changes for an
+    /// existing reason.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::NonCanonicalS => "non_canonical_s",
+            Reason::KeyNotOnCurve => "key_not_on_curve",
+            Reason::RNotOnCurve => "r_not_on_curve",
+            Reason::SmallOrderKey => "small_order_key",
+            Reason::SmallOrderR => "small_order_r",
+            Reason::NonCanonicalR => "non_canonical_r",
+            Reason::EquationFailed => "equation_failed",
+        }
+    }
+
     /// A short, stable, human-readable description (used in the CLI's JSON output).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,8 +80,13 @@ impl fmt::Display for Reason {
 }
 
 /// The verdict on one signature.
+///
+/// Exhaustive on purpose: a consensus caller must handle both cases, and no third case will
+/// ever appear (what went wrong grows in [`Reason`], not here). With the `serde` feature it is
+/// written as `"valid"` or `{"invalid": "<reason code>"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Verdict {
     /// The signature is valid under the policy.
     Valid,
@@ -85,12 +121,15 @@ impl From<Result<(), Reason>> for Verdict {
 /// One verdict per submitted item, in input order, and where they were computed.
 ///
 /// Equality compares the verdicts only: two reports on the same items are equal whichever
-/// backend produced them (which is the point).
+/// backend produced them (which is the point). With the `serde` feature the whole report is
+/// written (verdicts, placement, GPU share and fault).
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SigReport {
     verdicts: Vec<Verdict>,
+    #[cfg_attr(feature = "serde", serde(rename = "invalid_count"))]
     invalid: usize,
-    backend: Backend,
+    placement: Placement,
     gpu_items: usize,
     gpu_fault: Option<GpuFault>,
 }
@@ -115,7 +154,7 @@ impl SigReport {
         SigReport {
             verdicts,
             invalid,
-            backend: Backend::Cpu,
+            placement: Placement::Cpu,
             gpu_items: 0,
             gpu_fault: None,
         }
@@ -127,19 +166,19 @@ impl SigReport {
     pub(crate) fn on(mut self, gpu_items: usize, gpu_fault: Option<GpuFault>) -> Self {
         self.gpu_items = gpu_items;
         self.gpu_fault = gpu_fault;
-        self.backend = match gpu_items {
-            0 => Backend::Cpu,
-            n if n == self.verdicts.len() => Backend::Gpu,
-            _ => Backend::Auto,
+        self.placement = match gpu_items {
+            0 => Placement::Cpu,
+            n if n == self.verdicts.len() => Placement::Gpu,
+            _ => Placement::Split,
         };
         self
     }
 
-    /// Where the verdicts were computed: `Cpu`, `Gpu`, or `Auto` when the batch was split
+    /// Where the verdicts were computed: `Cpu`, `Gpu`, or `Split` when the batch was split
     /// between them (the first [`SigReport::gpu_items`] on the GPU). Verdicts never depend on
     /// it.
-    pub fn backend(&self) -> Backend {
-        self.backend
+    pub fn placement(&self) -> Placement {
+        self.placement
     }
 
     /// How many items (the first ones of the batch) the GPU verified.

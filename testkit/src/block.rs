@@ -6,11 +6,11 @@ use rand::rngs::ChaCha20Rng;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 
-use blockverify::block::{Header, RecordKind, encode_record, signed_message};
-use blockverify::block::record_root;
-use blockverify::Policy;
-use blockverify::merkle::Scheme;
 use crate::workload::{SigningKey, ZipfTable};
+use blockverify::Policy;
+use blockverify::block::record_root;
+use blockverify::block::{Header, RecordKind, encode_record, signed_message};
+use blockverify::merkle::Scheme;
 
 /// How a generated record (or block) was made invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -137,4 +137,3 @@ pub fn add256(a: &[u8; 32], b: &[u8; 32]) -> Option<[u8; 32]> {
 pub fn add_l(s: &[u8; 32]) -> [u8; 32] {
     add256(s, &L_BYTES).expect("s < L, so s + L < 2^254")
 }
-

@@ -4,7 +4,7 @@
 //! when a verifier opens its device, so each binary sets it once, before any verifier exists).
 #![cfg(feature = "gpu")]
 
-use blockverify::{Backend, SigItem, Verifier, verify_single};
+use blockverify::{Backend, Placement, SigItem, Verifier, verify_single};
 
 use super::edge_data::{POLICIES, load_cases};
 use super::{KINDS, Owned, make_item, require_gpu};
@@ -42,7 +42,7 @@ pub unsafe fn field_build_gives_the_cpu_engines_verdicts(build: &str) {
         };
         let report = gpu.verify_signatures(&items);
         assert_eq!(report.gpu_fault(), None);
-        assert_eq!(report.backend(), Backend::Gpu);
+        assert_eq!(report.placement(), Placement::Gpu);
         assert_eq!(
             gpu.gpu_compile_time().and_then(|c| c.ed25519_field),
             Some(build)

@@ -13,13 +13,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use blockverify_testkit::{Workload as Traffic, WorkloadSpec};
 use blockverify::{Backend, Policy, SigItem, SigReport, Verifier, verify_single};
+use blockverify_testkit::{Workload as Traffic, WorkloadSpec};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::CliError;
 use super::info::{cpu_model, curve_backend};
+use progress::note;
 
 /// What to benchmark.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -107,33 +108,33 @@ pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
         Workload::All => vec![Workload::Sigs, Workload::Merkle, Workload::Blocks],
         w => vec![w],
     };
-    let mut progress = (workloads.len() > 1)
-        .then(|| progress::Progress::new(workloads.len() + usize::from(opts.plot.is_some())));
+    let run_bar = (workloads.len() > 1)
+        .then(|| progress::bar(workloads.len() + usize::from(opts.plot.is_some())));
     let mut reports = serde_json::Map::new();
     for &w in &workloads {
-        if let Some(p) = progress.as_mut() {
-            p.step(&format!("bench {}", w.name()));
+        if let Some(bar) = &run_bar {
+            progress::step(bar, format!("bench {}", w.name()));
         }
         let report = match w {
             Workload::Sigs => {
                 let rows = bench_sigs(opts.quick, threads, &opts.gpu)?;
-                print_table(&rows);
+                progress::suspend(|| print_table(&rows));
                 rows_report(threads, &rows)?
             }
             Workload::Blocks => {
                 let rows = blocks_bench::run(opts.quick, threads)?;
-                print_blocks(&rows);
+                progress::suspend(|| print_blocks(&rows));
                 rows_report(threads, &rows)?
             }
             Workload::Merkle => merkle_bench::run(opts.quick, threads, &opts.gpu)?,
             Workload::All => unreachable!("expanded above"),
         };
-        println!();
+        progress::suspend(|| println!());
         reports.insert(w.name().to_string(), report);
     }
     if let Some(path) = &opts.plot {
-        if let Some(p) = progress.as_mut() {
-            p.step("throughput sweep for the plot");
+        if let Some(bar) = &run_bar {
+            progress::step(bar, "throughput sweep for the plot");
         }
         let mut points = sweep::sigs(opts.quick, threads)?;
         points.extend(merkle_bench::sweep(opts.quick, threads, &opts.gpu)?);
@@ -142,13 +143,13 @@ pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
             env!("CARGO_PKG_VERSION"),
             cpu_model()
         );
-        std::fs::write(path, plot::svg(&title, &points))
+        std::fs::write(path, plot::svg(&title, &points)?)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        eprintln!("wrote {}", path.display());
+        note!("wrote {}", path.display());
         reports.insert("sweep".into(), serde_json::to_value(&points)?);
     }
-    if let Some(p) = &progress {
-        p.finish();
+    if let Some(bar) = &run_bar {
+        bar.finish();
     }
     if let Some(path) = &opts.json {
         // One workload: its report as before; several: one report per workload.
@@ -249,14 +250,14 @@ pub fn bench_sigs(
                 name: format!("{shape}, {label}"),
                 traffic,
             };
-            eprintln!("bench: {} ({n} items, {threads} threads)", scenario.name);
+            note!("bench: {} ({n} items, {threads} threads)", scenario.name);
             let first = rows.len();
             bench_scenario(&scenario, invalid > 0.0, threads, reps, &pool, &mut rows)?;
             if let Ok(gpu) = gpu.as_mut() {
                 gpu.rows(&scenario, &mut rows)?;
             }
             for r in &rows[first..] {
-                eprintln!("  {:<48} {:>12.0}/s", r.engine, r.per_s);
+                note!("  {:<48} {:>12.0}/s", r.engine, r.per_s);
             }
         }
     }
@@ -265,10 +266,10 @@ pub fn bench_sigs(
     {
         gpu.large_batch(quick, &pool, &mut rows)?;
     }
-    match &gpu {
+    progress::suspend(|| match &gpu {
         Ok(gpu) => gpu.print_compile_time(),
         Err(why) => println!("GPU rows: none ({why})"),
-    }
+    });
     Ok(rows)
 }
 
@@ -442,9 +443,10 @@ impl GpuSigs {
             ),
             traffic,
         };
-        eprintln!(
+        note!(
             "bench: {} ({n} items, {} threads)",
-            scenario.name, self.threads
+            scenario.name,
+            self.threads
         );
         let items = scenario.traffic.items();
         let cpu = Verifier::builder()
@@ -466,7 +468,7 @@ impl GpuSigs {
         self.items = prefix;
         result?;
         for r in &rows[first..] {
-            eprintln!("  {:<48} {:>12.0}/s", r.engine, r.per_s);
+            note!("  {:<48} {:>12.0}/s", r.engine, r.per_s);
         }
         Ok(())
     }

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use blockverify::block::{self, BlockError, BlockReport, ChainReport, Header, RecordVerdict};
-use blockverify_testkit::block::{BlockSpec, Corruption};
 use blockverify::merkle::Scheme;
-use blockverify::{Backend, Policy, Verifier};
+use blockverify::{Backend, Placement, Policy, Verifier};
+use blockverify_testkit::block::{BlockSpec, Corruption};
 use serde::Serialize;
 
 use super::CliError;
@@ -219,8 +219,8 @@ fn block_out(file: &Path, result: &Result<BlockReport, BlockError>, link_ok: boo
                 .collect(),
             link_ok,
             seconds: Some(r.timings().total.as_secs_f64()),
-            signature_backend: Some(r.signature_backend().name()),
-            merkle_backend: Some(r.merkle_backend().name()),
+            signature_backend: Some(placement_name(r.signature_placement())),
+            merkle_backend: Some(placement_name(r.merkle_placement())),
         },
     }
 }
@@ -328,4 +328,13 @@ pub fn verify_blocks(opts: &VerifyOptions) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A placement as the `verify` output has always named it: `cpu`, `gpu`, or `auto` for a
+/// batch split between the two (the output format predates `Placement`).
+fn placement_name(placement: Placement) -> &'static str {
+    match placement {
+        Placement::Split => "auto",
+        other => other.name(),
+    }
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use blockverify::block::RecordVerdict;
+use blockverify::{Backend, Placement, Policy, Verifier};
 use blockverify_testkit::block::{BlockSpec, Corruption};
-use blockverify::{Backend, Policy, Verifier};
 
 use super::CliError;
 use super::info::{cpu_model, curve_backend};
@@ -86,16 +86,16 @@ pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
         all_right &= exact && root_right;
         roots.push(report.computed_root());
         // Where each part ran: the CPU, the adapter by (short) name, or split between them.
-        let ran_on = |b: Backend| match (b, verifier.gpu_adapter()) {
-            (Backend::Gpu, Some(a)) => a.name.split_whitespace().next().unwrap_or("gpu").into(),
-            (Backend::Auto, _) => "cpu+gpu".to_string(),
-            (b, _) => b.name().to_string(),
+        let ran_on = |p: Placement| match (p, verifier.gpu_adapter()) {
+            (Placement::Gpu, Some(a)) => a.name.split_whitespace().next().unwrap_or("gpu").into(),
+            (Placement::Split, _) => "cpu+gpu".to_string(),
+            (p, _) => p.name().to_string(),
         };
         println!(
             "{:<8} {:<10} {:<10} {:>8} {:>9} {:>8} {:>6} {:>11.0} {:>9.1} {:>9.1} {:>9.1}  {}; root {}",
             backend.name(),
-            ran_on(report.signature_backend()),
-            ran_on(report.merkle_backend()),
+            ran_on(report.signature_placement()),
+            ran_on(report.merkle_placement()),
             verifier.threads(),
             report.valid_count(),
             report.invalid_count(),

@@ -126,6 +126,14 @@ pub struct VerifyConsistencyArgs {
     input: PathBuf,
 }
 
+impl Command {
+    /// Whether this command may open a GPU: `root` unless given `--backend cpu` (the other
+    /// subcommands build trees on the CPU only).
+    pub fn may_open_gpu(&self) -> bool {
+        matches!(self, Command::Root(a) if a.backend != Backend::Cpu)
+    }
+}
+
 pub fn run(command: Command) -> Result<ExitCode, CliError> {
     match command {
         Command::Root(a) => root(&a),

@@ -6,13 +6,14 @@
 //! held in memory, and reported malformed.
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use blockverify::{Backend, Policy, SigItem, Verdict, Verifier};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::CliError;
 
@@ -32,6 +33,16 @@ struct Line {
     pk: String,
     sig: String,
     msg: String,
+}
+
+/// One output line: `{"index":N,"valid":true}` or `{"index":N,"valid":false,"reason":"..."}`
+/// (fields in this order).
+#[derive(Serialize)]
+struct VerdictLine<'a> {
+    index: u64,
+    valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<Cow<'a, str>>,
 }
 
 /// A line decoded to bytes.
@@ -122,16 +133,17 @@ fn write_verdict(
     verdict: Result<Verdict, &str>,
 ) -> io::Result<()> {
     let reason = match verdict {
-        Ok(Verdict::Valid) => return writeln!(out, "{{\"index\":{index},\"valid\":true}}"),
-        Ok(Verdict::Invalid(r)) => r.as_str().to_string(),
-        Ok(other) => format!("{other:?}"),
-        Err(what) => format!("malformed: {what}"),
+        Ok(Verdict::Valid) => None,
+        Ok(Verdict::Invalid(r)) => Some(Cow::Borrowed(r.as_str())),
+        Err(what) => Some(Cow::Owned(format!("malformed: {what}"))),
     };
-    let reason = serde_json::to_string(&reason).map_err(io::Error::other)?;
-    writeln!(
-        out,
-        "{{\"index\":{index},\"valid\":false,\"reason\":{reason}}}"
-    )
+    let line = VerdictLine {
+        index,
+        valid: reason.is_none(),
+        reason,
+    };
+    serde_json::to_writer(&mut *out, &line)?;
+    out.write_all(b"\n")
 }
 
 enum LineRead {

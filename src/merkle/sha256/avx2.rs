@@ -16,15 +16,27 @@ use super::{Blocks, LaneStates};
 /// Messages per call.
 pub(super) const LANES: usize = 8;
 
+/// Proof that this CPU has the instructions this kernel uses. Only [`Token::detect`] makes
+/// one (the field is private to this module), so holding a token is what makes the kernel's
+/// `unsafe` calls sound: no safe code anywhere can reach them on a CPU without the features.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) struct Token(());
+
+impl Token {
+    /// A token if this CPU has the instructions, detected at run time.
+    pub(super) fn detect() -> Option<Token> {
+        is_supported().then_some(Token(()))
+    }
+}
+
 /// Whether this CPU has the instructions this kernel uses.
-pub(super) fn is_supported() -> bool {
+fn is_supported() -> bool {
     std::arch::is_x86_feature_detected!("avx2")
 }
 
 /// Compresses `blocks[b][lane]` for every `b`, in order, into `states[lane]`, first 8 lanes.
-pub(super) fn compress(states: &mut LaneStates, blocks: &[Blocks]) {
-    debug_assert!(is_supported());
-    // SAFETY: only `Platform::avx2()` leads here, and it checks `is_supported()` first.
+pub(super) fn compress(_: Token, states: &mut LaneStates, blocks: &[Blocks]) {
+    // SAFETY: the `Token` argument exists only if `is_supported()` held (`Token::detect`).
     unsafe { compress_avx2(states, blocks) }
 }
 
@@ -35,8 +47,7 @@ fn compress_avx2(states: &mut LaneStates, blocks: &[Blocks]) {
 }
 
 /// An RFC 9162 node (two blocks, the second's words 1–15 fixed), all lanes.
-pub(super) fn rfc9162_node(states: &mut LaneStates, blocks: &[Blocks; 2]) {
-    debug_assert!(is_supported());
+pub(super) fn rfc9162_node(_: Token, states: &mut LaneStates, blocks: &[Blocks; 2]) {
     // SAFETY: as for `compress`.
     unsafe { rfc9162_node_avx2(states, blocks) }
 }

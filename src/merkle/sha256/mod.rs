@@ -7,9 +7,11 @@
 //!
 //! Dispatch follows BLAKE3's `Platform`: one enum, detected once ([`Platform::detect`]), with an
 //! explicit constructor per path ([`Platform::sha_ni`], [`Platform::avx512`], …) so tests and
-//! benchmarks can force each one. Every kernel implements the same function,
+//! benchmarks can force each one. A SIMD path carries a zero-sized token that only its
+//! module's run-time detection makes; the kernels take that token, so the `unsafe` calls
+//! into `#[target_feature]` code are sound by construction, not by a `debug_assert!`. Every kernel implements the same function,
 //! `compress(states, blocks)`; everything above it (padding, the Merkle node layouts, lane
-//! scheduling) is shared, so a kernel cannot get padding wrong on its own. [`Platform::Portable`]
+//! scheduling) is shared, so a kernel cannot get padding wrong on its own. [`Platform::portable`]
 //! is the reference; the `sha2` crate is the independent oracle in the tests.
 //!
 //! Which path `detect` picks was decided by measurement on the reference machine (Intel Xeon,
@@ -54,49 +56,69 @@ const K256: [u32; 64] = [
 
 /// A SHA-256 implementation this CPU can run.
 ///
-/// Every variant computes exactly SHA-256; they differ only in speed. Construct one with
+/// Every path computes exactly SHA-256; they differ only in speed. Get one from
 /// [`Platform::detect`] (the fastest here) or force a path with its constructor, which
-/// returns `None` where the CPU lacks the instructions.
+/// returns `None` where the CPU lacks the instructions. The type is opaque: a SIMD path holds
+/// a token that only run-time detection makes, so safe code (inside this crate or outside it)
+/// cannot name a path this CPU cannot run.
+///
+/// ```compile_fail
+/// // No variant to name: a path comes only from detection.
+/// let forged = blockverify::merkle::sha256::Platform::Avx512;
+/// ```
+///
+/// ```compile_fail
+/// // No constructor from parts either.
+/// let forged = blockverify::merkle::sha256::Platform(Default::default());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Platform(Path);
+
+/// The paths, each SIMD one carrying its module's detection token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Platform {
-    /// Plain Rust, one message at a time: the reference, and the fallback on any CPU.
+enum Path {
     Portable,
-    /// x86 SHA extensions, two messages interleaved.
-    ShaNi,
-    /// AVX2, eight messages in vector lanes.
-    Avx2,
-    /// AVX-512 (F + BW), sixteen messages in vector lanes.
-    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    ShaNi(shani::Token),
+    #[cfg(target_arch = "x86_64")]
+    Avx2(avx2::Token),
+    #[cfg(target_arch = "x86_64")]
+    Avx512(avx512::Token),
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Platform({})", self.name())
+    }
 }
 
 impl Platform {
     /// The fastest path on this CPU, detected once per process.
     ///
     /// Preference, from measurement on the reference machine (BENCHMARKS.md): AVX-512 first
-    /// (16 lanes beat two interleaved SHA-NI streams by about 1.6× on Merkle levels, and even
-    /// beat the SHA-NI throughput bound), then SHA-NI, then AVX2, then portable. Small
-    /// remainders that would leave most vector lanes empty go to SHA-NI when present.
+    /// (16 lanes beat two interleaved SHA-NI streams on Merkle levels), then SHA-NI, then
+    /// AVX2, then portable. Small remainders that would leave most vector lanes empty go to
+    /// SHA-NI when present.
     pub fn detect() -> Platform {
         static DETECTED: OnceLock<Platform> = OnceLock::new();
         *DETECTED.get_or_init(|| {
             Platform::avx512()
                 .or_else(Platform::sha_ni)
                 .or_else(Platform::avx2)
-                .unwrap_or(Platform::Portable)
+                .unwrap_or(Platform::portable())
         })
     }
 
     /// The portable reference path (always available).
     pub fn portable() -> Platform {
-        Platform::Portable
+        Platform(Path::Portable)
     }
 
     /// The SHA-NI path, if this CPU has the SHA extensions (and SSE4.1).
     pub fn sha_ni() -> Option<Platform> {
         #[cfg(target_arch = "x86_64")]
-        if shani::is_supported() {
-            return Some(Platform::ShaNi);
+        if let Some(token) = shani::Token::detect() {
+            return Some(Platform(Path::ShaNi(token)));
         }
         None
     }
@@ -104,8 +126,8 @@ impl Platform {
     /// The AVX2 path, if this CPU has AVX2.
     pub fn avx2() -> Option<Platform> {
         #[cfg(target_arch = "x86_64")]
-        if avx2::is_supported() {
-            return Some(Platform::Avx2);
+        if let Some(token) = avx2::Token::detect() {
+            return Some(Platform(Path::Avx2(token)));
         }
         None
     }
@@ -113,8 +135,8 @@ impl Platform {
     /// The AVX-512 path, if this CPU has AVX-512 F and BW.
     pub fn avx512() -> Option<Platform> {
         #[cfg(target_arch = "x86_64")]
-        if avx512::is_supported() {
-            return Some(Platform::Avx512);
+        if let Some(token) = avx512::Token::detect() {
+            return Some(Platform(Path::Avx512(token)));
         }
         None
     }
@@ -122,7 +144,7 @@ impl Platform {
     /// Every path this CPU can run, portable first.
     pub fn available() -> Vec<Platform> {
         [
-            Some(Platform::Portable),
+            Some(Platform::portable()),
             Platform::sha_ni(),
             Platform::avx2(),
             Platform::avx512(),
@@ -135,7 +157,7 @@ impl Platform {
     /// Parses a path name as printed by [`Platform::name`]; `None` if unknown or unavailable.
     pub fn from_name(name: &str) -> Option<Platform> {
         match name {
-            "portable" => Some(Platform::Portable),
+            "portable" => Some(Platform::portable()),
             "sha-ni" => Platform::sha_ni(),
             "avx2" => Platform::avx2(),
             "avx512" => Platform::avx512(),
@@ -145,17 +167,25 @@ impl Platform {
 
     /// A short lowercase name: `portable`, `sha-ni`, `avx2`, `avx512`.
     pub fn name(self) -> &'static str {
-        match self {
-            Platform::Portable => "portable",
-            Platform::ShaNi => "sha-ni",
-            Platform::Avx2 => "avx2",
-            Platform::Avx512 => "avx512",
+        match self.0 {
+            Path::Portable => "portable",
+            #[cfg(target_arch = "x86_64")]
+            Path::ShaNi(_) => "sha-ni",
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2(_) => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512(_) => "avx512",
         }
+    }
+
+    /// Whether this is the portable reference path.
+    pub fn is_portable(self) -> bool {
+        self.0 == Path::Portable
     }
 
     /// Messages this path hashes side by side.
     pub fn lanes(self) -> usize {
-        self.kernel().lanes
+        self.0.lanes()
     }
 
     /// Hashes every input with plain SHA-256; `out[i]` = SHA-256(`inputs[i]`).
@@ -194,7 +224,7 @@ impl Platform {
             let kernel = self.kernel_for(remaining);
             let mut end = start + 1;
             while end < order.len()
-                && end - start < kernel.lanes
+                && end - start < kernel.lanes()
                 && block_count(&inputs[order[end]]) == blocks
             {
                 end += 1;
@@ -208,7 +238,7 @@ impl Platform {
                 }
             }
             let mut states = [IV; MAX_LANES];
-            (kernel.compress)(&mut states, &buffer);
+            kernel.compress(&mut states, &buffer);
             for (lane, &i) in chunk.iter().enumerate() {
                 if let Some(o) = out.get_mut(i) {
                     *o = state_bytes(&states[lane]);
@@ -232,7 +262,7 @@ impl Platform {
         let total = parents.len().min(children.len() / 2);
         while start < total {
             let kernel = self.kernel_for(total - start);
-            let end = (start + kernel.lanes).min(total);
+            let end = (start + kernel.lanes()).min(total);
             for (lane, i) in (start..end).enumerate() {
                 let (left, right) = (&children[2 * i], &children[2 * i + 1]);
                 let first = &mut blocks[0][lane];
@@ -242,7 +272,7 @@ impl Platform {
                 blocks[1][lane][0] = right[31];
             }
             let mut states = [IV; MAX_LANES];
-            (kernel.rfc9162_node)(&mut states, &blocks);
+            kernel.rfc9162_node(&mut states, &blocks);
             for (lane, parent) in parents[start..end].iter_mut().enumerate() {
                 *parent = state_bytes(&states[lane]);
             }
@@ -269,18 +299,18 @@ impl Platform {
         let total = parents.len().min(children.len() / 2);
         while start < total {
             let kernel = self.kernel_for(total - start);
-            let end = (start + kernel.lanes).min(total);
+            let end = (start + kernel.lanes()).min(total);
             for (lane, i) in (start..end).enumerate() {
                 first[0][lane][..32].copy_from_slice(&children[2 * i]);
                 first[0][lane][32..].copy_from_slice(&children[2 * i + 1]);
             }
             let mut states = [IV; MAX_LANES];
-            (kernel.compress)(&mut states, &first);
+            kernel.compress(&mut states, &first);
             for lane in 0..end - start {
                 second[0][lane][..32].copy_from_slice(&state_bytes(&states[lane]));
             }
             let mut states = [IV; MAX_LANES];
-            (kernel.compress)(&mut states, &second);
+            kernel.compress(&mut states, &second);
             for (lane, parent) in parents[start..end].iter_mut().enumerate() {
                 *parent = state_bytes(&states[lane]);
             }
@@ -288,56 +318,58 @@ impl Platform {
         }
     }
 
-    /// This path's kernel.
-    fn kernel(self) -> Kernel {
-        match self {
-            #[cfg(target_arch = "x86_64")]
-            Platform::ShaNi => Kernel {
-                lanes: shani::LANES,
-                compress: shani::compress,
-                rfc9162_node: |states, blocks| shani::compress(states, blocks),
-            },
-            #[cfg(target_arch = "x86_64")]
-            Platform::Avx2 => Kernel {
-                lanes: avx2::LANES,
-                compress: avx2::compress,
-                rfc9162_node: avx2::rfc9162_node,
-            },
-            #[cfg(target_arch = "x86_64")]
-            Platform::Avx512 => Kernel {
-                lanes: avx512::LANES,
-                compress: avx512::compress,
-                rfc9162_node: avx512::rfc9162_node,
-            },
-            _ => Kernel {
-                lanes: portable::LANES,
-                compress: portable::compress,
-                rfc9162_node: |states, blocks| portable::compress(states, blocks),
-            },
-        }
-    }
-
-    /// The kernel for `remaining` messages: a wide vector path hands a small remainder (at most
-    /// half its lanes) to a narrower path rather than hash mostly empty lanes. Results are the
-    /// same either way; only the waste differs.
-    fn kernel_for(self, remaining: usize) -> Kernel {
-        let kernel = self.kernel();
-        if kernel.lanes > 2 && remaining * 2 <= kernel.lanes {
-            Platform::sha_ni().unwrap_or(Platform::Portable).kernel()
+    /// The path for `remaining` messages: a wide vector path hands a small remainder (at
+    /// most half its lanes) to a narrower path rather than hash mostly empty lanes. Results
+    /// are the same either way; only the waste differs.
+    fn kernel_for(self, remaining: usize) -> Path {
+        let lanes = self.0.lanes();
+        if lanes > 2 && remaining * 2 <= lanes {
+            Platform::sha_ni().unwrap_or(Platform::portable()).0
         } else {
-            kernel
+            self.0
         }
     }
 }
 
-/// A compression kernel: how many lanes it fills and the function that runs them.
-#[derive(Clone, Copy)]
-struct Kernel {
-    lanes: usize,
-    compress: fn(&mut LaneStates, &[Blocks]),
+impl Path {
+    /// Messages this path's kernel fills per call.
+    fn lanes(self) -> usize {
+        match self {
+            Path::Portable => portable::LANES,
+            #[cfg(target_arch = "x86_64")]
+            Path::ShaNi(_) => shani::LANES,
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2(_) => avx2::LANES,
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512(_) => avx512::LANES,
+        }
+    }
+
+    /// Compresses `blocks[b][lane]` for every `b`, in order, into `states[lane]`, for the
+    /// first [`Path::lanes`] lanes. The SIMD kernels take their token: no token, no call.
+    fn compress(self, states: &mut LaneStates, blocks: &[Blocks]) {
+        match self {
+            Path::Portable => portable::compress(states, blocks),
+            #[cfg(target_arch = "x86_64")]
+            Path::ShaNi(token) => shani::compress(token, states, blocks),
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2(token) => avx2::compress(token, states, blocks),
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512(token) => avx512::compress(token, states, blocks),
+        }
+    }
+
     /// `compress` of an RFC 9162 node's two blocks from the IV (callers pass IV states), where
     /// the vector kernels exploit the IV and the second block's fixed words.
-    rfc9162_node: fn(&mut LaneStates, &[Blocks; 2]),
+    fn rfc9162_node(self, states: &mut LaneStates, blocks: &[Blocks; 2]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2(token) => avx2::rfc9162_node(token, states, blocks),
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512(token) => avx512::rfc9162_node(token, states, blocks),
+            _ => self.compress(states, blocks),
+        }
+    }
 }
 
 /// Writes block `index` of the padded message `prefix ‖ data ‖ 0x80 ‖ 0… ‖ bitlen` (FIPS 180-4
@@ -407,6 +439,6 @@ pub fn sha_ni_bound(streams: usize, rounds: usize) -> Option<f64> {
 /// SHA-256 of one message on the portable path (small, rare uses: the empty-tree root).
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     let mut out = [[0u8; 32]; 1];
-    Platform::Portable.hash_prefixed_into(None, &[data], &mut out);
+    Platform::portable().hash_prefixed_into(None, &[data], &mut out);
     out[0]
 }

@@ -24,8 +24,21 @@ use super::{Blocks, K256, LaneStates};
 /// Streams interleaved per call (measured best on the reference machine).
 pub(super) const LANES: usize = 2;
 
+/// Proof that this CPU has the instructions this kernel uses. Only [`Token::detect`] makes
+/// one (the field is private to this module), so holding a token is what makes the kernel's
+/// `unsafe` calls sound: no safe code anywhere can reach them on a CPU without the features.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) struct Token(());
+
+impl Token {
+    /// A token if this CPU has the instructions, detected at run time.
+    pub(super) fn detect() -> Option<Token> {
+        is_supported().then_some(Token(()))
+    }
+}
+
 /// Whether this CPU has the instructions this kernel uses.
-pub(super) fn is_supported() -> bool {
+fn is_supported() -> bool {
     std::arch::is_x86_feature_detected!("sha")
         && std::arch::is_x86_feature_detected!("sse4.1")
         && std::arch::is_x86_feature_detected!("ssse3")
@@ -33,10 +46,9 @@ pub(super) fn is_supported() -> bool {
 
 /// Compresses `blocks[b][lane]` for every `b`, in order, into `states[lane]`, for the first
 /// [`LANES`] lanes.
-pub(super) fn compress(states: &mut LaneStates, blocks: &[Blocks]) {
-    debug_assert!(is_supported());
-    // SAFETY: `Platform::sha_ni()` is the only way to reach this kernel and it returns `None`
-    // unless `is_supported()` holds, so the target features are present.
+pub(super) fn compress(_: Token, states: &mut LaneStates, blocks: &[Blocks]) {
+    // SAFETY: the `Token` argument exists only if `is_supported()` held (`Token::detect`), so
+    // the target features are present.
     unsafe { compress_streams::<LANES>(states, blocks) }
 }
 

@@ -3,9 +3,10 @@
 #![forbid(unsafe_code)]
 
 use blockverify::block::BlockView;
-use blockverify_testkit::block::{BlockSpec};
 use blockverify::{Backend, Policy, SigItem, Verifier};
+use blockverify_testkit::block::BlockSpec;
 
+use super::progress::note;
 use super::{CliError, Row, median_time};
 
 /// Measures block clearance for a block of `records` records (256-byte payloads, 64
@@ -24,7 +25,7 @@ pub fn run(quick: bool, threads: usize) -> Result<Vec<Row>, CliError> {
         "block, {records} records x >=256 B, 64 issuers ({:.1} MB)",
         bytes.len() as f64 / 1e6
     );
-    eprintln!("bench: {scenario} ({threads} threads)");
+    note!("bench: {scenario} ({threads} threads)");
     let cpu = Verifier::builder()
         .policy(Policy::Zip215)
         .backend(Backend::Cpu)
@@ -40,7 +41,7 @@ pub fn run(quick: bool, threads: usize) -> Result<Vec<Row>, CliError> {
 
     let mut rows = Vec::new();
     let mut push = |engine: String, median_s: f64| {
-        eprintln!(
+        note!(
             "  {engine:<60} {:>10.0} records/s",
             records as f64 / median_s
         );
@@ -93,7 +94,7 @@ pub fn run(quick: bool, threads: usize) -> Result<Vec<Row>, CliError> {
             });
             push(format!("verify_block_bytes, root on GPU ({name})"), t);
         }
-        Err(e) => eprintln!("  (no GPU row: {e})"),
+        Err(e) => note!("  (no GPU row: {e})"),
     }
     let reference = rows[0].per_s;
     for r in &mut rows {

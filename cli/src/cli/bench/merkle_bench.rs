@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use blockverify::{Backend, Verifier};
 
 use super::plot::Point;
+use super::progress::{self, note};
 use super::{CliError, command_line, cpu_model, median_time, tool_name, unix_time};
 
 /// What `bench merkle` does with GPUs.
@@ -182,8 +183,10 @@ pub fn run(
         crossover = gpu_rows(&ctx, gpu, log2, &mut rows)?;
     }
 
-    print_table(&ctx, &rows, small > PORTABLE_MAX_LEAVES);
-    print_gpu(&gpu, &crossover);
+    progress::suspend(|| {
+        print_table(&ctx, &rows, small > PORTABLE_MAX_LEAVES);
+        print_gpu(&gpu, &crossover);
+    });
     {
         let report = Report {
             tool: tool_name(),
@@ -347,7 +350,7 @@ impl Rows<'_> {
     fn push(&mut self, engine: String, threads: usize, median_s: f64, checked: bool) {
         let nodes_per_s = self.nodes as f64 / median_s;
         let leaves_per_s = self.leaves as f64 / median_s;
-        eprintln!("  {engine:<52} {nodes_per_s:>14.0} nodes/s");
+        note!("  {engine:<52} {nodes_per_s:>14.0} nodes/s");
         self.rows.push(Row {
             workload: self.workload.to_string(),
             engine,
@@ -391,12 +394,12 @@ fn roots<L: AsRef<[u8]> + Sync>(
 ) -> Result<(), CliError> {
     let n = leaves.len();
     let threads = ctx.threads;
-    eprintln!("bench: {workload} ({threads} threads)");
+    note!("bench: {workload} ({threads} threads)");
     let platforms: Vec<Platform> = ctx
         .platforms
         .iter()
         .copied()
-        .filter(|&p| p != Platform::Portable || n <= PORTABLE_MAX_LEAVES)
+        .filter(|&p| p != Platform::portable() || n <= PORTABLE_MAX_LEAVES)
         .collect();
     let expected = naive_sha2(scheme, leaves);
     for &p in &platforms {
@@ -474,7 +477,7 @@ fn node_hashing(
 ) -> Result<(), CliError> {
     let threads = ctx.threads;
     let scheme = Scheme::Rfc9162;
-    eprintln!("bench: {workload} ({threads} threads)");
+    note!("bench: {workload} ({threads} threads)");
     let naive =
         |c: &[[u8; 32]]| -> Vec<[u8; 32]> { c.chunks(2).map(|p| sha2_node(scheme, p)).collect() };
     let parallel = |c: &[[u8; 32]]| -> Vec<[u8; 32]> {
@@ -485,7 +488,7 @@ fn node_hashing(
         .platforms
         .iter()
         .copied()
-        .filter(|&p| p != Platform::Portable || children.len() <= PORTABLE_MAX_LEAVES)
+        .filter(|&p| p != Platform::portable() || children.len() <= PORTABLE_MAX_LEAVES)
         .collect();
     for &p in &platforms {
         if hash_level(scheme, p, children) != expected {
@@ -681,7 +684,7 @@ fn gpu_rows(
     let leaves = pseudo_random_leaves::<32>(n, 3);
     for scheme in [Scheme::Rfc9162, Scheme::Bitcoin] {
         let workload = format!("gpu: {scheme} root, 2^{log2} leaves x 32 B");
-        eprintln!("bench: {workload} on {adapter}");
+        note!("bench: {workload} on {adapter}");
         // The CPU engine is checked against the naive sha2 build on every other workload;
         // here the GPU is checked against it.
         let expected = ctx.verifier.merkle_root(scheme, &leaves)?.root();
@@ -726,7 +729,7 @@ fn gpu_rows(
             node_kernel.extend(timing.node_kernel_ns);
         }
         if kernel.is_empty() {
-            eprintln!("  (this adapter has no timestamp queries: no kernel-only rows)");
+            note!("  (this adapter has no timestamp queries: no kernel-only rows)");
         } else {
             out.push(
                 "blockverify gpu, kernels only (timestamps)".into(),
@@ -757,7 +760,7 @@ fn gpu_rows(
         let gpu_t = median_time(reps, || {
             std::hint::black_box(gpu.merkle_root(Scheme::Rfc9162, &leaves).ok());
         });
-        eprintln!(
+        note!(
             "  crossover 2^{log}: cpu {:.3} ms, gpu {:.3} ms",
             cpu * 1e3,
             gpu_t * 1e3
@@ -855,10 +858,10 @@ pub fn sweep(quick: bool, threads: usize, gpu_choice: &GpuChoice) -> Result<Vec<
     let panel = format!("RFC 9162 Merkle roots, 32-byte leaves ({threads} threads)");
     let mut points = Vec::new();
     let sizes: Vec<u32> = (10..=top).step_by(2).collect();
-    let mut progress = super::progress::Progress::new(sizes.len());
+    let bar = progress::bar(sizes.len());
     for log in sizes {
         let n = 1usize << log;
-        progress.step(&format!("merkle sweep, 2^{log} leaves"));
+        progress::step(&bar, format!("merkle sweep, 2^{log} leaves"));
         let leaves = pseudo_random_leaves::<32>(n, 5);
         let expected = cpu.merkle_root(Scheme::Rfc9162, &leaves)?.root();
         let mut point = |series: String, seconds: f64| {
@@ -898,6 +901,6 @@ pub fn sweep(quick: bool, threads: usize, gpu_choice: &GpuChoice) -> Result<Vec<
             );
         }
     }
-    progress.finish();
+    bar.finish_and_clear();
     Ok(points)
 }

@@ -1,9 +1,14 @@
-//! `bench --plot FILE.svg`: throughput against batch size, one line per engine, as a plain SVG
-//! (log-log axes) an operator can open in any browser. No plotting dependency: the chart is a
-//! few polylines, written out here.
+//! `bench --plot FILE.svg`: throughput against batch size, one line per engine, as an SVG chart
+//! (log-log axes) an operator can open in any browser. Drawn with `plotters`' SVG backend,
+//! which writes text as SVG `<text>` elements for the browser to render: no font files are
+//! read and no system font library is linked.
 #![forbid(unsafe_code)]
 
-use std::fmt::Write as _;
+use plotters::coord::combinators::WithKeyPoints;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::CliError;
 
 /// One measured point: `per_s` items per second at batch size `batch`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -18,115 +23,130 @@ pub struct Point {
     pub per_s: f64,
 }
 
-const WIDTH: f64 = 900.0;
-const PANEL_HEIGHT: f64 = 360.0;
-const LEFT: f64 = 90.0;
-const RIGHT: f64 = 260.0;
-const TOP: f64 = 50.0;
-const BOTTOM: f64 = 50.0;
-const COLOURS: [&str; 8] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+const WIDTH: u32 = 900;
+/// Height of one panel's plotting area, about (its name and margins take some of it).
+const PANEL_HEIGHT: u32 = 360;
+/// Room left of the plotting area, for the throughput labels.
+const LEFT: u32 = 90;
+/// Room right of the plotting area, for the legend.
+const RIGHT: u32 = 260;
+/// Room above the chart (its title) and above each panel (the panel's name).
+const TOP: u32 = 50;
+/// Room below each panel, for the batch-size labels and the axis name.
+const BOTTOM: u32 = 50;
+/// One panel, top to bottom.
+const PANEL: u32 = TOP + PANEL_HEIGHT + BOTTOM;
+const COLOURS: [RGBColor; 8] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x17, 0xbe, 0xcf),
 ];
+const GRID: RGBColor = RGBColor(0xdd, 0xdd, 0xdd);
+const FRAME: RGBColor = RGBColor(0x33, 0x33, 0x33);
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Sans-serif text of `px` pixels. The SVG backend writes a font size of the style's size
+/// divided by 1.24 (its estimate of a font's line height), so the style asks for 1.24 times
+/// the size wanted on the page.
+fn font(px: f64) -> TextStyle<'static> {
+    ("sans-serif", px * 1.24).into_font().color(&BLACK)
 }
 
 /// Renders the points as one panel per `panel` value, stacked, with `title` on top.
-pub fn svg(title: &str, points: &[Point]) -> String {
+pub fn svg(title: &str, points: &[Point]) -> Result<String, CliError> {
     let mut panels: Vec<&str> = Vec::new();
     for p in points {
         if !panels.contains(&p.panel.as_str()) {
             panels.push(&p.panel);
         }
     }
-    let height = TOP + panels.len() as f64 * (PANEL_HEIGHT + BOTTOM + TOP) + 10.0;
+    let height = TOP + panels.len() as u32 * PANEL + 10;
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="12">"#
-    );
-    let _ = writeln!(
-        out,
-        r#"<rect width="100%" height="100%" fill="white"/><text x="{}" y="24" font-size="16" text-anchor="middle">{}</text>"#,
-        WIDTH / 2.0,
-        escape(title)
-    );
-    for (k, panel) in panels.iter().enumerate() {
-        let y0 = TOP + k as f64 * (PANEL_HEIGHT + BOTTOM + TOP);
-        let pts: Vec<&Point> = points
-            .iter()
-            .filter(|p| p.panel == *panel && p.per_s > 0.0)
-            .collect();
-        draw_panel(&mut out, panel, &pts, y0);
+    {
+        let root = SVGBackend::with_string(&mut out, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        root.draw(&Text::new(
+            title.to_string(),
+            (WIDTH as i32 / 2, 24),
+            font(16.0).pos(Pos::new(HPos::Center, VPos::Center)),
+        ))?;
+        for (k, panel) in panels.iter().enumerate() {
+            let area = root
+                .clone()
+                .shrink((0, TOP + k as u32 * PANEL), (WIDTH, PANEL));
+            let pts: Vec<&Point> = points
+                .iter()
+                .filter(|p| p.panel == *panel && p.per_s > 0.0)
+                .collect();
+            draw_panel(&area, panel, &pts)?;
+        }
+        root.present()?;
     }
-    out.push_str("</svg>\n");
-    out
+    Ok(out)
 }
 
-fn draw_panel(out: &mut String, panel: &str, pts: &[&Point], y0: f64) {
-    if pts.is_empty() {
-        return;
-    }
-    let lg = |v: f64| v.log10();
-    let (xmin, xmax) = pts.iter().fold((f64::MAX, f64::MIN), |(a, b), p| {
-        (a.min(lg(p.batch as f64)), b.max(lg(p.batch as f64)))
+/// Powers of ten from the one at or below the smallest of `values` to the one at or above the
+/// largest (at least two): the axis range and its grid lines.
+fn decades(values: impl Iterator<Item = f64>) -> Vec<f64> {
+    let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(a, b), v| {
+        (a.min(v.log10()), b.max(v.log10()))
     });
-    let (ymin, ymax) = pts.iter().fold((f64::MAX, f64::MIN), |(a, b), p| {
-        (a.min(lg(p.per_s)), b.max(lg(p.per_s)))
-    });
-    let (xmin, xmax) = (xmin.floor(), xmax.ceil().max(xmin.floor() + 1.0));
-    let (ymin, ymax) = (ymin.floor(), ymax.ceil().max(ymin.floor() + 1.0));
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let x = |b: f64| LEFT + (lg(b) - xmin) / (xmax - xmin) * plot_w;
-    let y = |v: f64| y0 + PANEL_HEIGHT - (lg(v) - ymin) / (ymax - ymin) * PANEL_HEIGHT;
+    let (lo, hi) = (
+        lo.floor() as i32,
+        (hi.ceil() as i32).max(lo.floor() as i32 + 1),
+    );
+    (lo..=hi).map(|d| 10f64.powi(d)).collect()
+}
 
-    let _ = writeln!(
-        out,
-        r#"<text x="{}" y="{}" font-size="14" text-anchor="middle">{}</text>"#,
-        LEFT + plot_w / 2.0,
-        y0 - 8.0,
-        escape(panel)
-    );
-    // Axes and decade grid lines.
-    let _ = writeln!(
-        out,
-        r##"<rect x="{LEFT}" y="{y0}" width="{plot_w}" height="{PANEL_HEIGHT}" fill="none" stroke="#333"/>"##
-    );
-    let mut d = xmin;
-    while d <= xmax + 1e-9 {
-        let px = LEFT + (d - xmin) / (xmax - xmin) * plot_w;
-        let _ = writeln!(
-            out,
-            r##"<line x1="{px:.1}" y1="{y0}" x2="{px:.1}" y2="{}" stroke="#ddd"/><text x="{px:.1}" y="{}" text-anchor="middle">{}</text>"##,
-            y0 + PANEL_HEIGHT,
-            y0 + PANEL_HEIGHT + 16.0,
-            human(10f64.powf(d))
-        );
-        d += 1.0;
+fn log_axis(decades: Vec<f64>) -> WithKeyPoints<LogCoord<f64>> {
+    let (lo, hi) = (decades[0], decades[decades.len() - 1]);
+    (lo..hi).log_scale().with_key_points(decades)
+}
+
+/// One panel in `area` (`PANEL` high): its name on top, the plotting area framed, decade
+/// grid lines with labels, a line with dots per series, and the legend to the right.
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    panel: &str,
+    pts: &[&Point],
+) -> Result<(), CliError>
+where
+    DB::ErrorType: 'static,
+{
+    if pts.is_empty() {
+        return Ok(());
     }
-    let mut d = ymin;
-    while d <= ymax + 1e-9 {
-        let py = y0 + PANEL_HEIGHT - (d - ymin) / (ymax - ymin) * PANEL_HEIGHT;
-        let _ = writeln!(
-            out,
-            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{}" y2="{py:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}/s</text>"##,
-            LEFT + plot_w,
-            LEFT - 6.0,
-            py + 4.0,
-            human(10f64.powf(d))
-        );
-        d += 1.0;
-    }
-    let _ = writeln!(
-        out,
-        r#"<text x="{}" y="{}" text-anchor="middle">batch size (items)</text>"#,
-        LEFT + plot_w / 2.0,
-        y0 + PANEL_HEIGHT + 34.0
-    );
+    let (plot_side, legend) = area.split_horizontally(WIDTH - RIGHT);
+    let mut chart = ChartBuilder::on(&plot_side)
+        .caption(panel, font(14.0))
+        .margin_top(10)
+        .x_label_area_size(BOTTOM)
+        .y_label_area_size(LEFT)
+        .build_cartesian_2d(
+            log_axis(decades(pts.iter().map(|p| p.batch as f64))),
+            log_axis(decades(pts.iter().map(|p| p.per_s))),
+        )?;
+    chart
+        .configure_mesh()
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(FRAME)
+        .label_style(font(12.0))
+        .axis_desc_style(font(12.0))
+        .x_label_formatter(&|v| human(*v))
+        .y_label_formatter(&|v| format!("{}/s", human(*v)))
+        .x_desc("batch size (items)")
+        .draw()?;
+    // The frame's top and right sides (the mesh draws the other two as axes).
+    let (x, y) = (chart.x_range(), chart.y_range());
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![(x.start, y.end), (x.end, y.end), (x.end, y.start)],
+        FRAME,
+    )))?;
 
     let mut series: Vec<&str> = Vec::new();
     for p in pts {
@@ -138,38 +158,30 @@ fn draw_panel(out: &mut String, panel: &str, pts: &[&Point], y0: f64) {
         let colour = COLOURS[i % COLOURS.len()];
         let mut line: Vec<&&Point> = pts.iter().filter(|p| p.series == *name).collect();
         line.sort_by_key(|p| p.batch);
-        let coords: Vec<String> = line
-            .iter()
-            .map(|p| format!("{:.1},{:.1}", x(p.batch as f64), y(p.per_s)))
-            .collect();
-        let _ = writeln!(
-            out,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
-            coords.join(" ")
-        );
-        for c in &coords {
-            let (cx, cy) = c.split_once(',').unwrap_or(("0", "0"));
-            let _ = writeln!(
-                out,
-                r#"<circle cx="{cx}" cy="{cy}" r="3" fill="{colour}"/>"#
-            );
-        }
+        chart.draw_series(
+            LineSeries::new(
+                line.iter().map(|p| (p.batch as f64, p.per_s)),
+                colour.filled().stroke_width(2),
+            )
+            .point_size(3),
+        )?;
         let label: String = if name.chars().count() > 34 {
             name.chars().take(33).chain(std::iter::once('…')).collect()
         } else {
             name.to_string()
         };
-        let ly = y0 + 14.0 + 18.0 * i as f64;
-        let lx = LEFT + plot_w + 14.0;
-        let _ = writeln!(
-            out,
-            r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{colour}" stroke-width="3"/><text x="{}" y="{}">{}</text>"#,
-            lx + 20.0,
-            lx + 26.0,
-            ly + 4.0,
-            escape(&label)
-        );
+        let ly = 40 + 18 * i as i32;
+        legend.draw(&PathElement::new(
+            vec![(14, ly), (34, ly)],
+            colour.stroke_width(3),
+        ))?;
+        legend.draw(&Text::new(
+            label,
+            (40, ly),
+            font(12.0).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
     }
+    Ok(())
 }
 
 /// 1000 → "1k", 2500000 → "2.5M".
@@ -188,5 +200,61 @@ fn human(v: f64) -> String {
         format!("{}{unit}", x.round())
     } else {
         format!("{x:.1}{unit}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(series: &str, panel: &str, batch: usize, per_s: f64) -> Point {
+        Point {
+            series: series.into(),
+            panel: panel.into(),
+            batch,
+            per_s,
+        }
+    }
+
+    #[test]
+    fn a_chart_has_a_line_per_series_and_panel_with_labels_as_text() {
+        let points = vec![
+            point("a & b", "sigs", 64, 1.5e5),
+            point("a & b", "sigs", 4096, 2.0e6),
+            point("c", "sigs", 64, 9.0e4),
+            point("c", "sigs", 4096, 4.0e5),
+            point("cpu", "merkle", 1024, 3.0e7),
+            point("cpu", "merkle", 65_536, 9.0e7),
+            point("dropped", "merkle", 1024, 0.0),
+        ];
+        let chart = svg("title <x>", &points).expect("drawn");
+        assert!(chart.starts_with("<svg"), "{chart}");
+        assert!(chart.trim_end().ends_with("</svg>"));
+        assert!(chart.matches("<polyline").count() >= 3, "{chart}");
+        // The SVG backend writes each text element's content on a line of its own.
+        for text in [
+            "title &lt;x&gt;",
+            "sigs",
+            "merkle",
+            "a &amp; b",
+            "batch size (items)",
+            "1k",
+            "100k/s",
+            "10M/s",
+        ] {
+            assert!(chart.lines().any(|l| l == text), "{text} in {chart}");
+        }
+        assert!(!chart.contains("dropped"));
+    }
+
+    #[test]
+    fn decades_span_the_values_and_at_least_one_decade() {
+        assert_eq!(
+            decades([64.0, 16_384.0].into_iter()),
+            vec![10.0, 100.0, 1e3, 1e4, 1e5]
+        );
+        assert_eq!(decades([100.0].into_iter()), vec![100.0, 1e3]);
+        assert_eq!(human(2.5e6), "2.5M");
+        assert_eq!(human(1e3), "1k");
     }
 }

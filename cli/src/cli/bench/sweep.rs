@@ -2,11 +2,11 @@
 //! peers at each batch size (64 issuers, all valid), on the same records.
 #![forbid(unsafe_code)]
 
-use blockverify_testkit::{Workload as Traffic, WorkloadSpec};
 use blockverify::{Backend, SigItem, Verifier};
+use blockverify_testkit::{Workload as Traffic, WorkloadSpec};
 
 use super::plot::Point;
-use super::progress::Progress;
+use super::progress;
 use super::{CliError, Peers, median_time};
 
 /// Signature throughput per engine at batch sizes 64 .. 16,384 (4,096 with `quick`).
@@ -37,9 +37,9 @@ pub fn sigs(quick: bool, threads: usize) -> Result<Vec<Point>, CliError> {
         .build()?;
     let panel = format!("Ed25519 signatures, 64 issuers, all valid ({threads} threads)");
     let mut points = Vec::new();
-    let mut progress = Progress::new(sizes.len());
+    let bar = progress::bar(sizes.len());
     for &n in &sizes {
-        progress.step(&format!("signature sweep, batch {n}"));
+        progress::step(&bar, format!("signature sweep, batch {n}"));
         let items: &[SigItem<'_>] = &all_items[..n];
         let peers = Peers::new(items);
         if !verifier.verify_signatures(items).all_valid()
@@ -81,6 +81,6 @@ pub fn sigs(quick: bool, threads: usize) -> Result<Vec<Point>, CliError> {
             }),
         );
     }
-    progress.finish();
+    bar.finish_and_clear();
     Ok(points)
 }

@@ -1,0 +1,70 @@
+//! The Ed25519 engines: the CPU engine ([`crate::sig`]: the `Zip215` batch equation and the
+//! single checks, on the verifier's pool) and, with the `gpu` feature, the GPU kernel
+//! (challenges hashed and packed on the pool, then one invocation per item).
+#![forbid(unsafe_code)]
+
+use super::SignatureEngine;
+use crate::sig::{CpuEngine, Policy, SigItem};
+use crate::{GpuFault, Verdict};
+
+impl<'a> SignatureEngine<SigItem<'a>> for CpuEngine {
+    type Rules = Policy;
+
+    fn verify(&self, policy: Policy, items: &[SigItem<'a>]) -> Result<Vec<Verdict>, GpuFault> {
+        Ok(CpuEngine::verify(self, policy, items))
+    }
+}
+
+#[cfg(feature = "gpu")]
+pub(crate) use gpu::GpuEd25519;
+
+#[cfg(feature = "gpu")]
+mod gpu {
+    use std::time::Instant;
+
+    use super::SignatureEngine;
+    use crate::gpu::{self, GpuContext, SigTiming};
+    use crate::sig::{CpuEngine, Policy, SigItem};
+    use crate::{GpuFault, Verdict};
+
+    /// The GPU kernel, packing on the CPU engine's pool.
+    pub(crate) struct GpuEd25519<'v> {
+        pub context: &'v GpuContext,
+        pub pool: &'v CpuEngine,
+    }
+
+    impl GpuEd25519<'_> {
+        /// The verdicts, with the two halves of the job timed: packing (each challenge `k`
+        /// hashed on the pool) and the device's part (upload, kernel, readback). A readback of
+        /// the wrong length is a fault (it would misalign every verdict after it).
+        pub(crate) fn verify_timed(
+            &self,
+            policy: Policy,
+            items: &[SigItem<'_>],
+        ) -> (Result<Vec<Verdict>, GpuFault>, SigTiming) {
+            let started = Instant::now();
+            let mut packed = Vec::new();
+            self.pool
+                .install(|| gpu::sig::pack_items(items, &mut packed));
+            let pack = started.elapsed();
+            let started = Instant::now();
+            let verdicts = self.context.verify_packed(policy, &packed).and_then(|v| {
+                if v.len() == items.len() {
+                    Ok(v)
+                } else {
+                    Err(GpuFault::ReadbackFailed)
+                }
+            });
+            let device = started.elapsed();
+            (verdicts, SigTiming { pack, device })
+        }
+    }
+
+    impl<'a> SignatureEngine<SigItem<'a>> for GpuEd25519<'_> {
+        type Rules = Policy;
+
+        fn verify(&self, policy: Policy, items: &[SigItem<'a>]) -> Result<Vec<Verdict>, GpuFault> {
+            self.verify_timed(policy, items).0
+        }
+    }
+}
