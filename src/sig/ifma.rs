@@ -767,129 +767,56 @@ mod tests {
     use curve25519_dalek::edwards::CompressedEdwardsY;
     use rand::RngExt;
 
-    /// A plain, slow big-integer field for the reference twin: values as four 64-bit words,
-    /// reduced mod p after every operation.
+    /// The reference twin: RFC 8032's decoding written on `num-bigint` integers mod p, as
+    /// plainly as the RFC states it (no limbs, no tricks), independent of both the lanes and
+    /// curve25519-dalek.
     mod reference {
-        pub type Fe = [u64; 4];
-        const P: Fe = [
-            0xffff_ffff_ffff_ffed,
-            0xffff_ffff_ffff_ffff,
-            0xffff_ffff_ffff_ffff,
-            0x7fff_ffff_ffff_ffff,
-        ];
+        use num_bigint::BigUint;
 
-        fn geq(a: &Fe, b: &Fe) -> bool {
-            for i in (0..4).rev() {
-                if a[i] != b[i] {
-                    return a[i] > b[i];
-                }
-            }
-            true
+        pub type Fe = BigUint;
+
+        /// p = 2^255 − 19.
+        fn p() -> BigUint {
+            (BigUint::from(1u8) << 255u32) - 19u8
         }
 
-        fn sub_raw(a: &Fe, b: &Fe) -> Fe {
-            let mut out = [0u64; 4];
-            let mut borrow = 0u64;
-            for i in 0..4 {
-                let (v, b1) = a[i].overflowing_sub(b[i]);
-                let (v, b2) = v.overflowing_sub(borrow);
-                out[i] = v;
-                borrow = u64::from(b1 || b2);
-            }
-            out
-        }
-
-        /// `a` (any 256-bit value) mod p.
-        pub fn reduce(mut a: Fe) -> Fe {
-            // Fold bit 255 (2^255 ≡ 19) until below 2^255, then subtract p once if needed.
-            while a[3] >> 63 == 1 {
-                a[3] &= u64::MAX >> 1;
-                a = add(&a, &[19, 0, 0, 0]);
-            }
-            if geq(&a, &P) { sub_raw(&a, &P) } else { a }
+        /// `a` (any value) mod p.
+        pub fn reduce(a: Fe) -> Fe {
+            a % p()
         }
 
         pub fn add(a: &Fe, b: &Fe) -> Fe {
-            let mut out = [0u64; 4];
-            let mut carry = 0u128;
-            for i in 0..4 {
-                let v = u128::from(a[i]) + u128::from(b[i]) + carry;
-                out[i] = v as u64;
-                carry = v >> 64;
-            }
-            // 2^256 ≡ 38.
-            if carry == 1 {
-                out = add(&out, &[38, 0, 0, 0]);
-            }
-            out
+            (a + b) % p()
         }
 
+        /// `a − b` mod p.
         pub fn sub(a: &Fe, b: &Fe) -> Fe {
-            let (a, b) = (reduce(*a), reduce(*b));
-            if geq(&a, &b) {
-                sub_raw(&a, &b)
-            } else {
-                sub_raw(&add(&a, &P), &b)
-            }
+            (a % p() + p() - b % p()) % p()
         }
 
         pub fn mul(a: &Fe, b: &Fe) -> Fe {
-            let mut wide = [0u128; 8];
-            for i in 0..4 {
-                let mut carry = 0u128;
-                for j in 0..4 {
-                    let v = wide[i + j] + u128::from(a[i]) * u128::from(b[j]) + carry;
-                    wide[i + j] = v & u128::from(u64::MAX);
-                    carry = v >> 64;
-                }
-                wide[i + 4] += carry;
-            }
-            let lo: Fe = std::array::from_fn(|i| wide[i] as u64);
-            let hi: Fe = std::array::from_fn(|i| wide[i + 4] as u64);
-            // lo + 2^256 hi ≡ lo + 38 hi.
-            let mut hi38 = [0u64; 4];
-            let mut carry = 0u128;
-            for i in 0..4 {
-                let v = u128::from(hi[i]) * 38 + carry;
-                hi38[i] = v as u64;
-                carry = v >> 64;
-            }
-            let top = add(&hi38, &[0, 0, 0, 0]);
-            let sum = add(&lo, &top);
-            reduce(add(&sum, &[(carry * 38) as u64, 0, 0, 0]))
+            (a * b) % p()
         }
 
-        pub fn pow(a: &Fe, e: &Fe) -> Fe {
-            let mut r = [1, 0, 0, 0];
-            for i in (0..256).rev() {
-                r = mul(&r, &r);
-                if e[i / 64] >> (i % 64) & 1 == 1 {
-                    r = mul(&r, a);
-                }
-            }
-            r
-        }
-
+        /// y from an encoding: bit 255 dropped, taken mod p (as dalek does).
         pub fn from_bytes(b: &[u8; 32]) -> Fe {
-            let mut f: Fe = std::array::from_fn(|i| {
-                u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().expect("8"))
-            });
-            f[3] &= u64::MAX >> 1;
-            reduce(f)
+            let mut b = *b;
+            b[31] &= 0x7f;
+            BigUint::from_bytes_le(&b) % p()
         }
 
         pub fn to_bytes(f: &Fe) -> [u8; 32] {
-            let f = reduce(*f);
             let mut out = [0u8; 32];
-            for (chunk, w) in out.chunks_exact_mut(8).zip(f) {
-                chunk.copy_from_slice(&w.to_le_bytes());
-            }
+            let bytes = (f % p()).to_bytes_le();
+            out[..bytes.len()].copy_from_slice(&bytes);
             out
         }
 
         /// x of the point encoded by `enc` as RFC 8032 §5.1.3 computes it (with y taken mod p
         /// and the sign applied to 0 as well, as curve25519-dalek does), or None.
         pub fn decompress_x(enc: &[u8; 32]) -> Option<[u8; 32]> {
+            let p = p();
+            let one = BigUint::from(1u8);
             let d = from_bytes(&hex32(
                 "52036cee2b6ffe738cc740797779e89800700a4d4141d8ab75eb4dca135978a3",
             ));
@@ -898,47 +825,36 @@ mod tests {
             ));
             let y = from_bytes(enc);
             let yy = mul(&y, &y);
-            let u = sub(&yy, &[1, 0, 0, 0]);
-            let v = add(&mul(&yy, &d), &[1, 0, 0, 0]);
+            let u = sub(&yy, &one);
+            let v = add(&mul(&yy, &d), &one);
+            // x = u v^3 (u v^7)^((p − 5) / 8).
+            let e = (&p - 5u8) >> 3u32;
             let v3 = mul(&mul(&v, &v), &v);
             let v7 = mul(&mul(&v3, &v3), &v);
-            // (p − 5) / 8 = 2^252 − 3.
-            let e = [
-                0xffff_ffff_ffff_fffd,
-                0xffff_ffff_ffff_ffff,
-                0xffff_ffff_ffff_ffff,
-                0x0fff_ffff_ffff_ffff,
-            ];
-            let mut x = mul(&mul(&u, &v3), &pow(&mul(&u, &v7), &e));
+            let mut x = mul(&mul(&u, &v3), &mul(&u, &v7).modpow(&e, &p));
             let vxx = mul(&v, &mul(&x, &x));
-            if reduce(vxx) != reduce(u) {
-                if reduce(vxx) != reduce(sub(&[0, 0, 0, 0], &u)) {
+            if vxx != u {
+                if vxx != sub(&BigUint::ZERO, &u) {
                     return None;
                 }
                 x = mul(&x, &sqrt_m1);
             }
-            let x = reduce(x);
             // Non-negative root, then the encoding's sign (−0 = 0).
-            let x = if x[0] & 1 == 1 {
-                sub(&[0, 0, 0, 0], &x)
-            } else {
-                x
-            };
-            let x = if enc[31] >> 7 == 1 {
-                sub(&[0, 0, 0, 0], &x)
-            } else {
-                x
-            };
+            if x.bit(0) {
+                x = sub(&BigUint::ZERO, &x);
+            }
+            if enc[31] >> 7 == 1 {
+                x = sub(&BigUint::ZERO, &x);
+            }
             Some(to_bytes(&x))
         }
 
         pub fn hex32(hex: &str) -> [u8; 32] {
-            let mut be = [0u8; 32];
-            for (i, b) in be.iter_mut().enumerate() {
-                *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex");
-            }
-            be.reverse();
-            be
+            let mut le = BigUint::parse_bytes(hex.as_bytes(), 16)
+                .expect("hex")
+                .to_bytes_le();
+            le.resize(32, 0);
+            le.try_into().expect("32 bytes")
         }
     }
 
