@@ -4,9 +4,8 @@
 //! so a block takes about twice the instruction's throughput cost. Interleaving independent
 //! messages fills those gaps. The SHA instructions are legacy-SSE encoded and can only name
 //! `xmm0`–`xmm15`; one stream needs seven live registers (two state halves, four schedule
-//! quads, one temporary), so two streams fit without spilling and more streams spill. On the
-//! reference machine `sha_ni_bound` measured 31 M compressions/s for one stream and 37 M for
-//! two, three or four (BENCHMARKS.md), so two it is.
+//! quads, one temporary), so two streams fit without spilling and more streams spill, and
+//! `sha_ni_bound` measured two no slower than three or four (docs/tuning-log.md), so two it is.
 //!
 //! The state arrives in FIPS word order (`a..h`) and is shuffled into the `ABEF`/`CDGH`
 //! halves the instructions use once per call, so multi-block messages pay that once.
