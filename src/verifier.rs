@@ -8,7 +8,6 @@ use std::task::{Context, Poll};
 
 #[cfg(feature = "gpu")]
 use crate::Placement;
-use crate::engine::SignatureEngine;
 use crate::engine::trees::CpuTrees;
 #[cfg(feature = "gpu")]
 use crate::engine::{TreeEngine, TreeFailure};
@@ -387,8 +386,7 @@ impl Verifier {
                 });
             }
         }
-        let verdicts = SignatureEngine::verify(&self.cpu, policy, items).unwrap_or_default();
-        SigReport::from_verdicts(verdicts)
+        SigReport::from_verdicts(self.cpu.verify(policy, items))
     }
 
     /// Starts verifying `batch` under the default policy on this verifier's pool and returns

@@ -27,6 +27,7 @@ use crate::{GpuFault, Verdict};
 ///
 /// `Rules` is what a caller chooses per call (Ed25519's [`Policy`](crate::Policy)); an item's
 /// verdict depends on the item and the rules alone, on every engine.
+#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
 pub(crate) trait SignatureEngine<Item: Sync>: Sync {
     /// The validity rules a call chooses.
     type Rules: Copy + Send + Sync;

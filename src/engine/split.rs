@@ -109,6 +109,7 @@ where
     Gpu: SignatureEngine<Item, Rules = Cpu::Rules>,
 {
     let (gpu_part, cpu_part) = items.split_at(gpu_items.min(items.len()));
+    // `Cpu` is a CPU engine, whose `verify` never fails (the trait's `Err` is a device's).
     let cpu_verdicts = |part: &[Item]| cpu.verify(rules, part).unwrap_or_default();
     let timed = |work: &dyn Fn() -> Result<Vec<Verdict>, GpuFault>| {
         let started = Instant::now();
