@@ -79,6 +79,9 @@ fn scheme_code(scheme: Scheme) -> u8 {
     match scheme {
         Scheme::Rfc9162 => 1,
         Scheme::Bitcoin => 2,
+        Scheme::FiscoBcos => 3,
+        Scheme::ChainMakerSm3 => 4,
+        Scheme::ChainMakerSha256 => 5,
     }
 }
 
@@ -161,6 +164,9 @@ impl Header {
         let scheme = match bytes[6] {
             1 => Scheme::Rfc9162,
             2 => Scheme::Bitcoin,
+            3 => Scheme::FiscoBcos,
+            4 => Scheme::ChainMakerSm3,
+            5 => Scheme::ChainMakerSha256,
             code => return Err(at(6, FormatErrorKind::UnknownScheme(code))),
         };
         let policy = match bytes[7] {

@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | 0 | 4 | magic `BVBK` |
 //! | 4 | 2 | format version, `1` |
-//! | 6 | 1 | Merkle scheme: `1` RFC 9162, `2` Bitcoin |
+//! | 6 | 1 | Merkle scheme: `1` RFC 9162, `2` Bitcoin, `3` FISCO BCOS, `4` ChainMaker SM3, `5` ChainMaker SHA-256 |
 //! | 7 | 1 | signature policy: `1` Zip215, `2` Strict |
 //! | 8 | 2 | reserved, zero |
 //! | 10 | 8 | height |
@@ -40,8 +40,11 @@
 //! other use of the issuer's key; the kind and length are signed with the payload.
 //!
 //! **Leaves.** Under RFC 9162 a record's whole encoding (signature included) is its Merkle
-//! leaf, so the root commits to exactly the bytes on the wire. Under Bitcoin, whose leaves are
-//! 32-byte ids, a record's leaf is SHA-256d of its encoding (its "txid").
+//! leaf, so the root commits to exactly the bytes on the wire. The other schemes' leaves are
+//! 32-byte ids, as on their chains: a record's leaf is the hash of its encoding, SHA-256d
+//! under Bitcoin (its "txid"), SM3 under FISCO BCOS and ChainMaker SM3, SHA-256 under
+//! ChainMaker SHA-256. A ChainMaker tree of no leaves has no root; a block of no records
+//! under a ChainMaker scheme carries 32 zero bytes in the header's root field.
 //!
 //! **Why this shape.** Fixed offsets for everything but the payload keep parsing to a few
 //! bounds checks per record; the signature first and the message last make the signed bytes
@@ -66,20 +69,19 @@ use rayon::prelude::*;
 use crate::merkle::{self, RootReport, Scheme};
 
 /// The Merkle leaves of `records` under `scheme`: the encodings themselves (RFC 9162), or
-/// their SHA-256d ids (Bitcoin), hashed by the multi-buffer SHA-256 many records at a time,
-/// in parallel on the current rayon pool.
+/// their 32-byte ids (see the module docs), hashed by the multi-buffer SHA-256 or SM3 many
+/// records at a time, in parallel on the current rayon pool.
 pub fn record_leaves<'a>(scheme: Scheme, records: &[&'a [u8]]) -> Leaves<'a> {
+    let sha256 = merkle::sha256::Platform::detect();
+    let sm3 = merkle::sm3::Platform::detect();
+    let ids = |hash: &(dyn Fn(&[&[u8]]) -> Vec<[u8; 32]> + Sync)| {
+        Leaves::Ids(records.par_chunks(1024).flat_map_iter(hash).collect())
+    };
     match scheme {
-        Scheme::Bitcoin => {
-            let platform = merkle::sha256::Platform::detect();
-            Leaves::Ids(
-                records
-                    .par_chunks(1024)
-                    .flat_map_iter(|chunk| platform.hash_many(&platform.hash_many(chunk)))
-                    .collect(),
-            )
-        }
-        _ => Leaves::Records(records.to_vec()),
+        Scheme::Rfc9162 => Leaves::Records(records.to_vec()),
+        Scheme::Bitcoin => ids(&|chunk| sha256.hash_many(&sha256.hash_many(chunk))),
+        Scheme::ChainMakerSha256 => ids(&|chunk| sha256.hash_many(chunk)),
+        Scheme::FiscoBcos | Scheme::ChainMakerSm3 => ids(&|chunk| sm3.hash_many(chunk)),
     }
 }
 
@@ -89,7 +91,15 @@ pub fn record_root(scheme: Scheme, records: &[&[u8]]) -> RootReport {
         Leaves::Records(r) => merkle::merkle_root(scheme, &r),
         Leaves::Ids(ids) => merkle::merkle_root(scheme, &ids),
     };
-    computed.expect("block leaves are valid for their scheme")
+    header_root(computed)
+}
+
+/// The root a block header carries for a computed root: every record list has one, but a
+/// ChainMaker tree of no leaves has none and the header's field holds 32 zero bytes then.
+/// (Record encodings are valid RFC 9162 leaves and ids are 32 bytes, so no other error can
+/// occur.)
+pub(crate) fn header_root(computed: Result<RootReport, merkle::MerkleError>) -> RootReport {
+    computed.unwrap_or_else(|_| RootReport::new([0; 32], 0, None))
 }
 
 /// A block's Merkle leaves.
@@ -98,6 +108,6 @@ pub fn record_root(scheme: Scheme, records: &[&[u8]]) -> RootReport {
 pub enum Leaves<'a> {
     /// Record encodings (RFC 9162).
     Records(Vec<&'a [u8]>),
-    /// Record ids (Bitcoin).
+    /// Record ids (every scheme but RFC 9162).
     Ids(Vec<[u8; 32]>),
 }

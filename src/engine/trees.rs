@@ -1,4 +1,4 @@
-//! The SHA-256 tree engines (RFC 9162 and Bitcoin trees): the CPU engine (multi-buffer SIMD
+//! The tree engines (SHA-256 and SM3 trees of every scheme): the CPU engine (multi-buffer SIMD
 //! levels, subtrees across the verifier's pool) and, with the `gpu` feature, the GPU kernels.
 #![forbid(unsafe_code)]
 
@@ -111,13 +111,17 @@ mod gpu {
         }
     }
 
-    /// Leaves the GPU may hash: every Bitcoin leaf is a 32-byte txid (the first that is not is
-    /// reported as the CPU engine reports it, so the input error is the same on both).
+    /// Leaves the GPU may hash: every leaf of a scheme whose leaves are hashes is 32 bytes
+    /// (the first that is not is reported as the CPU engine reports it, so the input error is
+    /// the same on both), and a scheme without an empty root gets leaves.
     fn check_leaves<L: AsRef<[u8]>>(scheme: Scheme, leaves: &[L]) -> Result<(), MerkleError> {
+        if leaves.is_empty() && scheme.empty_root().is_none() {
+            return Err(MerkleError::EmptyTree { scheme });
+        }
         let bad = leaves
             .iter()
             .enumerate()
-            .find(|(_, l)| scheme == Scheme::Bitcoin && l.as_ref().len() != 32);
+            .find(|(_, l)| !scheme.hashes_leaves() && l.as_ref().len() != 32);
         match bad {
             Some((index, leaf)) => Err(MerkleError::InvalidLeafLength {
                 index,

@@ -743,7 +743,8 @@ fn root_job<L: AsRef<[u8]> + Sync>(
     profiler: &mut Profiler,
 ) -> Result<([u8; 32], Option<DuplicatePair>), GpuFault> {
     if leaves.is_empty() {
-        return Ok((scheme.empty_root(), None));
+        // The engine refuses an empty ChainMaker tree before a job is made.
+        return Ok((scheme.empty_root().unwrap_or_default(), None));
     }
     if leaves.len() == 1 && scheme == Scheme::Bitcoin {
         // A one-transaction block's root is its txid: nothing to hash.

@@ -3,8 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::sha256::Platform;
-use super::{DuplicatePair, MerkleError, RootReport, Scheme};
+use super::{DuplicatePair, HashPaths, MerkleError, OddNode, RootReport, Scheme, TreeHash};
 
 /// Leaves per subtree task (a power of two). 4096 leaves make 128 KiB of leaf hashes, which
 /// with their levels stay in L2 (1.25 MiB per core on the reference Ice Lake Xeon) while the
@@ -12,19 +11,19 @@ use super::{DuplicatePair, MerkleError, RootReport, Scheme};
 /// by that cache arithmetic; other sizes have not been benchmarked yet.
 pub const SUBTREE_LEAVES: usize = 1 << 12;
 
-/// The hashing a tree needs, for one scheme on one SHA-256 path.
+/// The hashing a tree needs, for one scheme on chosen SHA-256 and SM3 paths.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TreeHasher {
     pub(crate) scheme: Scheme,
-    pub(crate) platform: Platform,
+    pub(crate) paths: HashPaths,
 }
 
 impl TreeHasher {
-    /// The hasher on this CPU's fastest path (single messages go to SHA-NI where present).
+    /// The hasher on this CPU's fastest paths.
     pub(crate) fn detected(scheme: Scheme) -> Self {
         TreeHasher {
             scheme,
-            platform: Platform::detect(),
+            paths: HashPaths::detect(),
         }
     }
 
@@ -38,60 +37,81 @@ impl TreeHasher {
     /// One parent (see [`Scheme::node_hash`]).
     pub(crate) fn node(&self, left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
         let mut out = [[0u8; 32]; 1];
-        let children = [*left, *right];
-        match self.scheme {
-            Scheme::Rfc9162 => self.platform.hash_rfc9162_nodes(&children, &mut out),
-            Scheme::Bitcoin => self.platform.hash_bitcoin_nodes(&children, &mut out),
-        }
+        self.pairs(&[*left, *right], &mut out);
         out[0]
     }
 
-    /// Level 0: RFC 9162 leaf hashes, or Bitcoin txids checked for length and copied.
-    /// `first_index` is the position of `leaves[0]` in the whole tree, for error reports.
+    /// The parent of an odd last node (see [`Scheme::lone_node_hash`]).
+    pub(crate) fn lone(&self, node: &[u8; 32]) -> [u8; 32] {
+        match self.scheme.odd_node() {
+            OddNode::Promote => *node,
+            OddNode::PairWithItself => self.node(node, node),
+            OddNode::HashAlone => {
+                let mut out = [[0u8; 32]; 1];
+                match self.scheme.tree_hash() {
+                    TreeHash::Sm3 => self.paths.sm3.hash_into(&[node], &mut out),
+                    TreeHash::Sha256 => {
+                        self.paths
+                            .sha256
+                            .hash_prefixed_into(None, &[node], &mut out)
+                    }
+                }
+                out[0]
+            }
+        }
+    }
+
+    /// `parents[i]` = the parent of `children[2i]` and `children[2i + 1]`, many at a time,
+    /// for `i < min(parents.len(), children.len() / 2)`.
+    fn pairs(&self, children: &[[u8; 32]], parents: &mut [[u8; 32]]) {
+        let sha256 = self.paths.sha256;
+        match self.scheme {
+            Scheme::Rfc9162 => sha256.hash_rfc9162_nodes(children, parents),
+            Scheme::Bitcoin => sha256.hash_bitcoin_nodes(children, parents),
+            Scheme::ChainMakerSha256 => sha256.hash_concat_nodes(children, parents),
+            Scheme::FiscoBcos | Scheme::ChainMakerSm3 => {
+                self.paths.sm3.hash_pairs(children, parents)
+            }
+        }
+    }
+
+    /// Level 0: RFC 9162 leaf hashes, or (every other scheme) 32-byte leaves checked for
+    /// length and copied. `first_index` is the position of `leaves[0]` in the whole tree, for
+    /// error reports.
     pub(crate) fn leaf_level<L: AsRef<[u8]>>(
         &self,
         leaves: &[L],
         first_index: usize,
         out: &mut [[u8; 32]],
     ) -> Result<(), MerkleError> {
-        match self.scheme {
-            Scheme::Rfc9162 => self.platform.hash_prefixed_into(Some(0x00), leaves, out),
-            Scheme::Bitcoin => {
-                for (i, (leaf, o)) in leaves.iter().zip(out.iter_mut()).enumerate() {
-                    let leaf = leaf.as_ref();
-                    *o = leaf
-                        .try_into()
-                        .map_err(|_| MerkleError::InvalidLeafLength {
-                            index: first_index + i,
-                            len: leaf.len(),
-                        })?;
-                }
-            }
+        if self.scheme.hashes_leaves() {
+            self.paths
+                .sha256
+                .hash_prefixed_into(Some(0x00), leaves, out);
+            return Ok(());
+        }
+        for (i, (leaf, o)) in leaves.iter().zip(out.iter_mut()).enumerate() {
+            let leaf = leaf.as_ref();
+            *o = leaf
+                .try_into()
+                .map_err(|_| MerkleError::InvalidLeafLength {
+                    index: first_index + i,
+                    len: leaf.len(),
+                })?;
         }
         Ok(())
     }
 
     /// One level up: `parents` must hold `children.len().div_ceil(2)` nodes. An odd last child
-    /// moves up unchanged (RFC 9162) or is hashed with itself (Bitcoin). Returns the local
-    /// index of the first identical sibling pair (Bitcoin only).
+    /// follows the scheme's rule ([`TreeHasher::lone`]). Returns the local index of the first
+    /// identical sibling pair (schemes that pair an odd node with itself only).
     pub(crate) fn level_up(&self, children: &[[u8; 32]], parents: &mut [[u8; 32]]) -> Option<u64> {
         let pairs = children.len() / 2;
-        match self.scheme {
-            Scheme::Rfc9162 => self
-                .platform
-                .hash_rfc9162_nodes(children, &mut parents[..pairs]),
-            Scheme::Bitcoin => self
-                .platform
-                .hash_bitcoin_nodes(children, &mut parents[..pairs]),
-        }
+        self.pairs(children, &mut parents[..pairs]);
         if children.len() % 2 == 1 {
-            let last = children[children.len() - 1];
-            parents[pairs] = match self.scheme {
-                Scheme::Rfc9162 => last,
-                Scheme::Bitcoin => self.node(&last, &last),
-            };
+            parents[pairs] = self.lone(&children[children.len() - 1]);
         }
-        if self.scheme == Scheme::Bitcoin {
+        if self.scheme.pairs_odd_node_with_itself() {
             children
                 .chunks_exact(2)
                 .position(|pair| pair[0] == pair[1])
@@ -146,11 +166,14 @@ fn climb(
         std::mem::swap(level, spare);
         height += 1;
     }
-    // Bitcoin pairs a lone last node with itself at every level up to a subtree's full
-    // height, because in the whole tree it is the odd last node of each of those levels.
-    while subtree_height.is_some() && height < stop_level && hasher.scheme == Scheme::Bitcoin {
-        let last = level[0];
-        level[0] = hasher.node(&last, &last);
+    // A lone last node of a subtree is the odd last node of each level of the whole tree up
+    // to the subtree's full height, so it gets the scheme's odd-node rule at each (nothing
+    // to do where the rule moves it up unchanged).
+    while subtree_height.is_some()
+        && height < stop_level
+        && hasher.scheme.odd_node() != OddNode::Promote
+    {
+        level[0] = hasher.lone(&level[0]);
         height += 1;
     }
     height
@@ -159,10 +182,10 @@ fn climb(
 /// The root on one thread: subtrees in order, then the top.
 pub(crate) fn root_serial<L: AsRef<[u8]>>(
     scheme: Scheme,
-    platform: Platform,
+    paths: HashPaths,
     leaves: &[L],
 ) -> Result<RootReport, MerkleError> {
-    let hasher = TreeHasher { scheme, platform };
+    let hasher = TreeHasher { scheme, paths };
     if leaves.len() <= SUBTREE_LEAVES {
         return whole_tree_root(&hasher, leaves);
     }
@@ -183,10 +206,10 @@ pub(crate) fn root_serial<L: AsRef<[u8]>>(
 /// The root on rayon's current pool: one task per aligned subtree.
 pub(crate) fn root_parallel<L: AsRef<[u8]> + Sync>(
     scheme: Scheme,
-    platform: Platform,
+    paths: HashPaths,
     leaves: &[L],
 ) -> Result<RootReport, MerkleError> {
-    let hasher = TreeHasher { scheme, platform };
+    let hasher = TreeHasher { scheme, paths };
     if leaves.len() <= SUBTREE_LEAVES {
         return whole_tree_root(&hasher, leaves);
     }
@@ -212,7 +235,11 @@ fn whole_tree_root<L: AsRef<[u8]>>(
     leaves: &[L],
 ) -> Result<RootReport, MerkleError> {
     if leaves.is_empty() {
-        return Ok(RootReport::new(hasher.scheme.empty_root(), 0, None));
+        let scheme = hasher.scheme;
+        let root = scheme
+            .empty_root()
+            .ok_or(MerkleError::EmptyTree { scheme })?;
+        return Ok(RootReport::new(root, 0, None));
     }
     let mut level = vec![[0u8; 32]; leaves.len()];
     hasher.leaf_level(leaves, 0, &mut level)?;

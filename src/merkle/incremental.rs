@@ -2,8 +2,7 @@
 #![forbid(unsafe_code)]
 
 use super::build::{TreeHasher, first_duplicate};
-use super::sha256::Platform;
-use super::{DuplicatePair, MerkleError, RootReport, Scheme};
+use super::{DuplicatePair, HashPaths, MerkleError, RootReport, Scheme};
 
 /// The growing tree of an append-only log, kept as its frontier: the roots of the complete
 /// subtrees that tile the leaves so far, one per set bit of the size (at most 64 hashes).
@@ -49,7 +48,7 @@ impl IncrementalTree {
     /// bits of `size`, or if `size` exceeds [`IncrementalTree::MAX_RESTORED_SIZE`] (a saved
     /// state is outside input; a size near `u64::MAX` would leave no room to append).
     ///
-    /// A restored Bitcoin log reports duplicate pairs found after the restore and on the
+    /// A restored Bitcoin or ChainMaker log reports duplicate pairs found after the restore and on the
     /// current right edge; pairs inside the restored subtrees were the saver's to report.
     pub fn from_frontier(scheme: Scheme, size: u64, hashes: &[[u8; 32]]) -> Option<Self> {
         if size > Self::MAX_RESTORED_SIZE || hashes.len() != size.count_ones() as usize {
@@ -83,10 +82,10 @@ impl IncrementalTree {
             .collect()
     }
 
-    /// Appends one leaf (a record for RFC 9162, a 32-byte txid for Bitcoin).
+    /// Appends one leaf (a record for RFC 9162, a 32-byte id or hash for the other schemes).
     ///
     /// # Errors
-    /// [`MerkleError::InvalidLeafLength`] for a Bitcoin leaf that is not 32 bytes (the log
+    /// [`MerkleError::InvalidLeafLength`] for a leaf of those schemes that is not 32 bytes (the log
     /// is unchanged).
     pub fn append(&mut self, leaf: &[u8]) -> Result<(), MerkleError> {
         let hash = self.scheme.leaf_hash(leaf).map_err(|e| match e {
@@ -107,7 +106,7 @@ impl IncrementalTree {
     pub fn append_many<L: AsRef<[u8]>>(&mut self, leaves: &[L]) -> Result<(), MerkleError> {
         let hasher = TreeHasher {
             scheme: self.scheme,
-            platform: Platform::detect(),
+            paths: HashPaths::detect(),
         };
         let mut hashes = vec![[0u8; 32]; leaves.len()];
         hasher.leaf_level(leaves, self.size as usize, &mut hashes)?;
@@ -123,7 +122,7 @@ impl IncrementalTree {
         let mut level = 0;
         while self.size >> level & 1 == 1 {
             let left = self.frontier[level];
-            if self.scheme == Scheme::Bitcoin && left == carry {
+            if self.scheme.pairs_odd_node_with_itself() && left == carry {
                 let index = (self.size >> level) - 1;
                 let found = DuplicatePair {
                     level: level as u32,
@@ -139,16 +138,28 @@ impl IncrementalTree {
     }
 
     /// The root at the current size.
-    pub fn root(&self) -> [u8; 32] {
-        self.root_report().root()
+    ///
+    /// # Errors
+    /// [`MerkleError::EmptyTree`] for an empty ChainMaker log (no root, as
+    /// [`merkle_root`](super::merkle_root) says).
+    pub fn root(&self) -> Result<[u8; 32], MerkleError> {
+        self.root_report().map(|report| report.root())
     }
 
-    /// The root at the current size, with the first Bitcoin duplicate pair seen (including
-    /// pairs on the tree's right edge, exactly as a whole-tree build reports them).
-    pub fn root_report(&self) -> RootReport {
+    /// The root at the current size, with the first duplicate pair seen (schemes that pair an
+    /// odd node with itself; including pairs on the tree's right edge, exactly as a
+    /// whole-tree build reports them).
+    ///
+    /// # Errors
+    /// As [`IncrementalTree::root`].
+    pub fn root_report(&self) -> Result<RootReport, MerkleError> {
         let size = self.size;
         if size == 0 {
-            return RootReport::new(self.scheme.empty_root(), 0, None);
+            let scheme = self.scheme;
+            let root = scheme
+                .empty_root()
+                .ok_or(MerkleError::EmptyTree { scheme })?;
+            return Ok(RootReport::new(root, 0, None));
         }
         let top = 63 - size.leading_zeros() as usize;
         let mut duplicate = self.duplicate_pair;
@@ -163,7 +174,7 @@ impl IncrementalTree {
                 (None, true) => Some(self.raise(self.frontier[level])),
                 (Some(right), true) => {
                     let left = self.frontier[level];
-                    if self.scheme == Scheme::Bitcoin && left == right {
+                    if self.scheme.pairs_odd_node_with_itself() && left == right {
                         let found = DuplicatePair {
                             level: level as u32,
                             index: (size >> level) - 1,
@@ -175,15 +186,12 @@ impl IncrementalTree {
                 (Some(right), false) => Some(self.raise(right)),
             };
         }
-        let root = partial.unwrap_or_else(|| self.scheme.empty_root());
-        RootReport::new(root, size, duplicate)
+        let root = partial.expect("a non-empty log has a top subtree");
+        Ok(RootReport::new(root, size, duplicate))
     }
 
-    /// The parent of a lone last node: itself (RFC 9162) or the node hashed with itself.
+    /// The parent of a lone last node, by the scheme's rule.
     fn raise(&self, node: [u8; 32]) -> [u8; 32] {
-        match self.scheme {
-            Scheme::Rfc9162 => node,
-            Scheme::Bitcoin => self.scheme.node_hash(&node, &node),
-        }
+        self.scheme.lone_node_hash(&node)
     }
 }

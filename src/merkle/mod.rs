@@ -57,23 +57,28 @@ mod incremental;
 mod proof;
 #[doc(hidden)]
 pub mod sha256;
+mod simd;
+#[doc(hidden)]
+pub mod sm3;
 mod tree;
 
 #[doc(hidden)]
 pub use build::SUBTREE_LEAVES;
 pub use incremental::IncrementalTree;
-pub use proof::{ProofError, verify_consistency, verify_inclusion};
+pub use proof::{ProofError, verify_consistency, verify_fisco_inclusion, verify_inclusion};
 pub use tree::MerkleTree;
 
 use std::fmt;
 
 use crate::{GpuFault, Placement};
-use sha256::Platform;
 
 #[cfg(feature = "gpu")]
 pub(crate) use build::first_duplicate;
 
 /// A Merkle tree construction.
+///
+/// Every scheme hashes a level's nodes in pairs, left to right; they differ in the hash, in
+/// what a leaf is, and in what happens to an odd last node (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Scheme {
@@ -81,37 +86,119 @@ pub enum Scheme {
     Rfc9162,
     /// Bitcoin block transaction trees (double SHA-256, odd node paired with itself).
     Bitcoin,
+    /// FISCO BCOS v3 transaction and receipt trees in guomi (SM) mode: SM3 of the
+    /// concatenated children, an odd last node hashed alone.
+    FiscoBcos,
+    /// ChainMaker block transaction trees with the SM3 hash (guomi mode): SM3(left ‖ right),
+    /// an odd last node paired with itself.
+    ChainMakerSm3,
+    /// ChainMaker block transaction trees with SHA-256: SHA-256(left ‖ right), an odd last
+    /// node paired with itself.
+    ChainMakerSha256,
+}
+
+/// What one level does with its odd last node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OddNode {
+    /// Moved up unchanged (RFC 9162).
+    Promote,
+    /// Hashed alone: the parent is H(node) (FISCO BCOS).
+    HashAlone,
+    /// Paired with itself: the parent is H(node ‖ node) (Bitcoin, ChainMaker).
+    PairWithItself,
+}
+
+/// The hash function of a scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TreeHash {
+    Sha256,
+    Sm3,
 }
 
 impl Scheme {
-    /// The name used on the command line: `rfc9162` or `bitcoin`.
+    /// Every scheme, in declaration order.
+    pub const ALL: [Scheme; 5] = [
+        Scheme::Rfc9162,
+        Scheme::Bitcoin,
+        Scheme::FiscoBcos,
+        Scheme::ChainMakerSm3,
+        Scheme::ChainMakerSha256,
+    ];
+
+    /// The name used on the command line: `rfc9162`, `bitcoin`, `fisco-bcos`,
+    /// `chainmaker-sm3` or `chainmaker-sha256`.
     pub fn name(self) -> &'static str {
         match self {
             Scheme::Rfc9162 => "rfc9162",
             Scheme::Bitcoin => "bitcoin",
+            Scheme::FiscoBcos => "fisco-bcos",
+            Scheme::ChainMakerSm3 => "chainmaker-sm3",
+            Scheme::ChainMakerSha256 => "chainmaker-sha256",
         }
     }
 
-    /// The root of the empty tree: SHA-256("") for RFC 9162, 32 zero bytes for Bitcoin.
-    pub fn empty_root(self) -> [u8; 32] {
+    /// The root of the tree of no leaves: SHA-256("") for RFC 9162, 32 zero bytes for
+    /// Bitcoin and FISCO BCOS (both chains' convention for a block without transactions),
+    /// and `None` for ChainMaker, whose `GetMerkleRoot` returns no root (nil) for no hashes:
+    /// [`merkle_root`] and [`MerkleTree::build`] report [`MerkleError::EmptyTree`] there.
+    pub fn empty_root(self) -> Option<[u8; 32]> {
         match self {
-            Scheme::Rfc9162 => sha256::sha256(b""),
-            Scheme::Bitcoin => [0; 32],
+            Scheme::Rfc9162 => Some(sha256::sha256(b"")),
+            Scheme::Bitcoin | Scheme::FiscoBcos => Some([0; 32]),
+            Scheme::ChainMakerSm3 | Scheme::ChainMakerSha256 => None,
         }
     }
 
-    /// The hash a leaf contributes to the tree: SHA-256(0x00 ‖ data) for RFC 9162; for
-    /// Bitcoin the leaf is already a 32-byte id and is returned as is.
+    /// Whether a leaf is hashed into the tree (RFC 9162) rather than being a 32-byte hash
+    /// taken as it is (every other scheme: transaction ids or hashes).
+    pub fn hashes_leaves(self) -> bool {
+        self == Scheme::Rfc9162
+    }
+
+    /// Whether an odd last node is paired with itself, so that two different leaf lists
+    /// can share a root (CVE-2012-2459) and a [`RootReport`] names the first
+    /// [`DuplicatePair`]: Bitcoin and ChainMaker.
+    pub fn pairs_odd_node_with_itself(self) -> bool {
+        self.odd_node() == OddNode::PairWithItself
+    }
+
+    pub(crate) fn odd_node(self) -> OddNode {
+        match self {
+            Scheme::Rfc9162 => OddNode::Promote,
+            Scheme::FiscoBcos => OddNode::HashAlone,
+            Scheme::Bitcoin | Scheme::ChainMakerSm3 | Scheme::ChainMakerSha256 => {
+                OddNode::PairWithItself
+            }
+        }
+    }
+
+    pub(crate) fn tree_hash(self) -> TreeHash {
+        match self {
+            Scheme::Rfc9162 | Scheme::Bitcoin | Scheme::ChainMakerSha256 => TreeHash::Sha256,
+            Scheme::FiscoBcos | Scheme::ChainMakerSm3 => TreeHash::Sm3,
+        }
+    }
+
+    /// The hash a leaf contributes to the tree: SHA-256(0x00 ‖ data) for RFC 9162; for every
+    /// other scheme the leaf is already a 32-byte hash and is returned as is.
     ///
     /// # Errors
-    /// [`MerkleError::InvalidLeafLength`] for a Bitcoin leaf that is not 32 bytes.
+    /// [`MerkleError::InvalidLeafLength`] for a leaf of another scheme that is not 32 bytes.
     pub fn leaf_hash(self, data: &[u8]) -> Result<[u8; 32], MerkleError> {
         build::TreeHasher::detected(self).leaf(data)
     }
 
-    /// The parent of two nodes: SHA-256(0x01 ‖ left ‖ right), or SHA-256d(left ‖ right).
+    /// The parent of two nodes: SHA-256(0x01 ‖ left ‖ right) (RFC 9162),
+    /// SHA-256d(left ‖ right) (Bitcoin), SM3(left ‖ right) (FISCO BCOS, ChainMaker SM3) or
+    /// SHA-256(left ‖ right) (ChainMaker SHA-256).
     pub fn node_hash(self, left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
         build::TreeHasher::detected(self).node(left, right)
+    }
+
+    /// The parent of an odd last node: itself (RFC 9162), SM3(node) (FISCO BCOS) or the node
+    /// hashed with itself (Bitcoin, ChainMaker).
+    pub fn lone_node_hash(self, node: &[u8; 32]) -> [u8; 32] {
+        build::TreeHasher::detected(self).lone(node)
     }
 }
 
@@ -127,9 +214,68 @@ impl std::str::FromStr for Scheme {
         match s {
             "rfc9162" | "rfc6962" => Ok(Scheme::Rfc9162),
             "bitcoin" => Ok(Scheme::Bitcoin),
+            "fisco-bcos" => Ok(Scheme::FiscoBcos),
+            "chainmaker-sm3" => Ok(Scheme::ChainMakerSm3),
+            "chainmaker-sha256" => Ok(Scheme::ChainMakerSha256),
             _ => Err(format!(
-                "unknown Merkle scheme {s:?} (expected rfc9162 or bitcoin)"
+                "unknown Merkle scheme {s:?} (expected rfc9162, bitcoin, fisco-bcos, \
+                 chainmaker-sm3 or chainmaker-sha256)"
             )),
+        }
+    }
+}
+
+/// The hash paths a tree is built with: one SHA-256 path and one SM3 path (a scheme uses
+/// one of them). For benchmarks and tests that force a path; [`HashPaths::detect`] is what
+/// the library uses. A forced SHA-256 or SM3 path converts into `HashPaths` with the other
+/// hash on its detected path.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HashPaths {
+    pub(crate) sha256: sha256::Platform,
+    pub(crate) sm3: sm3::Platform,
+}
+
+impl HashPaths {
+    /// The fastest path of each hash on this CPU.
+    pub fn detect() -> Self {
+        HashPaths {
+            sha256: sha256::Platform::detect(),
+            sm3: sm3::Platform::detect(),
+        }
+    }
+
+    /// Both portable reference paths.
+    pub fn portable() -> Self {
+        HashPaths {
+            sha256: sha256::Platform::portable(),
+            sm3: sm3::Platform::portable(),
+        }
+    }
+
+    /// The name of the path `scheme` runs on.
+    pub fn name_for(self, scheme: Scheme) -> &'static str {
+        match scheme.tree_hash() {
+            TreeHash::Sha256 => self.sha256.name(),
+            TreeHash::Sm3 => self.sm3.name(),
+        }
+    }
+}
+
+impl From<sha256::Platform> for HashPaths {
+    fn from(sha256: sha256::Platform) -> Self {
+        HashPaths {
+            sha256,
+            sm3: sm3::Platform::detect(),
+        }
+    }
+}
+
+impl From<sm3::Platform> for HashPaths {
+    fn from(sm3: sm3::Platform) -> Self {
+        HashPaths {
+            sha256: sha256::Platform::detect(),
+            sm3,
         }
     }
 }
@@ -196,9 +342,9 @@ impl RootReport {
         self.leaves
     }
 
-    /// Bitcoin only: the first (lowest level, then lowest index) pair of identical siblings,
-    /// if any. Always `None` for RFC 9162, whose domain-separated hashing has no such
-    /// ambiguity.
+    /// Bitcoin and ChainMaker: the first (lowest level, then lowest index) pair of identical
+    /// siblings, if any. Always `None` for RFC 9162 and FISCO BCOS, which do not pair an odd
+    /// node with itself and so have no such ambiguity.
     pub fn duplicate_pair(&self) -> Option<DuplicatePair> {
         self.duplicate_pair
     }
@@ -209,7 +355,8 @@ impl RootReport {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MerkleError {
-    /// A Bitcoin leaf was not a 32-byte transaction id.
+    /// A leaf of a scheme whose leaves are 32-byte hashes (every scheme but RFC 9162) was not
+    /// 32 bytes.
     InvalidLeafLength {
         /// The leaf's position.
         index: usize,
@@ -230,12 +377,18 @@ pub enum MerkleError {
         /// The tree's size.
         size: u64,
     },
-    /// The scheme has no such proof (Bitcoin trees have no consistency proofs).
+    /// The scheme has no such proof (only RFC 9162 trees have consistency proofs; only
+    /// FISCO BCOS trees have FISCO's proof layout).
     Unsupported {
         /// The scheme.
         scheme: Scheme,
         /// What was asked.
         what: &'static str,
+    },
+    /// The scheme defines no root for no leaves (ChainMaker: `GetMerkleRoot` returns nil).
+    EmptyTree {
+        /// The scheme.
+        scheme: Scheme,
     },
 }
 
@@ -245,7 +398,7 @@ impl fmt::Display for MerkleError {
             MerkleError::InvalidLeafLength { index, len } => {
                 write!(
                     f,
-                    "leaf {index} is {len} bytes; a Bitcoin leaf is a 32-byte txid"
+                    "leaf {index} is {len} bytes; this scheme's leaves are 32-byte hashes"
                 )
             }
             MerkleError::IndexOutOfRange { index, size } => {
@@ -255,6 +408,9 @@ impl fmt::Display for MerkleError {
                 write!(f, "older size {old} is larger than the tree size {size}")
             }
             MerkleError::Unsupported { scheme, what } => write!(f, "{scheme} trees have no {what}"),
+            MerkleError::EmptyTree { scheme } => {
+                write!(f, "{scheme} trees of no leaves have no root")
+            }
         }
     }
 }
@@ -262,38 +418,41 @@ impl fmt::Display for MerkleError {
 impl std::error::Error for MerkleError {}
 
 /// The root of `leaves` under `scheme`, on every core of rayon's global pool and the fastest
-/// SHA-256 path of this CPU. (A [`Verifier`](crate::Verifier) does the same on its own pool.)
+/// SHA-256 or SM3 path of this CPU. (A [`Verifier`](crate::Verifier) does the same on its own
+/// pool.)
 ///
-/// Costs `n` leaf hashes (RFC 9162) and `n − 1` node hashes; memory is per-thread scratch of
-/// one subtree, not the whole tree.
+/// Costs `n` leaf hashes (RFC 9162) and about `n` node hashes; memory is per-thread scratch
+/// of one subtree, not the whole tree.
 ///
 /// # Errors
-/// [`MerkleError::InvalidLeafLength`] for a Bitcoin leaf that is not 32 bytes.
+/// [`MerkleError::InvalidLeafLength`] for a leaf that is not 32 bytes (every scheme but RFC
+/// 9162); [`MerkleError::EmptyTree`] for no leaves under ChainMaker.
 pub fn merkle_root<L: AsRef<[u8]> + Sync>(
     scheme: Scheme,
     leaves: &[L],
 ) -> Result<RootReport, MerkleError> {
-    build::root_parallel(scheme, Platform::detect(), leaves)
+    build::root_parallel(scheme, HashPaths::detect(), leaves)
 }
 
 #[doc(hidden)]
-/// [`merkle_root`] on one thread with a chosen SHA-256 path: for benchmarks and for tests that
+/// [`merkle_root`] on one thread with chosen hash paths: for benchmarks and for tests that
 /// compare paths.
 ///
 /// # Errors
 /// As [`merkle_root`].
 pub fn merkle_root_with<L: AsRef<[u8]>>(
     scheme: Scheme,
-    platform: Platform,
+    paths: impl Into<HashPaths>,
     leaves: &[L],
 ) -> Result<RootReport, MerkleError> {
-    build::root_serial(scheme, platform, leaves)
+    build::root_serial(scheme, paths.into(), leaves)
 }
 
 #[doc(hidden)]
-/// The obvious, slow root: one hash at a time with the portable SHA-256 (independent of both
-/// the SIMD paths and `sha2`), the tree built by the scheme's recursive definition. The reference twin the fast
-/// paths are tested against; not for production use.
+/// The obvious, slow root: one hash at a time on the portable SHA-256 and SM3 (independent of
+/// the SIMD paths, `sha2` and `sm3`), the tree built by the scheme's definition (RFC 9162's
+/// recursion; level by level for the others). The reference twin the fast paths are tested
+/// against; not for production use.
 ///
 /// # Errors
 /// As [`merkle_root`].
@@ -303,7 +462,7 @@ pub fn merkle_root_reference<L: AsRef<[u8]>>(
 ) -> Result<[u8; 32], MerkleError> {
     let hasher = build::TreeHasher {
         scheme,
-        platform: Platform::portable(),
+        paths: HashPaths::portable(),
     };
     let hashes = leaves
         .iter()
@@ -317,31 +476,38 @@ pub fn merkle_root_reference<L: AsRef<[u8]>>(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(match scheme {
-        Scheme::Rfc9162 => tree::rfc9162_mth(&hasher, &hashes),
-        Scheme::Bitcoin => {
-            if hashes.is_empty() {
-                return Ok(scheme.empty_root());
-            }
-            let mut level = hashes;
-            while level.len() > 1 {
-                level = level
-                    .chunks(2)
-                    .map(|pair| hasher.node(&pair[0], pair.get(1).unwrap_or(&pair[0])))
-                    .collect();
-            }
-            level[0]
-        }
-    })
+    if hashes.is_empty() {
+        return scheme.empty_root().ok_or(MerkleError::EmptyTree { scheme });
+    }
+    if scheme == Scheme::Rfc9162 {
+        return Ok(tree::rfc9162_mth(&hasher, &hashes));
+    }
+    let mut level = hashes;
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [left, right] => hasher.node(left, right),
+                [lone] => hasher.lone(lone),
+                _ => unreachable!("chunks(2) yields one or two nodes"),
+            })
+            .collect();
+    }
+    Ok(level[0])
 }
 
 #[doc(hidden)]
 /// One tree level up, the primitive every tree here is built from: `children` → parents,
-/// pairs hashed many at a time on `platform`; an odd last child moves up unchanged (RFC 9162)
-/// or is hashed with itself (Bitcoin). Returns the parents (`children.len().div_ceil(2)`).
-pub fn hash_level(scheme: Scheme, platform: Platform, children: &[[u8; 32]]) -> Vec<[u8; 32]> {
+/// pairs hashed many at a time on `paths`; an odd last child follows the scheme's rule
+/// (moved up, hashed alone, or hashed with itself). Returns the parents
+/// (`children.len().div_ceil(2)`).
+pub fn hash_level(
+    scheme: Scheme,
+    paths: impl Into<HashPaths>,
+    children: &[[u8; 32]],
+) -> Vec<[u8; 32]> {
     let mut parents = vec![[0u8; 32]; children.len().div_ceil(2)];
-    hash_level_into(scheme, platform, children, &mut parents);
+    hash_level_into(scheme, paths, children, &mut parents);
     parents
 }
 
@@ -351,13 +517,17 @@ pub fn hash_level(scheme: Scheme, platform: Platform, children: &[[u8; 32]]) -> 
 /// children.len().div_ceil(2))` parents are written, and that count is returned.
 pub fn hash_level_into(
     scheme: Scheme,
-    platform: Platform,
+    paths: impl Into<HashPaths>,
     children: &[[u8; 32]],
     parents: &mut [[u8; 32]],
 ) -> usize {
     let count = parents.len().min(children.len().div_ceil(2));
     let children = &children[..children.len().min(2 * count)];
-    build::TreeHasher { scheme, platform }.level_up(children, &mut parents[..count]);
+    build::TreeHasher {
+        scheme,
+        paths: paths.into(),
+    }
+    .level_up(children, &mut parents[..count]);
     count
 }
 

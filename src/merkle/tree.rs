@@ -4,8 +4,7 @@
 use rayon::prelude::*;
 
 use super::build::{SUBTREE_LEAVES, TreeHasher, first_duplicate};
-use super::sha256::Platform;
-use super::{DuplicatePair, MerkleError, RootReport, Scheme};
+use super::{DuplicatePair, HashPaths, MerkleError, OddNode, RootReport, Scheme};
 use crate::{GpuFault, Placement};
 
 /// A Merkle tree with every level kept, so it can prove any leaf's inclusion and its
@@ -17,9 +16,8 @@ use crate::{GpuFault, Placement};
 pub struct MerkleTree {
     scheme: Scheme,
     /// `levels[0]` are the leaf hashes; `levels[j + 1][i]` is the parent of
-    /// `levels[j][2i]` and `levels[j][2i + 1]` (or of the lone `levels[j][2i]`: moved up
-    /// unchanged under RFC 9162, hashed with itself under Bitcoin). The last level has one node
-    /// (none for the empty tree).
+    /// `levels[j][2i]` and `levels[j][2i + 1]` (or of the lone `levels[j][2i]`, by the
+    /// scheme's odd-node rule). The last level has one node (none for the empty tree).
     levels: Vec<Vec<[u8; 32]>>,
     duplicate_pair: Option<DuplicatePair>,
     placement: Placement,
@@ -27,26 +25,34 @@ pub struct MerkleTree {
 }
 
 impl MerkleTree {
-    /// Builds the tree of `leaves` (raw records for RFC 9162; 32-byte txids for Bitcoin) with
-    /// the fastest SHA-256 path of this CPU.
+    /// Builds the tree of `leaves` (raw records for RFC 9162; 32-byte transaction ids or
+    /// hashes for the other schemes) with the fastest SHA-256 or SM3 path of this CPU.
     ///
     /// # Errors
-    /// [`MerkleError::InvalidLeafLength`] for a Bitcoin leaf that is not 32 bytes.
+    /// [`MerkleError::InvalidLeafLength`] for a leaf that is not 32 bytes (every scheme but
+    /// RFC 9162); [`MerkleError::EmptyTree`] for no leaves under ChainMaker, whose trees of no
+    /// leaves have no root.
     pub fn build<L: AsRef<[u8]> + Sync>(scheme: Scheme, leaves: &[L]) -> Result<Self, MerkleError> {
-        Self::build_with(scheme, Platform::detect(), leaves)
+        Self::build_with(scheme, HashPaths::detect(), leaves)
     }
 
-    /// [`MerkleTree::build`] with a chosen SHA-256 path.
+    /// [`MerkleTree::build`] with chosen hash paths.
     ///
     /// # Errors
     /// As [`MerkleTree::build`].
     #[doc(hidden)]
     pub fn build_with<L: AsRef<[u8]> + Sync>(
         scheme: Scheme,
-        platform: Platform,
+        paths: impl Into<HashPaths>,
         leaves: &[L],
     ) -> Result<Self, MerkleError> {
-        let hasher = TreeHasher { scheme, platform };
+        if leaves.is_empty() && scheme.empty_root().is_none() {
+            return Err(MerkleError::EmptyTree { scheme });
+        }
+        let hasher = TreeHasher {
+            scheme,
+            paths: paths.into(),
+        };
         let mut sizes = vec![leaves.len()];
         while let Some(&last) = sizes.last().filter(|&&s| s > 1) {
             sizes.push(last.div_ceil(2));
@@ -174,20 +180,24 @@ impl MerkleTree {
         self.levels.first().map_or(0, |l| l.len() as u64)
     }
 
-    /// The root hash.
+    /// The root hash (of the empty tree: [`Scheme::empty_root`], which every scheme that
+    /// builds an empty tree has).
     pub fn root(&self) -> [u8; 32] {
         self.levels
             .last()
-            .map_or_else(|| self.scheme.empty_root(), |top| top[0])
+            .map(|top| top[0])
+            .or_else(|| self.scheme.empty_root())
+            .unwrap_or_default()
     }
 
-    /// The root with what was seen building it (Bitcoin duplicate pairs).
+    /// The root with what was seen building it (duplicate pairs, for the schemes that pair an
+    /// odd node with itself).
     pub fn root_report(&self) -> RootReport {
         RootReport::new(self.root(), self.size(), self.duplicate_pair)
             .on(self.placement, self.gpu_fault)
     }
 
-    /// Leaf `index`'s hash (the leaf itself for Bitcoin).
+    /// Leaf `index`'s hash (the leaf itself for every scheme but RFC 9162).
     pub fn leaf_hash(&self, index: u64) -> Option<[u8; 32]> {
         self.levels
             .first()?
@@ -196,8 +206,10 @@ impl MerkleTree {
     }
 
     /// The audit path of leaf `index`: sibling hashes from the leaf's level upward, as RFC
-    /// 9162 §2.1.3.1 `PATH(m, D[n])` (for Bitcoin, the block's Merkle branch, a lone node's
-    /// sibling being itself). O(log n).
+    /// 9162 §2.1.3.1 `PATH(m, D[n])`. A lone last node has no sibling: it contributes no entry
+    /// where the scheme moves it up or hashes it alone (RFC 9162, FISCO BCOS), and itself where
+    /// it is paired with itself (Bitcoin's Merkle branch, ChainMaker's `GetMerklePath`).
+    /// O(log n). FISCO BCOS's own proof layout is [`MerkleTree::fisco_proof`].
     ///
     /// # Errors
     /// [`MerkleError::IndexOutOfRange`] if `index >= size`.
@@ -210,15 +222,51 @@ impl MerkleTree {
         let mut i = index as usize;
         for level in &self.levels[..self.levels.len() - 1] {
             let sibling = i ^ 1;
-            match (level.get(sibling), self.scheme) {
+            match (level.get(sibling), self.scheme.odd_node()) {
                 (Some(node), _) => path.push(*node),
-                // A lone last node: moved up (no entry) or paired with itself.
-                (None, Scheme::Rfc9162) => {}
-                (None, _) => path.push(level[i]),
+                (None, OddNode::PairWithItself) => path.push(level[i]),
+                (None, OddNode::Promote | OddNode::HashAlone) => {}
             }
             i /= 2;
         }
         Ok(path)
+    }
+
+    /// Leaf `index`'s inclusion proof in FISCO BCOS's own layout, as FISCO's
+    /// `generateMerkleProof` (`bcos-crypto/merkle/Merkle.h`) writes it and its RPC serves it
+    /// (`txProof`): for each level from the leaves up to below the root, a count element
+    /// (the count as a 4-byte big-endian number, then 28 zero bytes: FISCO's proofs are
+    /// vectors of 32-byte hashes) followed by that group's 1 or 2 nodes, the proven node among
+    /// them. A one-leaf tree's proof is the leaf alone. Check it with
+    /// [`verify_fisco_inclusion`](super::verify_fisco_inclusion).
+    ///
+    /// # Errors
+    /// [`MerkleError::Unsupported`] for other schemes; [`MerkleError::IndexOutOfRange`] if
+    /// `index >= size`.
+    pub fn fisco_proof(&self, index: u64) -> Result<Vec<[u8; 32]>, MerkleError> {
+        if self.scheme != Scheme::FiscoBcos {
+            return Err(MerkleError::Unsupported {
+                scheme: self.scheme,
+                what: "FISCO BCOS proofs",
+            });
+        }
+        let size = self.size();
+        if index >= size {
+            return Err(MerkleError::IndexOutOfRange { index, size });
+        }
+        let mut i = index as usize;
+        let mut proof = Vec::new();
+        if size == 1 {
+            proof.push(self.levels[0][0]);
+        }
+        for level in self.levels.iter().take_while(|level| level.len() > 1) {
+            let start = i & !1;
+            let group = &level[start..level.len().min(start + 2)];
+            proof.push(super::proof::fisco_count_element(group.len() as u32));
+            proof.extend_from_slice(group);
+            i /= 2;
+        }
+        Ok(proof)
     }
 
     /// The proof that the tree's first `old` leaves are a prefix of it: RFC 9162 §2.1.4.1
@@ -226,7 +274,7 @@ impl MerkleTree {
     ///
     /// # Errors
     /// [`MerkleError::SizeOutOfRange`] if `old > size`; [`MerkleError::Unsupported`] for
-    /// Bitcoin trees.
+    /// every scheme but RFC 9162.
     pub fn consistency_proof(&self, old: u64) -> Result<Vec<[u8; 32]>, MerkleError> {
         let size = self.size();
         if self.scheme != Scheme::Rfc9162 {
@@ -281,7 +329,7 @@ pub(crate) fn largest_power_of_two_below(n: u64) -> u64 {
 /// RFC 9162 §2.1.1 `MTH(D[n])` by its recursive definition, over leaf hashes: the reference.
 pub(crate) fn rfc9162_mth(hasher: &TreeHasher, leaf_hashes: &[[u8; 32]]) -> [u8; 32] {
     match leaf_hashes.len() {
-        0 => Scheme::Rfc9162.empty_root(),
+        0 => super::sha256::sha256(b""),
         1 => leaf_hashes[0],
         n => {
             let k = largest_power_of_two_below(n as u64) as usize;

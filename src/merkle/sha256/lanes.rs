@@ -1,45 +1,14 @@
-//! The SHA-256 compression written once for any vector of `u32` lanes (AVX2: 8, AVX-512: 16).
+//! The SHA-256 compression written once for any vector of `u32` lanes (AVX2: 8, AVX-512: 16;
+//! see the shared `simd` module).
 //!
-//! Each lane hashes its own message; all lanes run the same instructions. The ISA modules
-//! implement [`U32Lanes`] with `#[inline(always)]` wrappers around their intrinsics and call
+//! Each lane hashes its own message; all lanes run the same instructions. The kernels call
 //! [`compress_lanes`] from a `#[target_feature]` function, so after inlining the whole
-//! compression is compiled for that ISA. Only the operations SHA-256 needs are abstracted,
-//! and AVX-512's three-input logic (`vpternlogd`) and rotates (`vprord`) stay single
-//! instructions where the ISA has them.
+//! compression is compiled for that ISA.
 
 #![allow(unsafe_code)]
 
 use super::{Blocks, K256, LaneStates};
-
-/// A vector of `u32` lanes and the operations SHA-256 needs on it.
-///
-/// # Safety
-/// Every method may only be called where the implementing ISA's target features are enabled
-/// (the kernels guarantee this: they reach these methods only from their
-/// `#[target_feature]` entry points, which are reached only after run-time detection).
-pub(super) unsafe trait U32Lanes: Copy {
-    /// Every lane = `x`.
-    unsafe fn splat(x: u32) -> Self;
-    /// Lane-wise wrapping addition.
-    unsafe fn add(a: Self, b: Self) -> Self;
-    /// `a ^ b ^ c`.
-    unsafe fn xor3(a: Self, b: Self, c: Self) -> Self;
-    /// SHA-256 `Ch(e, f, g) = (e & f) ^ (!e & g)`.
-    unsafe fn choose(e: Self, f: Self, g: Self) -> Self;
-    /// SHA-256 `Maj(a, b, c)`.
-    unsafe fn majority(a: Self, b: Self, c: Self) -> Self;
-    /// Rotate each lane right by `R` bits (`L` = 32 − `R`, spelled out because stable Rust
-    /// has no const arithmetic on generic parameters).
-    unsafe fn rotr<const R: i32, const L: i32>(a: Self) -> Self;
-    /// Shift each lane right by `R` bits.
-    unsafe fn shr<const R: i32>(a: Self) -> Self;
-    /// Word `word` (big-endian) of each lane's block: lane `l` reads `blocks[l][4*word..]`.
-    unsafe fn load_message_word(blocks: &Blocks, word: usize) -> Self;
-    /// State word `word` of each lane: lane `l` reads `states[l][word]`.
-    unsafe fn load_state_word(states: &LaneStates, word: usize) -> Self;
-    /// Writes each lane back to `states[l][word]`.
-    unsafe fn store_state_word(self, states: &mut LaneStates, word: usize);
-}
+use crate::merkle::simd::U32Lanes;
 
 /// Compresses `blocks[b][lane]` for every `b`, in order, into `states[lane]`, for the first
 /// `V::LANES` lanes. Follows FIPS 180-4 §6.2.2 word for word, lane-parallel.

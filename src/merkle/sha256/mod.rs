@@ -30,12 +30,9 @@ mod shani;
 
 use std::sync::OnceLock;
 
-/// The widest kernel's lane count; buffers are sized for it and narrower kernels use a prefix.
-const MAX_LANES: usize = 16;
-/// One 64-byte block per lane.
-type Blocks = [[u8; 64]; MAX_LANES];
-/// One eight-word chaining state per lane, FIPS word order (`a..h`).
-type LaneStates = [[u32; 8]; MAX_LANES];
+use super::simd::{Blocks, LaneKernel, LaneStates, MAX_LANES, hash_padded_into, state_bytes};
+#[cfg(target_arch = "x86_64")]
+use super::simd::{avx2::Token as Avx2Token, avx512::Token as Avx512Token};
 
 /// SHA-256 initial hash value (FIPS 180-4 §5.3.3).
 pub(crate) const IV: [u32; 8] = [
@@ -81,9 +78,9 @@ enum Path {
     #[cfg(target_arch = "x86_64")]
     ShaNi(shani::Token),
     #[cfg(target_arch = "x86_64")]
-    Avx2(avx2::Token),
+    Avx2(Avx2Token),
     #[cfg(target_arch = "x86_64")]
-    Avx512(avx512::Token),
+    Avx512(Avx512Token),
 }
 
 impl std::fmt::Debug for Platform {
@@ -126,7 +123,7 @@ impl Platform {
     /// The AVX2 path, if this CPU has AVX2.
     pub fn avx2() -> Option<Platform> {
         #[cfg(target_arch = "x86_64")]
-        if let Some(token) = avx2::Token::detect() {
+        if let Some(token) = Avx2Token::detect() {
             return Some(Platform(Path::Avx2(token)));
         }
         None
@@ -135,7 +132,7 @@ impl Platform {
     /// The AVX-512 path, if this CPU has AVX-512 F and BW.
     pub fn avx512() -> Option<Platform> {
         #[cfg(target_arch = "x86_64")]
-        if let Some(token) = avx512::Token::detect() {
+        if let Some(token) = Avx512Token::detect() {
             return Some(Platform(Path::Avx512(token)));
         }
         None
@@ -204,48 +201,9 @@ impl Platform {
         inputs: &[M],
         out: &mut [[u8; 32]],
     ) {
-        let prefix_len = usize::from(prefix.is_some());
-        let block_count = |m: &M| (prefix_len + m.as_ref().len() + 9).div_ceil(64);
-        let uniform = inputs
-            .windows(2)
-            .all(|w| block_count(&w[0]) == block_count(&w[1]));
-        let order: Vec<usize> = if uniform {
-            (0..inputs.len()).collect()
-        } else {
-            let mut order: Vec<usize> = (0..inputs.len()).collect();
-            order.sort_by_key(|&i| block_count(&inputs[i]));
-            order
-        };
-        let mut buffer: Vec<Blocks> = Vec::new();
-        let mut start = 0;
-        while start < order.len() {
-            let blocks = block_count(&inputs[order[start]]);
-            let remaining = order.len() - start;
-            let kernel = self.kernel_for(remaining);
-            let mut end = start + 1;
-            while end < order.len()
-                && end - start < kernel.lanes()
-                && block_count(&inputs[order[end]]) == blocks
-            {
-                end += 1;
-            }
-            let chunk = &order[start..end];
-            buffer.resize(blocks, [[0u8; 64]; MAX_LANES]);
-            for (lane, &i) in chunk.iter().enumerate() {
-                let data = inputs[i].as_ref();
-                for (b, block) in buffer.iter_mut().enumerate() {
-                    fill_padded_block(prefix, data, b, &mut block[lane]);
-                }
-            }
-            let mut states = [IV; MAX_LANES];
-            kernel.compress(&mut states, &buffer);
-            for (lane, &i) in chunk.iter().enumerate() {
-                if let Some(o) = out.get_mut(i) {
-                    *o = state_bytes(&states[lane]);
-                }
-            }
-            start = end;
-        }
+        hash_padded_into(IV, prefix, inputs, out, |remaining| {
+            self.kernel_for(remaining)
+        });
     }
 
     /// RFC 9162 interior nodes: `parents[i]` = SHA-256(0x01 ‖ `children[2i]` ‖ `children[2i+1]`)
@@ -280,9 +238,20 @@ impl Platform {
         }
     }
 
+    /// Plain concatenation nodes (ChainMaker's SHA-256 trees): `parents[i]` =
+    /// SHA-256(`children[2i]` ‖ `children[2i+1]`) for `i < min(parents.len(), children.len() / 2)`.
+    pub(crate) fn hash_concat_nodes(self, children: &[[u8; 32]], parents: &mut [[u8; 32]]) {
+        self.hash_pair_nodes(children, parents, false);
+    }
+
     /// Bitcoin interior nodes: `parents[i]` = SHA-256(SHA-256(`children[2i]` ‖ `children[2i+1]`))
     /// for `i < min(parents.len(), children.len() / 2)`.
     pub(crate) fn hash_bitcoin_nodes(self, children: &[[u8; 32]], parents: &mut [[u8; 32]]) {
+        self.hash_pair_nodes(children, parents, true);
+    }
+
+    /// SHA-256 of each pair of children, hashed once more when `double`.
+    fn hash_pair_nodes(self, children: &[[u8; 32]], parents: &mut [[u8; 32]], double: bool) {
         // First hash: the 64 bytes, then a constant padding block (0x80, bit length 512).
         // Second hash: one block holding the 32-byte digest, 0x80 and bit length 256.
         let mut first = [[[0u8; 64]; MAX_LANES]; 2];
@@ -306,11 +275,13 @@ impl Platform {
             }
             let mut states = [IV; MAX_LANES];
             kernel.compress(&mut states, &first);
-            for lane in 0..end - start {
-                second[0][lane][..32].copy_from_slice(&state_bytes(&states[lane]));
+            if double {
+                for lane in 0..end - start {
+                    second[0][lane][..32].copy_from_slice(&state_bytes(&states[lane]));
+                }
+                states = [IV; MAX_LANES];
+                kernel.compress(&mut states, &second);
             }
-            let mut states = [IV; MAX_LANES];
-            kernel.compress(&mut states, &second);
             for (lane, parent) in parents[start..end].iter_mut().enumerate() {
                 *parent = state_bytes(&states[lane]);
             }
@@ -331,7 +302,7 @@ impl Platform {
     }
 }
 
-impl Path {
+impl LaneKernel for Path {
     /// Messages this path's kernel fills per call.
     fn lanes(self) -> usize {
         match self {
@@ -346,7 +317,7 @@ impl Path {
     }
 
     /// Compresses `blocks[b][lane]` for every `b`, in order, into `states[lane]`, for the
-    /// first [`Path::lanes`] lanes. The SIMD kernels take their token: no token, no call.
+    /// first [`LaneKernel::lanes`] lanes. The SIMD kernels take their token: no token, no call.
     fn compress(self, states: &mut LaneStates, blocks: &[Blocks]) {
         match self {
             Path::Portable => portable::compress(states, blocks),
@@ -358,7 +329,9 @@ impl Path {
             Path::Avx512(token) => avx512::compress(token, states, blocks),
         }
     }
+}
 
+impl Path {
     /// `compress` of an RFC 9162 node's two blocks from the IV (callers pass IV states), where
     /// the vector kernels exploit the IV and the second block's fixed words.
     fn rfc9162_node(self, states: &mut LaneStates, blocks: &[Blocks; 2]) {
@@ -370,49 +343,6 @@ impl Path {
             _ => self.compress(states, blocks),
         }
     }
-}
-
-/// Writes block `index` of the padded message `prefix ‖ data ‖ 0x80 ‖ 0… ‖ bitlen` (FIPS 180-4
-/// §5.1.1) into `block`, copying the data part with one slice copy.
-fn fill_padded_block(prefix: Option<u8>, data: &[u8], index: usize, block: &mut [u8; 64]) {
-    let prefix_len = usize::from(prefix.is_some());
-    let message_len = prefix_len + data.len();
-    let start = 64 * index;
-    let end = start + 64;
-    let mut written = 0;
-    if let (Some(byte), 0) = (prefix, index) {
-        block[0] = byte;
-        written = 1;
-    }
-    // Data occupies stream bytes prefix_len..message_len.
-    let data_lo = start.max(prefix_len);
-    let data_hi = end.min(message_len);
-    if data_lo < data_hi {
-        block[data_lo - start..data_hi - start]
-            .copy_from_slice(&data[data_lo - prefix_len..data_hi - prefix_len]);
-        written = data_hi - start;
-    }
-    if written < 64 {
-        block[written..].fill(0);
-        if (start..end).contains(&message_len) {
-            block[message_len - start] = 0x80;
-        }
-        // The bit length ends the last block; the block count guarantees it fits there.
-        let total_blocks = (message_len + 9).div_ceil(64);
-        if index + 1 == total_blocks {
-            block[56..].copy_from_slice(&((message_len as u64) * 8).to_be_bytes());
-        }
-    }
-}
-
-/// A chaining state as the big-endian digest bytes.
-#[inline]
-fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
-        chunk.copy_from_slice(&word.to_be_bytes());
-    }
-    out
 }
 
 /// Measures the SHA-NI compression throughput bound on this CPU: `rounds` × 64 compressions
