@@ -100,7 +100,8 @@
 //!
 //! ## `unsafe`
 //!
-//! Only the SHA-256 SIMD kernels (`merkle::sha256::{shani, avx2, avx512, lanes}`) and the
+//! Only the SIMD hash kernels (`merkle::simd` and `merkle::{sha256, sm3}::{shani, avx2,
+//! avx512, lanes}`) and the
 //! Ed25519 AVX-512 IFMA lanes (`sig::ifma`) use `unsafe`: CPU intrinsics, unaligned loads
 //! inside fixed-size arrays, and `[u64; 8]` ↔ `__m512i` transmutes, each with its safety
 //! argument. Each SIMD path is reachable only through a zero-sized token that its run-time
@@ -144,14 +145,17 @@ pub use verifier::{
 /// semver promise covers anything reached through this module, and it may change in any
 /// release.
 ///
-/// SIMD path selection ([`unstable::Sha256Platform`] is an opaque token from run-time
-/// detection: it cannot name a path the CPU lacks), single-threaded and reference roots,
+/// SIMD path selection ([`unstable::Sha256Platform`] and [`unstable::Sm3Platform`] are opaque
+/// tokens from run-time detection: they cannot name a path the CPU lacks;
+/// [`unstable::HashPaths`] pairs them for a tree), single-threaded and reference roots,
 /// per-level hashing, the SHA-NI throughput probe, and per-pass GPU timings.
 #[doc(hidden)]
 pub mod unstable {
     pub use crate::merkle::sha256::{Platform as Sha256Platform, sha_ni_bound};
+    pub use crate::merkle::sm3::{Platform as Sm3Platform, sm3};
     pub use crate::merkle::{
-        SUBTREE_LEAVES, hash_level, hash_level_into, merkle_root_reference, merkle_root_with,
+        HashPaths, SUBTREE_LEAVES, hash_level, hash_level_into, merkle_root_reference,
+        merkle_root_with,
     };
 
     #[cfg(feature = "gpu")]

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use blockverify::merkle::sha256::Platform;
+use blockverify::merkle::sm3::Platform as Sm3Platform;
 use blockverify::merkle::{
-    self, DuplicatePair, IncrementalTree, MerkleError, MerkleTree, ProofError, Scheme, merkle_root,
-    merkle_root_reference, merkle_root_with, verify_consistency, verify_inclusion,
+    self, DuplicatePair, HashPaths, IncrementalTree, MerkleError, MerkleTree, ProofError, Scheme,
+    merkle_root, merkle_root_reference, merkle_root_with, verify_consistency, verify_inclusion,
 };
 use rand::{RngExt, SeedableRng};
 
@@ -690,20 +691,33 @@ fn parallel_serial_platforms_and_reference_agree_on_random_sizes() {
     for &n in &sizes {
         let records = leaves(n, n as u64);
         let ids = txids(n, n as u64);
-        for (scheme, data) in [
-            (
-                Scheme::Rfc9162,
-                records.iter().map(|r| r.as_slice()).collect::<Vec<_>>(),
-            ),
-            (Scheme::Bitcoin, ids.iter().map(|r| r.as_slice()).collect()),
-        ] {
-            let reference = merkle_root_reference(scheme, &data).unwrap();
-            for platform in Platform::available() {
+        let id_slices: Vec<&[u8]> = ids.iter().map(|r| r.as_slice()).collect();
+        let record_slices: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
+        for scheme in Scheme::ALL {
+            let data = if scheme.hashes_leaves() {
+                record_slices.clone()
+            } else {
+                id_slices.clone()
+            };
+            if n == 0 && scheme.empty_root().is_none() {
                 assert_eq!(
-                    merkle_root_with(scheme, platform, &data).unwrap().root(),
+                    merkle_root(scheme, &data),
+                    Err(MerkleError::EmptyTree { scheme })
+                );
+                continue;
+            }
+            let reference = merkle_root_reference(scheme, &data).unwrap();
+            let paths: Vec<HashPaths> = Platform::available()
+                .into_iter()
+                .map(HashPaths::from)
+                .chain(Sm3Platform::available().into_iter().map(HashPaths::from))
+                .collect();
+            for p in paths {
+                assert_eq!(
+                    merkle_root_with(scheme, p, &data).unwrap().root(),
                     reference,
                     "{scheme} n={n} {}",
-                    platform.name()
+                    p.name_for(scheme)
                 );
             }
             for pool in &pools {
@@ -732,16 +746,20 @@ fn parallel_serial_platforms_and_reference_agree_on_random_sizes() {
 #[test]
 fn hash_level_matches_node_hash_on_every_platform() {
     let children = txids(1001, 1001);
-    for scheme in [Scheme::Rfc9162, Scheme::Bitcoin] {
+    for scheme in Scheme::ALL {
         let expected: Vec<[u8; 32]> = children
             .chunks(2)
-            .map(|p| match (p.get(1), scheme) {
-                (Some(r), _) => scheme.node_hash(&p[0], r),
-                (None, Scheme::Rfc9162) => p[0],
-                (None, _) => scheme.node_hash(&p[0], &p[0]),
+            .map(|p| match p.get(1) {
+                Some(r) => scheme.node_hash(&p[0], r),
+                None => scheme.lone_node_hash(&p[0]),
             })
             .collect();
-        for platform in Platform::available() {
+        let paths: Vec<HashPaths> = Platform::available()
+            .into_iter()
+            .map(HashPaths::from)
+            .chain(Sm3Platform::available().into_iter().map(HashPaths::from))
+            .collect();
+        for platform in paths {
             for len in [0usize, 1, 2, 3, 17, 33, 64, 1001] {
                 let want = &expected[..len.div_ceil(2)];
                 let got = merkle::hash_level(scheme, platform, &children[..len]);
@@ -751,10 +769,15 @@ fn hash_level_matches_node_hash_on_every_platform() {
                         got[..len / 2],
                         want[..len / 2],
                         "{scheme} {} len {len}",
-                        platform.name()
+                        platform.name_for(scheme)
                     );
                 } else {
-                    assert_eq!(got, want, "{scheme} {} len {len}", platform.name());
+                    assert_eq!(
+                        got,
+                        want,
+                        "{scheme} {} len {len}",
+                        platform.name_for(scheme)
+                    );
                 }
             }
         }

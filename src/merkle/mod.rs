@@ -1,4 +1,5 @@
-//! Merkle trees: roots, proofs and append-only logs for RFC 9162 and Bitcoin trees.
+//! Merkle trees: roots, proofs and append-only logs for RFC 9162, Bitcoin, FISCO BCOS and
+//! ChainMaker trees.
 //!
 //! ```
 //! use blockverify::merkle::{self, MerkleTree, Scheme};
@@ -36,21 +37,54 @@
 //!   [`RootReport`] names the first pair of identical siblings ([`DuplicatePair`]), as Bitcoin
 //!   Core's `mutated` flag does, and a node must reject such a block. The empty list's root is
 //!   32 zero bytes (Bitcoin Core's convention; real blocks always hold a coinbase).
+//! * [`Scheme::FiscoBcos`] (FISCO BCOS v3 in guomi mode; `bcos-crypto/bcos-crypto/merkle/Merkle.h`,
+//!   class `Merkle` with width 2, as used by `BlockImpl::calculateTransactionRoot` in
+//!   `bcos-tars-protocol` and the scheduler's `calculateTransactionRoot`; FISCO-BCOS v3.0.0
+//!   onward, read at commit 7608ab8): leaves are the transactions' 32-byte SM3 hashes as they
+//!   are; a parent is SM3 of its up to two children concatenated, so an odd last node is
+//!   **hashed alone** (SM3 of its 32 bytes), not moved up and not duplicated; one leaf is its
+//!   own root; a block of no transactions has 32 zero bytes as its root (FISCO's callers
+//!   return a zero `h256` before `generateMerkle`, which throws on empty input). Inclusion
+//!   proofs also come in FISCO's own layout ([`MerkleTree::fisco_proof`],
+//!   [`verify_fisco_inclusion`]). (FISCO's pre-3.0 release candidates used a different,
+//!   width-16 tree, which is not this scheme.)
+//! * [`Scheme::ChainMakerSm3`] and [`Scheme::ChainMakerSha256`] (ChainMaker,
+//!   `common/crypto/hash/merkle.go`, `GetMerkleRoot` / `BuildMerkleTree`, read in the
+//!   Apache-2.0 copies vendored by ChainMaker-based projects): leaves are the 32-byte
+//!   transaction hashes as they are; a parent is H(left ‖ right) with the chain's hash (SM3 in
+//!   guomi mode, SHA-256 otherwise), and an odd last node is **paired with itself** (the
+//!   Go code's flat power-of-two array hashes `(x, nil)` as H(x ‖ x), which is the same tree).
+//!   So the CVE-2012-2459 duplicate-pair ambiguity applies and is reported as for Bitcoin
+//!   ([`RootReport::duplicate_pair`]); ChainMaker's own code does not check it. One leaf is its
+//!   own root. No leaves: ChainMaker returns no root (nil), and here [`merkle_root`] and
+//!   [`MerkleTree::build`] return [`MerkleError::EmptyTree`] ([`Scheme::empty_root`] is
+//!   `None`). Inclusion proofs are Merkle branches as for Bitcoin (ChainMaker's
+//!   `GetMerklePath`: a lone node's sibling is itself).
+//!
+//! Neither chain publishes fixed test vectors for its trees (their unit tests use random
+//! leaves); the tests here check every scheme against references written independently
+//! from the chains' code with the RustCrypto `sm3` and `sha2` crates (FISCO's
+//! `generateMerkle`/`generateMerkleProof`/`verifyMerkleProof` and ChainMaker's flat array,
+//! transcribed), and against the one-transaction and empty blocks in FISCO BCOS's
+//! documentation.
 //!
 //! ## How it is fast
 //!
 //! Every node of a level is an independent fixed-size message, so levels are hashed many at
-//! a time by the multi-buffer kernels of the `sha256` module (SHA-NI streams, AVX-512/AVX2 lanes). The
+//! a time by the multi-buffer kernels of the `sha256` module (SHA-NI streams, AVX-512/AVX2
+//! lanes) and the `sm3` module (AVX-512/AVX2 lanes, on the same `simd` lane vectors). The
 //! leaves are cut into aligned subtrees of `SUBTREE_LEAVES` leaves, each built bottom-up
 //! by one rayon task while its levels sit in L2 cache, and the subtree roots are combined at
-//! the top. Aligned power-of-two subtrees are exactly the tree's own subtrees under both
-//! schemes, so the split never changes a root: roots and proofs depend on the leaves alone,
+//! the top. Aligned power-of-two subtrees are exactly the tree's own subtrees under every
+//! scheme (a subtree's lone last node is the odd last node of each of the whole tree's levels
+//! up to the subtree's height, and gets the scheme's rule there), so the split never changes a
+//! root: roots and proofs depend on the leaves alone,
 //! never on thread count or platform (tests compare every path against a serial reference).
 //!
-//! `unsafe` policy: this module and `sha256` are `deny(unsafe_code)` (from the crate root)
-//! rather than `forbid`, because the SIMD kernels in `sha256` opt in with `allow`, each
-//! reachable only through its detection token (see `sha256::Platform`); the rest of this
-//! module's files are `forbid(unsafe_code)`.
+//! `unsafe` policy: this module, `sha256` and `sm3` are `deny(unsafe_code)` (from the crate
+//! root) rather than `forbid`, because the SIMD kernels in `simd`, `sha256` and `sm3` opt in
+//! with `allow`, each reachable only through its detection token (see `sha256::Platform`);
+//! the rest of this module's files are `forbid(unsafe_code)`.
 
 mod build;
 mod incremental;
