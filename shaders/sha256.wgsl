@@ -1,12 +1,9 @@
 // SHA-256 (FIPS 180-4 §6.2.2) for the GPU backend: the compression function on big-endian
-// message words, and the two fixed-size node hashes the Merkle kernels need.
+// message words, and the Merkle node hashes of the SHA-256 schemes. Needs digest.wgsl in
+// front of it (the Digest type and the word order hashes travel in).
 //
-// Hash values travel between kernels as the eight big-endian state words SHA-256 produces
-// (word 0 holds digest bytes 0..4, most significant first), so a child digest is already in
-// the word order a parent's message block needs and nothing is byte-swapped between levels.
-// Only raw input bytes (records, Bitcoin txids) are swapped, once, as they are loaded.
-//
-// This file is concatenated in front of merkle.wgsl by the host (WGSL has no #include).
+// The host concatenates digest.wgsl, this file and a kernel (merkle_leaf.wgsl,
+// merkle_reduce.wgsl); WGSL has no #include.
 
 // Round constants: the first 32 bits of the fractional parts of the cube roots of the first
 // 64 primes.
@@ -25,18 +22,8 @@ const SHA256_K = array<u32, 64>(
 // first 8 primes.
 const SHA256_IV = array<u32, 8>(0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au, 0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u);
 
-// Eight state words; a struct so functions can take and return a whole state by value.
-struct Digest {
-    w: array<u32, 8>,
-}
-
 fn rotr(x: u32, n: u32) -> u32 {
     return (x >> n) | (x << (32u - n));
-}
-
-// Four bytes as they sit in a little-endian storage word, read as one big-endian word.
-fn bswap32(v: u32) -> u32 {
-    return (v << 24u) | ((v & 0xff00u) << 8u) | ((v >> 8u) & 0xff00u) | (v >> 24u);
 }
 
 fn sha256_iv() -> Digest {
@@ -225,44 +212,60 @@ fn sha256_compress(state: Digest, block: array<u32, 16>) -> Digest {
     return out;
 }
 
-// RFC 9162 interior node: SHA-256(0x01 || left || right). The 65-byte message is the two
-// children shifted right by one byte behind the 0x01 prefix, then one padding block.
-fn rfc9162_node(left: Digest, right: Digest) -> Digest {
-    let l = left.w;
-    let r = right.w;
-    let m = array<u32, 16>(
-        0x01000000u | (l[0] >> 8u),
-        (l[0] << 24u) | (l[1] >> 8u),
-        (l[1] << 24u) | (l[2] >> 8u),
-        (l[2] << 24u) | (l[3] >> 8u),
-        (l[3] << 24u) | (l[4] >> 8u),
-        (l[4] << 24u) | (l[5] >> 8u),
-        (l[5] << 24u) | (l[6] >> 8u),
-        (l[6] << 24u) | (l[7] >> 8u),
-        (l[7] << 24u) | (r[0] >> 8u),
-        (r[0] << 24u) | (r[1] >> 8u),
-        (r[1] << 24u) | (r[2] >> 8u),
-        (r[2] << 24u) | (r[3] >> 8u),
-        (r[3] << 24u) | (r[4] >> 8u),
-        (r[4] << 24u) | (r[5] >> 8u),
-        (r[5] << 24u) | (r[6] >> 8u),
-        (r[6] << 24u) | (r[7] >> 8u),
-    );
-    let state = sha256_compress(sha256_iv(), m);
-    let tail = array<u32, 16>(
-        (r[7] << 24u) | 0x00800000u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
-        0u, 0u, 0u, 0u, 0u, 0u, 0u, 65u * 8u,
-    );
-    return sha256_compress(state, tail);
-}
+// The node hashes of the SHA-256 schemes, as merkle_reduce.wgsl's `merkle_hash` variants.
+const NODE_RFC9162: u32 = 0u; // SHA-256(0x01 || left || right)
+const NODE_CONCAT: u32 = 1u; // SHA-256(left || right) (ChainMaker)
+const NODE_DOUBLE: u32 = 2u; // SHA-256(SHA-256(left || right)) (Bitcoin)
 
-// Bitcoin interior node: SHA-256(SHA-256(left || right)).
-fn bitcoin_node(left: Digest, right: Digest) -> Digest {
+// The parent of `left` and `right` under node hash `variant`, or with `alone` the hash of
+// `left` alone (a 32-byte message; the hash-alone odd-node rule, which no SHA-256 scheme
+// uses today but the reduce kernel may ask for). One message block per compression call
+// site, chosen by the variant, instead of one function per variant: every call site is a full
+// copy of the 64 rounds once the driver inlines it, and drivers that compile at the first
+// dispatch (lavapipe) take time in proportion to those copies. The branches are uniform.
+fn merkle_hash(left: Digest, right: Digest, alone: bool, variant: u32) -> Digest {
     let l = left.w;
     let r = right.w;
-    let m = array<u32, 16>(l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
-    let pad = array<u32, 16>(0x80000000u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 512u);
-    let d = sha256_compress(sha256_compress(sha256_iv(), m), pad).w;
-    let outer = array<u32, 16>(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], 0x80000000u, 0u, 0u, 0u, 0u, 0u, 0u, 256u);
-    return sha256_compress(sha256_iv(), outer);
+    let rfc9162 = variant == NODE_RFC9162 && !alone;
+    // First block: left || right; the 65-byte RFC 9162 message is the two children shifted
+    // right by one byte behind the 0x01 prefix; a lone node is its own padded block.
+    var first = array<u32, 16>(l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+    if (alone) {
+        first = array<u32, 16>(l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], 0x80000000u, 0u, 0u, 0u, 0u, 0u, 0u, 256u);
+    } else if (rfc9162) {
+        first = array<u32, 16>(
+            0x01000000u | (l[0] >> 8u),
+            (l[0] << 24u) | (l[1] >> 8u),
+            (l[1] << 24u) | (l[2] >> 8u),
+            (l[2] << 24u) | (l[3] >> 8u),
+            (l[3] << 24u) | (l[4] >> 8u),
+            (l[4] << 24u) | (l[5] >> 8u),
+            (l[5] << 24u) | (l[6] >> 8u),
+            (l[6] << 24u) | (l[7] >> 8u),
+            (l[7] << 24u) | (r[0] >> 8u),
+            (r[0] << 24u) | (r[1] >> 8u),
+            (r[1] << 24u) | (r[2] >> 8u),
+            (r[2] << 24u) | (r[3] >> 8u),
+            (r[3] << 24u) | (r[4] >> 8u),
+            (r[4] << 24u) | (r[5] >> 8u),
+            (r[5] << 24u) | (r[6] >> 8u),
+            (r[6] << 24u) | (r[7] >> 8u),
+        );
+    }
+    var state = sha256_compress(sha256_iv(), first);
+    if (!alone) {
+        // Second block: padding of a 64-byte message, or RFC 9162's last child byte and
+        // the padding of 65 bytes.
+        var second = array<u32, 16>(0x80000000u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 512u);
+        if (rfc9162) {
+            second = array<u32, 16>((r[7] << 24u) | 0x00800000u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 65u * 8u);
+        }
+        state = sha256_compress(state, second);
+    }
+    if (variant == NODE_DOUBLE) {
+        let d = state.w;
+        let outer = array<u32, 16>(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], 0x80000000u, 0u, 0u, 0u, 0u, 0u, 0u, 256u);
+        state = sha256_compress(sha256_iv(), outer);
+    }
+    return state;
 }

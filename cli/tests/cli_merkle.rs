@@ -830,3 +830,133 @@ fn temp_dir(what: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+fn sm3_concat(parts: &[[u8; 32]]) -> [u8; 32] {
+    use sm3::Digest;
+    let mut h = sm3::Sm3::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+#[test]
+fn guomi_roots_in_natural_byte_order_on_every_backend_asked() {
+    let leaves: Vec<[u8; 32]> = (0..3u8).map(|i| [i + 1; 32]).collect();
+    let input: String = leaves
+        .iter()
+        .map(|l| format!("{}\n", hex::encode(l)))
+        .collect();
+    // FISCO BCOS: the odd last node is hashed alone.
+    let fisco = sm3_concat(&[sm3_concat(&leaves[..2]), sm3_concat(&leaves[2..])]);
+    // ChainMaker: paired with itself.
+    let chainmaker = sm3_concat(&[
+        sm3_concat(&leaves[..2]),
+        sm3_concat(&[leaves[2], leaves[2]]),
+    ]);
+    for (scheme, root) in [("fisco-bcos", fisco), ("chainmaker-sm3", chainmaker)] {
+        let out = run(
+            &["merkle", "root", "--scheme", scheme, "--backend", "cpu"],
+            input.as_bytes(),
+            0,
+        );
+        assert_eq!(stdout(&out).trim(), hex::encode(root), "{scheme}");
+    }
+    let out = run(
+        &[
+            "merkle",
+            "root",
+            "--scheme",
+            "chainmaker-sha256",
+            "--backend",
+            "cpu",
+        ],
+        input.as_bytes(),
+        0,
+    );
+    assert_eq!(stdout(&out).trim().len(), 64);
+    // No leaves: FISCO's root is zeros; ChainMaker has none (an error, exit 2).
+    let out = run(&["merkle", "root", "--scheme", "fisco-bcos"], b"", 0);
+    assert_eq!(stdout(&out).trim(), "0".repeat(64));
+    let out = run(&["merkle", "root", "--scheme", "chainmaker-sm3"], b"", 2);
+    assert!(stderr(&out).contains("no root"), "{}", stderr(&out));
+    // Leaves are 32-byte hashes.
+    let out = run(&["merkle", "root", "--scheme", "fisco-bcos"], b"00ff\n", 2);
+    assert!(stderr(&out).contains("line 1"), "{}", stderr(&out));
+    // A duplicated last leaf is the CVE-2012-2459 shape for ChainMaker: exit 1 with a warning.
+    let mutated = format!("{input}{}\n", hex::encode(leaves[2]));
+    let out = run(
+        &["merkle", "root", "--scheme", "chainmaker-sm3"],
+        mutated.as_bytes(),
+        1,
+    );
+    assert_eq!(stdout(&out).trim(), hex::encode(chainmaker));
+    assert!(stderr(&out).contains("CVE-2012-2459"));
+}
+
+#[test]
+fn fisco_prove_prints_fiscos_layout_and_verify_inclusion_checks_it() {
+    let leaves: Vec<[u8; 32]> = (0..5u8).map(|i| [0x10 + i; 32]).collect();
+    let input: String = leaves
+        .iter()
+        .map(|l| format!("{}\n", hex::encode(l)))
+        .collect();
+    let count = |n: u32| format!("{:08x}{}", n, "0".repeat(56));
+    for index in 0..leaves.len() {
+        let out = prove("fisco-bcos", &input, index);
+        let proof: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        assert!(proof.get("path").is_none());
+        let elements: Vec<&str> = proof["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        // Leaf 4 of 5 is the odd last node: a group of one, then its parent's group.
+        if index == 4 {
+            assert_eq!(elements[0], count(1));
+            assert_eq!(elements[1], hex::encode(leaves[4]));
+        } else {
+            assert_eq!(elements[0], count(2));
+        }
+        let text = proof.to_string();
+        let leaf = hex::encode(leaves[index]);
+        assert_eq!(
+            verify_inclusion("fisco-bcos", "--leaf", &leaf, &text, 0).trim(),
+            "valid"
+        );
+        // Another leaf: invalid, exit 1.
+        let other = hex::encode([0xee; 32]);
+        assert!(verify_inclusion("fisco-bcos", "--leaf", &other, &text, 1).starts_with("invalid"));
+        // A count element written as its 4 bytes alone is FISCO's `bytes` form: accepted.
+        let mut short = proof.clone();
+        short["proof"][0] = Value::from(&elements[0][..8]);
+        assert_eq!(
+            verify_inclusion("fisco-bcos", "--leaf", &leaf, &short.to_string(), 0).trim(),
+            "valid"
+        );
+        // A broken layout (a count of 3) is malformed: exit 2.
+        let mut bad = proof.clone();
+        bad["proof"][0] = Value::from(count(3));
+        let out = run(
+            &[
+                "merkle",
+                "verify-inclusion",
+                "--scheme",
+                "fisco-bcos",
+                "--leaf",
+                &leaf,
+            ],
+            bad.to_string().as_bytes(),
+            2,
+        );
+        assert!(stderr(&out).contains("1 or 2 nodes"), "{}", stderr(&out));
+        // A wrong index claim is invalid.
+        let mut moved = proof.clone();
+        moved["index"] = Value::from((index + 1) % 5);
+        assert!(
+            verify_inclusion("fisco-bcos", "--leaf", &leaf, &moved.to_string(), 1)
+                .contains("places the leaf at index")
+        );
+    }
+}

@@ -7,7 +7,12 @@
 //!
 //! Bitcoin hashes (txids, roots, proof entries) are read and printed in display order, the
 //! byte-reversed form block explorers show; they are reversed to the internal order the
-//! tree is built in and back. RFC 9162 hashes are printed as they are.
+//! tree is built in and back. Every other scheme's hashes are printed as they are (FISCO BCOS
+//! and ChainMaker print hashes in their natural byte order).
+//!
+//! FISCO BCOS inclusion proofs are printed and read in FISCO's own layout (its RPC's
+//! `txProof`: 32-byte elements, each group a count element — a 4-byte big-endian count then
+//! 28 zero bytes — followed by that many hashes); see `merkle::verify_fisco_inclusion`.
 #![forbid(unsafe_code)]
 
 use std::io::{self, Read, Write};
@@ -26,18 +31,21 @@ use super::CliError;
 pub enum Command {
     /// Print the root of the leaves read one hex leaf per line.
     ///
-    /// An empty line is an empty leaf; the final newline ends the last leaf. For bitcoin,
-    /// each line is a 32-byte txid and txids and the root are in display order (as block
-    /// explorers print them). Exit status: 0 root printed; 1 the bitcoin tree has a
-    /// CVE-2012-2459 duplicate pair (the root is still printed, with a warning on stderr);
-    /// 2 usage, input or I/O error.
+    /// An empty line is an empty leaf; the final newline ends the last leaf. For every scheme
+    /// but rfc9162 each line is a 32-byte hash (64 hex digits); bitcoin txids and roots are in
+    /// display order (as block explorers print them), the others in natural byte order. Exit
+    /// status: 0 root printed; 1 the tree has a CVE-2012-2459 duplicate pair (bitcoin,
+    /// chainmaker: the root is still printed, with a warning on stderr); 2 usage, input or I/O
+    /// error (including no leaves for chainmaker, whose empty trees have no root).
     Root(RootArgs),
     /// Print leaf INDEX's inclusion proof as one JSON line:
     /// {"index":I,"size":N,"root":"..","leaf_hash":"..","path":[".."]}.
     ///
     /// The path runs from the leaf's sibling upward. Bitcoin hashes are in display order.
-    /// Exit status: 0 printed; 1 the bitcoin tree has a CVE-2012-2459 duplicate pair (proof
-    /// still printed, with a warning on stderr); 2 usage, input or I/O error.
+    /// For fisco-bcos the proof is in FISCO's own layout instead of "path":
+    /// "proof":[".."], count elements and hashes as FISCO's `generateMerkleProof` writes them.
+    /// Exit status: 0 printed; 1 the tree has a CVE-2012-2459 duplicate pair (proof still
+    /// printed, with a warning on stderr); 2 usage, input or I/O error.
     Prove(ProveArgs),
     /// Print the proof that the first OLD leaves are a prefix of the whole list, as one JSON
     /// line: {"old":M,"new":N,"old_root":"..","new_root":"..","proof":[".."]}.
@@ -47,8 +55,10 @@ pub enum Command {
     Consistency(ConsistencyArgs),
     /// Check an inclusion proof (the JSON `prove` prints) for a leaf.
     ///
-    /// Prints `valid` (exit 0) or `invalid: <reason>` (exit 1). Malformed proof JSON or
-    /// hex: message on stderr, exit 2.
+    /// For fisco-bcos the JSON carries "proof" in FISCO's layout (a count element may also be
+    /// given as its 8 hex digits) and the tree's "size"; "index", when present, must be where
+    /// the proof places the leaf. Prints `valid` (exit 0) or `invalid: <reason>` (exit 1).
+    /// Malformed proof JSON, hex or FISCO layout: message on stderr, exit 2.
     VerifyInclusion(VerifyInclusionArgs),
     /// Check a consistency proof (the JSON `consistency` prints).
     ///
@@ -59,7 +69,8 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct RootArgs {
-    /// Tree construction: rfc9162 (RFC 9162 / RFC 6962) or bitcoin.
+    /// Tree construction: rfc9162 (RFC 9162 / RFC 6962), bitcoin, fisco-bcos, chainmaker-sm3
+    /// or chainmaker-sha256.
     #[arg(long)]
     scheme: Scheme,
     /// Where to compute: auto, cpu or gpu.
@@ -75,7 +86,7 @@ pub struct RootArgs {
 
 #[derive(Args, Debug)]
 pub struct ProveArgs {
-    /// Tree construction: rfc9162 or bitcoin.
+    /// Tree construction: rfc9162, bitcoin, fisco-bcos, chainmaker-sm3 or chainmaker-sha256.
     #[arg(long)]
     scheme: Scheme,
     /// The leaf to prove, 0-based.
@@ -102,7 +113,7 @@ pub struct ConsistencyArgs {
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("leaf_given").required(true).args(["leaf", "leaf_hash"])))]
 pub struct VerifyInclusionArgs {
-    /// Tree construction: rfc9162 or bitcoin.
+    /// Tree construction: rfc9162, bitcoin, fisco-bcos, chainmaker-sm3 or chainmaker-sha256.
     #[arg(long)]
     scheme: Scheme,
     /// The leaf data in hex, as in the leaf file (a txid in display order for bitcoin).
@@ -159,14 +170,20 @@ fn root(a: &RootArgs) -> Result<ExitCode, CliError> {
 fn prove(a: &ProveArgs) -> Result<ExitCode, CliError> {
     let leaves = Leaves::parse(&read_input(&a.input)?, a.scheme)?;
     let tree = MerkleTree::build(a.scheme, &leaves.slices())?;
-    let path = tree.inclusion_proof(a.index)?;
+    let hexes = |hashes: Vec<[u8; 32]>| hashes.iter().map(|h| display_hex(a.scheme, h)).collect();
+    let (path, proof) = if a.scheme == Scheme::FiscoBcos {
+        (None, Some(hexes(tree.fisco_proof(a.index)?)))
+    } else {
+        (Some(hexes(tree.inclusion_proof(a.index)?)), None)
+    };
     let leaf_hash = tree.leaf_hash(a.index).ok_or("leaf index out of range")?;
     let out = InclusionOut {
         index: a.index,
         size: tree.size(),
         root: display_hex(a.scheme, &tree.root()),
         leaf_hash: display_hex(a.scheme, &leaf_hash),
-        path: path.iter().map(|h| display_hex(a.scheme, h)).collect(),
+        path,
+        proof,
     };
     print_line(&serde_json::to_string(&out)?)?;
     Ok(warn_if_mutated(tree.root_report().duplicate_pair()))
@@ -212,14 +229,55 @@ fn verify_inclusion(a: &VerifyInclusionArgs) -> Result<ExitCode, CliError> {
         .as_deref()
         .map(|h| parse_hash(scheme, "leaf_hash", h))
         .transpose()?;
-    let path = parse_hashes(scheme, "path", &proof.path)?;
     if claimed.is_some_and(|c| c != computed) {
         return verdict(Err("leaf_hash in the proof does not match the leaf".into()));
     }
+    if scheme == Scheme::FiscoBcos {
+        let elements = proof
+            .proof
+            .as_deref()
+            .ok_or("proof: bad JSON: missing field `proof`")?;
+        let elements = parse_fisco_elements(elements)?;
+        return match merkle::verify_fisco_inclusion(&root, proof.size, &computed, &elements) {
+            Err(e @ ProofError::Malformed { .. }) => Err(format!("proof: {e}").into()),
+            Err(e) => verdict(Err(e.to_string())),
+            Ok(index) if proof.index.is_some_and(|claimed| claimed != index) => verdict(Err(
+                format!("the proof places the leaf at index {index}, not the index given"),
+            )),
+            Ok(_) => verdict(Ok(())),
+        };
+    }
+    let path = proof
+        .path
+        .as_deref()
+        .ok_or("proof: bad JSON: missing field `path`")?;
+    let path = parse_hashes(scheme, "path", path)?;
+    let index = proof
+        .index
+        .ok_or("proof: bad JSON: missing field `index`")?;
     verdict(
-        merkle::verify_inclusion(scheme, &root, proof.index, proof.size, &computed, &path)
+        merkle::verify_inclusion(scheme, &root, index, proof.size, &computed, &path)
             .map_err(|e: ProofError| e.to_string()),
     )
+}
+
+/// A FISCO BCOS proof's elements: 64 hex digits each, or 8 for a count element (the 4-byte
+/// count alone, as FISCO writes it into a `bytes` element; widened to the 32-byte form).
+fn parse_fisco_elements(texts: &[String]) -> Result<Vec<[u8; 32]>, String> {
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if t.len() == 8 {
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(t, &mut out[..4])
+                    .map_err(|e| format!("proof[{i}]: bad hex: {e}"))?;
+                Ok(out)
+            } else {
+                parse_hash(Scheme::FiscoBcos, &format!("proof[{i}]"), t)
+            }
+        })
+        .collect()
 }
 
 fn verify_consistency(a: &VerifyConsistencyArgs) -> Result<ExitCode, CliError> {
@@ -236,14 +294,18 @@ fn verify_consistency(a: &VerifyConsistencyArgs) -> Result<ExitCode, CliError> {
     )
 }
 
-/// What `prove` prints (keys in this order).
+/// What `prove` prints (keys in this order): `path` (an audit path), or `proof` (FISCO
+/// BCOS's layout).
 #[derive(Serialize)]
 struct InclusionOut {
     index: u64,
     size: u64,
     root: String,
     leaf_hash: String,
-    path: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proof: Option<Vec<String>>,
 }
 
 /// What `consistency` prints (keys in this order).
@@ -257,14 +319,16 @@ struct ConsistencyOut {
 }
 
 /// What `verify-inclusion` reads: `prove`'s output. Unknown fields are ignored; `leaf_hash`
-/// is optional (checked against the leaf when present).
+/// is optional (checked against the leaf when present); `path` and `index` are required for
+/// every scheme but FISCO BCOS, which needs `proof` (and checks `index` when given).
 #[derive(Deserialize)]
 struct InclusionIn {
-    index: u64,
+    index: Option<u64>,
     size: u64,
     root: String,
     leaf_hash: Option<String>,
-    path: Vec<String>,
+    path: Option<Vec<String>>,
+    proof: Option<Vec<String>>,
 }
 
 /// What `verify-consistency` reads: `consistency`'s output. Unknown fields are ignored.
@@ -284,8 +348,9 @@ pub struct Leaves {
 }
 
 impl Leaves {
-    /// Decodes one hex leaf per line. Bitcoin leaves must be 32 bytes and are reversed from
-    /// display order to internal order. Errors name the 1-based line.
+    /// Decodes one hex leaf per line. Leaves of every scheme but RFC 9162 must be 32 bytes;
+    /// Bitcoin's are reversed from display order to internal order. Errors name the 1-based
+    /// line.
     pub fn parse(input: &[u8], scheme: Scheme) -> Result<Leaves, CliError> {
         let mut leaves = Leaves {
             data: Vec::with_capacity(input.len() / 2),
@@ -298,12 +363,15 @@ impl Leaves {
         for (i, line) in body.split(|&b| b == b'\n').enumerate() {
             let number = i + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if scheme == Scheme::Bitcoin && line.len() != 64 {
-                return Err(format!(
-                    "line {number}: a bitcoin txid is 64 hex digits, got {}",
-                    line.len()
-                )
-                .into());
+            if !scheme.hashes_leaves() && line.len() != 64 {
+                let what = if scheme == Scheme::Bitcoin {
+                    "a bitcoin txid"
+                } else {
+                    "a leaf of this scheme (a 32-byte hash)"
+                };
+                return Err(
+                    format!("line {number}: {what} is 64 hex digits, got {}", line.len()).into(),
+                );
             }
             if line.len() % 2 == 1 {
                 return Err(format!(
