@@ -1,13 +1,16 @@
 // Merkle level reduction, fused: each workgroup takes 512 consecutive nodes of a level and
 // hashes them up `levels` levels (1 to 9) inside workgroup memory, writing 512 >> levels
-// parents. Needs sha256.wgsl in front of it.
+// parents. Serves every scheme: the hash file in front of it (after digest.wgsl) is
+// sha256.wgsl or sm3.wgsl, whose `merkle_hash(left, right, alone, variant)` is the node hash
+// (the variant picks among the family's node hashes) or, with `alone`, the hash of one node.
 //
 // A block of 512 nodes starting at a multiple of 512 is an aligned subtree's worth of a
 // level, so its parents at every height are exactly the tree's own nodes there; only the
 // last, partial block sees the level's end, and it applies the scheme's rule for an odd last
-// node there (RFC 9162: moves up unchanged; Bitcoin: hashed with itself), which is where the
+// node there (moved up unchanged, hashed with itself, or hashed alone), which is where the
 // whole level's odd node is. The host picks `levels` so a pass never climbs past the height
-// it wants (the root, or a piece's subtree height).
+// it wants (the root, or a piece's subtree height); a lone node kept below that height is the
+// odd last node of each level it climbs, so it gets the rule at each.
 
 struct ReduceParams {
     // Nodes in the input level.
@@ -16,8 +19,8 @@ struct ReduceParams {
     levels: u32,
     // Height of the input level within the piece (indexes `duplicates`).
     base_level: u32,
-    // Bit 0: Bitcoin (double SHA-256, odd node hashed with itself, duplicate pairs recorded);
-    // bit 1: the input is raw 32-byte ids as stored in memory, not state words.
+    // Bits 0-1: the odd-node rule (ODD_*); bit 2: the input is raw 32-byte hashes as stored
+    // in memory, not state words; bits 8-15: the node hash variant of the hash file.
     flags: u32,
     // Workgroups per row of the dispatch grid.
     grid_width: u32,
@@ -26,22 +29,29 @@ struct ReduceParams {
     _pad2: u32,
 }
 
-const FLAG_BITCOIN: u32 = 1u;
-const FLAG_RAW_INPUT: u32 = 2u;
+// The odd-node rules.
+const ODD_PROMOTE: u32 = 0u;
+const ODD_PAIR_WITH_ITSELF: u32 = 1u;
+const ODD_HASH_ALONE: u32 = 2u;
+const ODD_MASK: u32 = 3u;
+const FLAG_RAW_INPUT: u32 = 4u;
+const VARIANT_SHIFT: u32 = 8u;
+const VARIANT_MASK: u32 = 0xffu;
 // A workgroup's share of the input level.
 const TILE: u32 = 512u;
 
 @group(0) @binding(0) var<storage, read> nodes_in: array<u32>;
 @group(0) @binding(1) var<storage, read_write> nodes_out: array<u32>;
 // Per level of the piece, the smallest index (within the level) of the left node of an
-// identical sibling pair: the CVE-2012-2459 mutation. 0xffffffff = none.
+// identical sibling pair: the CVE-2012-2459 mutation, recorded where an odd node is paired
+// with itself. 0xffffffff = none.
 @group(0) @binding(2) var<storage, read_write> duplicates: array<atomic<u32>>;
 @group(0) @binding(3) var<uniform> params: ReduceParams;
 
 // After the first level a workgroup holds at most 256 nodes (8 KiB).
 var<workgroup> tile: array<Digest, 256>;
 
-// Word k of input node i, byte-swapped from raw id bytes when the flag says so.
+// Word k of input node i, byte-swapped from raw hash bytes when the flag says so.
 fn input_word(i: u32, k: u32) -> u32 {
     let v = nodes_in[i * 8u + k];
     return select(v, bswap32(v), (params.flags & FLAG_RAW_INPUT) != 0u);
@@ -62,22 +72,19 @@ fn same(a: Digest, b: Digest) -> bool {
         && x[4] == y[4] && x[5] == y[5] && x[6] == y[6] && x[7] == y[7];
 }
 
-// The parent of `left` and `right` (`has_right` false: `left` is a level's odd last node).
-// `index` is the left child's index within its level, for duplicate-pair reports.
+// The parent of `left` and `right` (`has_right` false: `left` is a level's odd last node, and
+// `right` is a copy of it). `index` is the left child's index within its level, for
+// duplicate-pair reports. The one call site of `merkle_hash` in the kernel (see its comment).
 fn parent(left: Digest, right: Digest, has_right: bool, level: u32, index: u32) -> Digest {
-    if ((params.flags & FLAG_BITCOIN) != 0u) {
-        if (has_right) {
-            if (same(left, right)) {
-                atomicMin(&duplicates[level], index);
-            }
-            return bitcoin_node(left, right);
-        }
-        return bitcoin_node(left, left);
+    let odd = params.flags & ODD_MASK;
+    if (!has_right && odd == ODD_PROMOTE) {
+        return left;
     }
-    if (has_right) {
-        return rfc9162_node(left, right);
+    if (has_right && odd == ODD_PAIR_WITH_ITSELF && same(left, right)) {
+        atomicMin(&duplicates[level], index);
     }
-    return left;
+    let alone = !has_right && odd == ODD_HASH_ALONE;
+    return merkle_hash(left, right, alone, (params.flags >> VARIANT_SHIFT) & VARIANT_MASK);
 }
 
 @compute @workgroup_size(256)
@@ -93,33 +100,30 @@ fn reduce_levels(
     // Nodes this workgroup holds at the current height: all 512, or the level's tail.
     var held = min(TILE, params.count - first);
 
-    // First level straight from the input buffer.
-    var parents = (held + 1u) / 2u;
-    if (lid < parents) {
-        let l = first + 2u * lid;
-        let has_right = 2u * lid + 1u < held;
-        let left = load_input(l);
-        var right = left;
-        if (has_right) {
-            right = load_input(l + 1u);
-        }
-        tile[lid] = parent(left, right, has_right, params.base_level, l);
-    }
-    held = parents;
-    workgroupBarrier();
-
-    // Further levels in workgroup memory.
-    for (var level = 1u; level < params.levels; level++) {
-        parents = (held + 1u) / 2u;
+    // Every level in one loop, the first read straight from the input buffer and the others
+    // from workgroup memory, so the kernel has one call site of `parent` (see `merkle_hash`).
+    for (var level = 0u; level < params.levels; level++) {
+        let parents = (held + 1u) / 2u;
         var node: Digest;
         if (lid < parents) {
             let has_right = 2u * lid + 1u < held;
-            let left = tile[2u * lid];
-            var right = left;
-            if (has_right) {
-                right = tile[2u * lid + 1u];
-            }
+            // The left child's index within its level.
             let index = (first >> level) + 2u * lid;
+            var left: Digest;
+            var right: Digest;
+            if (level == 0u) {
+                left = load_input(index);
+                right = left;
+                if (has_right) {
+                    right = load_input(index + 1u);
+                }
+            } else {
+                left = tile[2u * lid];
+                right = left;
+                if (has_right) {
+                    right = tile[2u * lid + 1u];
+                }
+            }
             node = parent(left, right, has_right, params.base_level + level, index);
         }
         workgroupBarrier();

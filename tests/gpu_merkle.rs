@@ -6,7 +6,7 @@
 //! Vulkan still passes `cargo test`.
 #![cfg(feature = "gpu")]
 
-use blockverify::merkle::{self, MerkleTree, Scheme};
+use blockverify::merkle::{self, MerkleError, MerkleTree, Scheme};
 use blockverify::{Backend, GpuFault, Placement, Verifier};
 use rand::rngs::ChaCha20Rng;
 use rand::{Rng, RngExt, SeedableRng};
@@ -45,6 +45,13 @@ fn records(n: usize, max_len: usize, rng: &mut ChaCha20Rng) -> Vec<Vec<u8>> {
 fn txids(n: usize, rng: &mut ChaCha20Rng) -> Vec<[u8; 32]> {
     (0..n).map(|_| rng.random()).collect()
 }
+
+/// The schemes added beside RFC 9162 and Bitcoin: leaves are 32-byte hashes taken as they are.
+const SM3_AND_CHAINMAKER: [Scheme; 3] = [
+    Scheme::FiscoBcos,
+    Scheme::ChainMakerSm3,
+    Scheme::ChainMakerSha256,
+];
 
 /// Checks the GPU root of `leaves` (and its duplicate report) against the CPU engine.
 fn assert_same_root<L: AsRef<[u8]> + Sync>(gpu: &Verifier, scheme: Scheme, leaves: &[L]) {
@@ -138,6 +145,183 @@ fn bitcoin_duplicate_pairs_are_reported_as_on_the_cpu() {
         let mut halves = base.clone();
         halves.extend_from_slice(&base);
         assert_same_root(&gpu, Scheme::Bitcoin, &halves);
+    }
+}
+
+/// Checks the GPU root of `leaves` against the CPU engine and the serial reference.
+fn assert_same_root_and_reference(gpu: &Verifier, scheme: Scheme, leaves: &[[u8; 32]]) {
+    assert_same_root(gpu, scheme, leaves);
+    assert_eq!(
+        merkle::merkle_root(scheme, leaves).unwrap().root(),
+        merkle::merkle_root_reference(scheme, leaves).unwrap(),
+        "{scheme} n={}",
+        leaves.len()
+    );
+}
+
+/// Sizes for the SM3 and ChainMaker schemes: every size up to 600, the sizes around the
+/// reduction tile (512 nodes) and its powers, and a few random ones up to 70,000.
+fn scheme_sizes(rng: &mut ChaCha20Rng) -> Vec<usize> {
+    let mut sizes: Vec<usize> = (0..=600).collect();
+    for edge in [1024, 2048, 4096, 8192, 1 << 15] {
+        sizes.extend([edge - 1, edge, edge + 1]);
+    }
+    sizes.extend((0..3).map(|_| rng.random_range(5000..70_000)));
+    sizes
+}
+
+#[test]
+fn gpu_roots_of_the_sm3_and_chainmaker_schemes_equal_cpu_roots() {
+    let Some(gpu) = gpu_verifier(128 << 20) else {
+        return;
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let sizes = scheme_sizes(&mut rng);
+    let pool = txids(*sizes.iter().max().unwrap(), &mut rng);
+    for scheme in SM3_AND_CHAINMAKER {
+        for &n in &sizes {
+            if n == 0 && scheme.empty_root().is_none() {
+                continue;
+            }
+            assert_same_root_and_reference(&gpu, scheme, &pool[..n]);
+        }
+    }
+}
+
+#[test]
+fn sm3_and_chainmaker_trees_larger_than_one_binding_are_hashed_in_pieces() {
+    // Pieces of 128 leaves: the last, partial piece's lone node climbs to the piece height
+    // under the scheme's odd-node rule (FISCO: hashed alone at each level).
+    let Some(gpu) = gpu_verifier(4096) else {
+        return;
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    for n in [
+        1, 2, 3, 127, 128, 129, 130, 255, 256, 257, 385, 513, 1000, 1025, 4096, 5000,
+    ] {
+        let ids = txids(n, &mut rng);
+        for scheme in SM3_AND_CHAINMAKER {
+            assert_same_root_and_reference(&gpu, scheme, &ids);
+        }
+    }
+}
+
+#[test]
+fn duplicate_pairs_of_every_hash_scheme_are_reported_as_on_the_cpu() {
+    // Bitcoin and ChainMaker report them; FISCO BCOS hashes an odd node alone and reports
+    // none (the CPU engine's report, which `assert_same_root` compares, says so).
+    let Some(gpu) = gpu_verifier(4096) else {
+        return;
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    for scheme in SM3_AND_CHAINMAKER {
+        for n in [1, 2, 3, 6, 7, 130, 300, 1000] {
+            let base = txids(n, &mut rng);
+            let mut dup_tail = base.clone();
+            dup_tail.push(*base.last().unwrap());
+            assert_same_root(&gpu, scheme, &dup_tail);
+            // The last leaves repeated until the level above repeats too.
+            let mut dup_tails = base.clone();
+            dup_tails.extend_from_slice(&base[n.saturating_sub(3)..]);
+            assert_same_root(&gpu, scheme, &dup_tails);
+            let mut halves = base.clone();
+            halves.extend_from_slice(&base);
+            assert_same_root(&gpu, scheme, &halves);
+            if scheme.pairs_odd_node_with_itself() {
+                let report = gpu.merkle_root(scheme, &dup_tail).unwrap();
+                if n % 2 == 1 {
+                    assert!(report.duplicate_pair().is_some(), "{scheme} n={n}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gpu_built_sm3_and_chainmaker_trees_equal_cpu_trees() {
+    let Some(gpu) = gpu_verifier(4096) else {
+        return;
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    for n in [1, 2, 3, 5, 100, 128, 129, 257, 700] {
+        let mut ids = txids(n, &mut rng);
+        // A repeated last leaf, so ChainMaker trees carry a duplicate pair.
+        if n % 2 == 0 {
+            ids[n - 1] = ids[n - 2];
+        }
+        for scheme in SM3_AND_CHAINMAKER {
+            let tree = gpu.merkle_tree(scheme, &ids).unwrap();
+            assert_eq!(tree.placement(), Placement::Gpu);
+            assert_eq!(tree.gpu_fault(), None);
+            let cpu_tree = MerkleTree::build(scheme, &ids).unwrap();
+            let (got, want) = (tree.root_report(), cpu_tree.root_report());
+            assert_eq!(got.root(), want.root(), "{scheme} n={n}");
+            assert_eq!(
+                got.duplicate_pair(),
+                want.duplicate_pair(),
+                "{scheme} n={n}"
+            );
+            assert_eq!(tree.size(), cpu_tree.size());
+            // Every node below the root is in some leaf's path (or FISCO group).
+            for i in 0..n as u64 {
+                assert_eq!(tree.leaf_hash(i), Some(ids[i as usize]));
+                let proof = tree.inclusion_proof(i).unwrap();
+                assert_eq!(
+                    proof,
+                    cpu_tree.inclusion_proof(i).unwrap(),
+                    "{scheme} n={n} i={i}"
+                );
+                merkle::verify_inclusion(
+                    scheme,
+                    &tree.root(),
+                    i,
+                    n as u64,
+                    &ids[i as usize],
+                    &proof,
+                )
+                .unwrap();
+                if scheme == Scheme::FiscoBcos {
+                    let fisco = tree.fisco_proof(i).unwrap();
+                    assert_eq!(fisco, cpu_tree.fisco_proof(i).unwrap());
+                    let at = merkle::verify_fisco_inclusion(
+                        &tree.root(),
+                        n as u64,
+                        &ids[i as usize],
+                        &fisco,
+                    )
+                    .unwrap();
+                    // Repeated leaves are found at their first position, as FISCO finds them.
+                    assert_eq!(ids[at as usize], ids[i as usize]);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn invalid_and_empty_inputs_of_the_new_schemes_are_refused_as_on_the_cpu() {
+    let Some(gpu) = gpu_verifier(128 << 20) else {
+        return;
+    };
+    let bad = vec![vec![0u8; 32], vec![1u8; 33], vec![2u8; 32]];
+    let empty: Vec<[u8; 32]> = Vec::new();
+    for scheme in SM3_AND_CHAINMAKER {
+        let want = merkle::merkle_root(scheme, &bad).unwrap_err();
+        assert_eq!(want, MerkleError::InvalidLeafLength { index: 1, len: 33 });
+        assert_eq!(gpu.merkle_root(scheme, &bad).unwrap_err(), want);
+        assert_eq!(gpu.merkle_tree(scheme, &bad).unwrap_err(), want);
+        match scheme.empty_root() {
+            None => {
+                let want = MerkleError::EmptyTree { scheme };
+                assert_eq!(merkle::merkle_root(scheme, &empty).unwrap_err(), want);
+                assert_eq!(gpu.merkle_root(scheme, &empty).unwrap_err(), want);
+                assert_eq!(gpu.merkle_tree(scheme, &empty).unwrap_err(), want);
+            }
+            Some(root) => {
+                assert_eq!(gpu.merkle_root(scheme, &empty).unwrap().root(), root);
+                assert_eq!(gpu.merkle_tree(scheme, &empty).unwrap().root(), root);
+            }
+        }
     }
 }
 

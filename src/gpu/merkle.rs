@@ -6,7 +6,7 @@ use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
 
 use super::device::{DeviceState, GpuDevice, Kernels, PassTimer, Pooled, compute_pipeline};
-use crate::merkle::{DuplicatePair, Scheme};
+use crate::merkle::{DuplicatePair, OddNode, Scheme, TreeHash};
 use crate::{GpuFault, GpuUnavailable};
 
 /// Uniform block of `merkle_leaf.wgsl`.
@@ -31,8 +31,18 @@ struct ReduceParams {
     _pad: [u32; 3],
 }
 
-const FLAG_BITCOIN: u32 = 1;
-const FLAG_RAW_INPUT: u32 = 2;
+/// `ReduceParams::flags` bits 0-1: the scheme's odd-node rule.
+const ODD_PROMOTE: u32 = 0;
+const ODD_PAIR_WITH_ITSELF: u32 = 1;
+const ODD_HASH_ALONE: u32 = 2;
+/// Bit 2: level 0 is raw 32-byte hashes, byte-swapped as they are loaded.
+const FLAG_RAW_INPUT: u32 = 4;
+/// Bits 8-15: the node hash variant of the pipeline's hash file (`sha256.wgsl`'s `NODE_*`;
+/// `sm3.wgsl` has one node hash).
+const VARIANT_SHIFT: u32 = 8;
+const NODE_RFC9162: u32 = 0;
+const NODE_CONCAT: u32 = 1;
+const NODE_DOUBLE: u32 = 2;
 /// Levels one reduction dispatch climbs at most (a workgroup's 512 nodes → 1).
 const MAX_FUSED_LEVELS: u32 = 9;
 /// Invocations per workgroup of the leaf kernel.
@@ -48,19 +58,50 @@ const RESULTS_PER_READBACK: usize = 256;
 /// Parameter slots one submission may use.
 const PARAM_SLOTS: u64 = 64;
 
-/// The shared SHA-256 functions are prepended to each kernel file (WGSL has no includes).
+/// WGSL has no includes: each kernel file gets the shared digest type and one hash file
+/// prepended (see [`kernel_source`]).
+const DIGEST_WGSL: &str = include_str!("../../shaders/digest.wgsl");
 const SHA256_WGSL: &str = include_str!("../../shaders/sha256.wgsl");
+const SM3_WGSL: &str = include_str!("../../shaders/sm3.wgsl");
 const LEAF_WGSL: &str = include_str!("../../shaders/merkle_leaf.wgsl");
 const REDUCE_WGSL: &str = include_str!("../../shaders/merkle_reduce.wgsl");
 
+/// The source of one kernel: the digest type, the hash family's file, the kernel.
+fn kernel_source(hash: TreeHash, kernel: &str) -> String {
+    let hash = match hash {
+        TreeHash::Sha256 => SHA256_WGSL,
+        TreeHash::Sm3 => SM3_WGSL,
+    };
+    format!("{DIGEST_WGSL}\n{hash}\n{kernel}")
+}
+
 /// The Merkle kernels' state on one device, kept in its [`Kernels`] from the moment the
 /// device is opened ([`prepare`]) until it is dropped.
+///
+/// The reduction is one pipeline per hash family (SHA-256: RFC 9162, Bitcoin, ChainMaker
+/// SHA-256; SM3: FISCO BCOS, ChainMaker SM3), each the same `merkle_reduce.wgsl` behind its
+/// hash file, with the scheme's node hash and odd-node rule as uniform flags. Not one pipeline
+/// holding both hashes: a uniform branch still costs every scheme the registers and code of
+/// the other family, and splitting adds no compile work, because the drivers inline every
+/// call site (the compile time follows the copies of the rounds, which each hash file keeps to
+/// one per message block, not the number of pipelines).
 struct MerkleKernels {
     leaf: wgpu::ComputePipeline,
-    reduce: wgpu::ComputePipeline,
+    reduce_sha256: wgpu::ComputePipeline,
+    reduce_sm3: wgpu::ComputePipeline,
     pool: BufferPool,
     /// Pipeline creation plus the warm-up tree.
     compile_time: Duration,
+}
+
+impl MerkleKernels {
+    /// The reduction pipeline of `scheme`'s hash.
+    fn reduce(&self, scheme: Scheme) -> &wgpu::ComputePipeline {
+        match scheme.tree_hash() {
+            TreeHash::Sha256 => &self.reduce_sha256,
+            TreeHash::Sm3 => &self.reduce_sm3,
+        }
+    }
 }
 
 /// The buffers every Merkle job uses, kept between jobs.
@@ -77,7 +118,7 @@ struct BufferPool {
 /// Which pooled buffer.
 #[derive(Clone, Copy, Debug)]
 enum Pool {
-    /// Packed records (RFC 9162 leaves) or raw txids.
+    /// Packed records (RFC 9162 leaves).
     Records,
     /// Record offsets.
     Offsets,
@@ -372,7 +413,8 @@ fn record_batches<L: AsRef<[u8]>>(leaves: &[L], binding_limit: u64) -> Vec<(usiz
     batches
 }
 
-/// The root of `leaves` (already validated: Bitcoin leaves are 32 bytes) and the first
+/// The root of `leaves` (already validated: leaves of schemes that take hashes are 32 bytes,
+/// and a scheme without an empty root has leaves) and the first
 /// duplicate pair, on `device`. `profile` times each pass with timestamp queries (serialising
 /// the job; for benchmarks).
 pub(crate) fn root<L: AsRef<[u8]> + Sync>(
@@ -440,17 +482,19 @@ pub(crate) fn prepare(
     // warm-up dispatch for the same reason (src/gpu/sig.rs).
     let scope = state.device.push_error_scope(wgpu::ErrorFilter::Validation);
     let started = Instant::now();
-    let pipeline = |source: &str, entry: &str| {
+    let pipeline = |source: String, entry: &str| {
         let module = state
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(entry),
-                source: wgpu::ShaderSource::Wgsl(Cow::Owned(format!("{SHA256_WGSL}\n{source}"))),
+                source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)),
             });
         compute_pipeline(&state.device, &module, entry)
     };
-    let leaf = pipeline(LEAF_WGSL, "hash_leaves");
-    let reduce = pipeline(REDUCE_WGSL, "reduce_levels");
+    let leaf = pipeline(kernel_source(TreeHash::Sha256, LEAF_WGSL), "hash_leaves");
+    let combined = format!("{DIGEST_WGSL}\n{SHA256_WGSL}\n{SM3_WGSL}\n{REDUCE_WGSL}");
+    let reduce_sha256 = pipeline(combined.clone(), "reduce_levels");
+    let reduce_sm3 = reduce_sha256.clone();
     if let Some(error) = pollster::block_on(scope.pop()) {
         return Err(failed(format!(
             "the Merkle shaders failed to compile: {error}"
@@ -458,12 +502,15 @@ pub(crate) fn prepare(
     }
     let mut merkle = MerkleKernels {
         leaf,
-        reduce,
+        reduce_sha256,
+        reduce_sm3,
         pool: BufferPool::new(),
         compile_time: Duration::ZERO,
     };
     let scope = state.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    eprintln!("TEMP-INSTR pipelines {:?}", started.elapsed());
     let warmed = warm_up(state, &mut merkle);
+    eprintln!("TEMP-INSTR warmed {:?}", started.elapsed());
     if let Some(error) = pollster::block_on(scope.pop()) {
         return Err(failed(format!("the Merkle warm-up failed: {error}")));
     }
@@ -480,28 +527,28 @@ pub(crate) fn compile_time(kernels: &Kernels) -> Duration {
         .map_or(Duration::ZERO, |merkle| merkle.compile_time)
 }
 
-/// Builds one small tree (five 32-byte leaves, so both kernels run, and an odd node is
-/// promoted) on a freshly opened device and checks its root against the reference build.
-/// Drivers that compile at the first dispatch (lavapipe) finish compiling here, so the
-/// compile time reported covers it; and a driver that miscompiles the kernels is refused at
-/// open instead of answering wrong roots later.
+/// Builds two small trees on a freshly opened device, one per reduction pipeline, and checks
+/// their roots against the reference build: five records under RFC 9162 (both SHA-256
+/// kernels run, an odd node is promoted) and five hashes under FISCO BCOS (the SM3 kernel
+/// from raw input, an odd node hashed alone). Drivers that compile at the first dispatch
+/// (lavapipe) finish compiling here, so the compile time reported covers it; and a driver
+/// that miscompiles the kernels is refused at open instead of answering wrong roots later.
 fn warm_up(state: &mut DeviceState, merkle: &mut MerkleKernels) -> Result<(), String> {
     let leaves: Vec<[u8; 32]> = (0..5u8).map(|i| [i; 32]).collect();
-    let geometry = Geometry::new(leaves.len(), state.binding_limit);
-    let mut profiler = Profiler::new(state, false);
-    let (root, _) = root_job(
-        state,
-        merkle,
-        Scheme::Rfc9162,
-        &leaves,
-        geometry,
-        &mut profiler,
-    )
-    .map_err(|fault| format!("the Merkle warm-up failed: {fault}"))?;
-    let expected = crate::merkle::merkle_root_reference(Scheme::Rfc9162, &leaves)
-        .map_err(|e| format!("the Merkle warm-up's reference failed: {e}"))?;
-    if root != expected {
-        return Err("the Merkle kernels computed a wrong root on the warm-up tree".into());
+    for scheme in [Scheme::Rfc9162, Scheme::FiscoBcos] {
+        let t = Instant::now();
+        let geometry = Geometry::new(leaves.len(), state.binding_limit);
+        let mut profiler = Profiler::new(state, false);
+        let (root, _) = root_job(state, merkle, scheme, &leaves, geometry, &mut profiler)
+            .map_err(|fault| format!("the Merkle warm-up failed: {fault}"))?;
+        let expected = crate::merkle::merkle_root_reference(scheme, &leaves)
+            .map_err(|e| format!("the Merkle warm-up's reference failed: {e}"))?;
+        if root != expected {
+            return Err(format!(
+                "the Merkle kernels computed a wrong {scheme} root on the warm-up tree"
+            ));
+        }
+        eprintln!("TEMP-INSTR warm {scheme} {:?}", t.elapsed());
     }
     Ok(())
 }
@@ -530,8 +577,9 @@ fn start_piece<L: AsRef<[u8]> + Sync>(
     )
 }
 
-/// Hashes level 0 of one piece into `level_a`: RFC 9162 leaf hashes, or the raw txids copied
-/// (the first reduction reads them with `FLAG_RAW_INPUT`).
+/// Hashes level 0 of one piece into `level_a`: RFC 9162 leaf hashes, or the leaves of every
+/// other scheme (32-byte hashes) copied as they are (the first reduction reads them with
+/// `FLAG_RAW_INPUT`).
 #[allow(clippy::too_many_arguments)]
 fn upload_level0<L: AsRef<[u8]> + Sync>(
     state: &mut DeviceState,
@@ -542,7 +590,7 @@ fn upload_level0<L: AsRef<[u8]> + Sync>(
     params: &mut ParamSlots,
     profiler: &mut Profiler,
 ) -> Result<(), GpuFault> {
-    if scheme == Scheme::Bitcoin {
+    if !scheme.hashes_leaves() {
         let size = NonZeroU64::new(chunk.len() as u64 * 32).expect("pieces are not empty");
         let mut view = state
             .queue
@@ -671,8 +719,8 @@ fn entry(binding: u32, buffer: &wgpu::Buffer, size: u64) -> wgpu::BindGroupEntry
 }
 
 /// One reduction dispatch: `count` nodes of the level in `level_a` (`top_in_a`) or `level_b`
-/// up `levels` levels into the other buffer. The level at height 0 of a Bitcoin tree is the
-/// raw txids.
+/// up `levels` levels into the other buffer. The level at height 0 of a scheme whose leaves are
+/// hashes is those hashes, raw.
 #[allow(clippy::too_many_arguments)]
 fn reduce_pass(
     (state, merkle): (&DeviceState, &MerkleKernels),
@@ -690,16 +738,9 @@ fn reduce_pass(
         (&buffers.level_b, &buffers.level_a)
     };
     let duplicates = &buffers.duplicates;
-    let raw_input = scheme == Scheme::Bitcoin && base_level == 0;
     let groups = count.div_ceil(REDUCE_TILE);
     let (width, height) = grid(groups, state.max_groups_per_dim);
-    let mut flags = 0;
-    if scheme == Scheme::Bitcoin {
-        flags |= FLAG_BITCOIN;
-    }
-    if raw_input {
-        flags |= FLAG_RAW_INPUT;
-    }
+    let flags = reduce_flags(scheme, base_level);
     let uniform = params.push(
         &state.queue,
         bytemuck::bytes_of(&ReduceParams {
@@ -713,7 +754,7 @@ fn reduce_pass(
     );
     let bind = state.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some("reduce"),
-        layout: &merkle.reduce.get_bind_group_layout(0),
+        layout: &merkle.reduce(scheme).get_bind_group_layout(0),
         entries: &[
             entry(0, input, count * 32),
             entry(1, output, count.div_ceil(2) * 32),
@@ -727,9 +768,36 @@ fn reduce_pass(
             },
         ],
     });
-    pass.set_pipeline(&merkle.reduce);
+    pass.set_pipeline(merkle.reduce(scheme));
     pass.set_bind_group(0, &bind, &[]);
     pass.dispatch_workgroups(width, height, 1);
+}
+
+/// `ReduceParams::flags` for a pass of `scheme` whose input level is at `base_level`.
+fn reduce_flags(scheme: Scheme, base_level: u32) -> u32 {
+    let odd = match scheme.odd_node() {
+        OddNode::Promote => ODD_PROMOTE,
+        OddNode::PairWithItself => ODD_PAIR_WITH_ITSELF,
+        OddNode::HashAlone => ODD_HASH_ALONE,
+    };
+    let variant = match scheme {
+        Scheme::Rfc9162 => NODE_RFC9162,
+        Scheme::Bitcoin => NODE_DOUBLE,
+        // The SM3 schemes' pipeline has one node hash; its variant is ignored.
+        Scheme::ChainMakerSha256 | Scheme::FiscoBcos | Scheme::ChainMakerSm3 => NODE_CONCAT,
+    };
+    let raw_input = if !scheme.hashes_leaves() && base_level == 0 {
+        FLAG_RAW_INPUT
+    } else {
+        0
+    };
+    odd | raw_input
+        | (variant << VARIANT_SHIFT)
+        | if scheme.tree_hash() == TreeHash::Sm3 {
+            8
+        } else {
+            0
+        }
 }
 
 const NO_DUPLICATES: [u8; 4 * DUPLICATE_SLOTS as usize] = [0xff; 4 * DUPLICATE_SLOTS as usize];
@@ -746,8 +814,9 @@ fn root_job<L: AsRef<[u8]> + Sync>(
         // The engine refuses an empty ChainMaker tree before a job is made.
         return Ok((scheme.empty_root().unwrap_or_default(), None));
     }
-    if leaves.len() == 1 && scheme == Scheme::Bitcoin {
-        // A one-transaction block's root is its txid: nothing to hash.
+    if leaves.len() == 1 && !scheme.hashes_leaves() {
+        // A one-leaf tree's root is its leaf (a level of one node has no odd node to pair,
+        // hash or move): nothing to hash.
         let mut root = [0u8; 32];
         root.copy_from_slice(leaves[0].as_ref());
         return Ok((root, None));
@@ -884,8 +953,8 @@ fn tree_job<L: AsRef<[u8]> + Sync>(
             &mut params,
             &mut profiler,
         )?;
-        // Level 0: the leaf hashes (Bitcoin's are the txids themselves).
-        if scheme == Scheme::Bitcoin {
+        // Level 0: the leaf hashes (the leaves themselves where the scheme takes hashes).
+        if !scheme.hashes_leaves() {
             levels[0].extend(chunk.iter().map(|l| {
                 let mut h = [0u8; 32];
                 h.copy_from_slice(l.as_ref());

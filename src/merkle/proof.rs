@@ -322,9 +322,14 @@ pub(crate) fn fisco_count_element(count: u32) -> [u8; 32] {
 /// there must be exactly one group per level below the root and each group must have the size
 /// the tree of `size` leaves has there; then the recomputed root must equal `root`. Every
 /// proof FISCO generates for a tree of that size passes; a one-leaf tree's proof is the leaf
-/// itself. Take `size` (the block's transaction count) from the same authenticated source as
-/// the root. Costs at most `log2(size) + 1` SM3 hashes; refuses without hashing on layout
+/// itself. Costs at most `log2(size) + 1` SM3 hashes; refuses without hashing on layout
 /// errors.
+///
+/// **Take `size` (the block's transaction count) from the same authenticated source as the
+/// root.** A root does not commit to its size, and each level of a FISCO tree is itself the
+/// FISCO tree of its nodes: with the size of level 1 (`⌈size/2⌉`), a level-1 node proves as
+/// a "leaf". With the true size, only the tree's own leaf at the returned index passes (the
+/// `fisco_proofs` fuzz target checks both).
 ///
 /// # Errors
 /// The first rule the proof breaks, as a [`ProofError`].

@@ -713,6 +713,7 @@ mod blocks_bench;
 pub mod merkle_bench;
 mod plot;
 mod progress;
+mod sm3_bench;
 mod sweep;
 
 /// Prints `bench blocks` rows (ratios over the signature engine alone).

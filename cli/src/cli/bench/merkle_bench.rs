@@ -1,7 +1,9 @@
 //! `bench merkle`: Merkle roots and node hashing, this crate per SHA-256 path beside `sha2`
-//! and `rs_merkle`, with the SHA-NI bound measured in the same run.
+//! and `rs_merkle`, with the SHA-NI bound measured in the same run; the SM3 workloads (FISCO
+//! BCOS, ChainMaker) are in `sm3_bench`.
 #![forbid(unsafe_code)]
 use blockverify::merkle::sha256::{Platform, sha_ni_bound};
+use blockverify::merkle::sm3::Platform as Sm3Platform;
 use blockverify::merkle::{Scheme, hash_level, hash_level_into, merkle_root_with};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -49,8 +51,9 @@ pub struct Row {
     pub leaves_per_s: Option<f64>,
     /// Record megabytes (10^6 bytes) per second, for the record-hashing workload.
     pub mb_per_s: Option<f64>,
-    /// This row's speed over the rayon `sha2` build of the same workload.
-    pub vs_rayon_sha2: Option<f64>,
+    /// This row's speed over the rayon build of the same workload (`sha2`, or `sm3` for the
+    /// SM3 workloads).
+    pub vs_rayon: Option<f64>,
     /// Single-thread rows: `nodes_per_s` over the SHA-NI node bound of the scheme.
     pub of_sha_ni_bound: Option<f64>,
     /// Whether the row's root (or level) was checked equal to the naive `sha2` one.
@@ -88,6 +91,8 @@ struct Report<'a> {
     threads: usize,
     sha256_platforms: Vec<&'static str>,
     sha256_detected: &'static str,
+    sm3_platforms: Vec<&'static str>,
+    sm3_detected: &'static str,
     sha_ni_bound: Option<Bound>,
     gpu_adapter: Option<GpuAdapter>,
     rows: &'a [Row],
@@ -96,14 +101,14 @@ struct Report<'a> {
 
 /// Above this many leaves the portable path (the slow reference, not a contender) is left
 /// out to keep the run short; it is measured on the smaller workloads.
-const PORTABLE_MAX_LEAVES: usize = 1 << 16;
+pub(super) const PORTABLE_MAX_LEAVES: usize = 1 << 16;
 
 /// What every workload shares.
-struct Ctx {
-    threads: usize,
-    reps: usize,
-    pool: rayon::ThreadPool,
-    verifier: Verifier,
+pub(super) struct Ctx {
+    pub(super) threads: usize,
+    pub(super) reps: usize,
+    pub(super) pool: rayon::ThreadPool,
+    pub(super) verifier: Verifier,
     bound: Option<Bound>,
     platforms: Vec<Platform>,
 }
@@ -169,6 +174,7 @@ pub fn run(
         &mut rows,
     )?;
     drop(txids);
+    super::sm3_bench::run(&ctx, 20 - shift, &mut rows)?;
 
     let gpu = open_gpu(threads, gpu_choice);
     let mut crossover = Vec::new();
@@ -196,6 +202,8 @@ pub fn run(
             threads,
             sha256_platforms: ctx.platforms.iter().map(|p| p.name()).collect(),
             sha256_detected: Platform::detect().name(),
+            sm3_platforms: Sm3Platform::available().iter().map(|p| p.name()).collect(),
+            sm3_detected: Sm3Platform::detect().name(),
             sha_ni_bound: ctx.bound,
             gpu_adapter: gpu.as_ref().ok().and_then(GpuAdapter::of),
             rows: &rows,
@@ -227,7 +235,7 @@ fn measure_bound(quick: bool) -> Option<Bound> {
 }
 
 /// `n` leaves of `N` bytes from a fixed-seed SplitMix64 stream.
-fn pseudo_random_leaves<const N: usize>(n: usize, seed: u64) -> Vec<[u8; N]> {
+pub(super) fn pseudo_random_leaves<const N: usize>(n: usize, seed: u64) -> Vec<[u8; N]> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut next = move || {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -338,16 +346,16 @@ fn rs_merkle_root<L: AsRef<[u8]>>(leaves: &[L]) -> [u8; 32] {
 }
 
 /// Builds rows for one workload: fills in the per-second figures.
-struct Rows<'a> {
-    workload: &'a str,
-    leaves: usize,
-    nodes: usize,
-    record_bytes: Option<usize>,
-    rows: &'a mut Vec<Row>,
+pub(super) struct Rows<'a> {
+    pub(super) workload: &'a str,
+    pub(super) leaves: usize,
+    pub(super) nodes: usize,
+    pub(super) record_bytes: Option<usize>,
+    pub(super) rows: &'a mut Vec<Row>,
 }
 
 impl Rows<'_> {
-    fn push(&mut self, engine: String, threads: usize, median_s: f64, checked: bool) {
+    pub(super) fn push(&mut self, engine: String, threads: usize, median_s: f64, checked: bool) {
         let nodes_per_s = self.nodes as f64 / median_s;
         let leaves_per_s = self.leaves as f64 / median_s;
         note!("  {engine:<52} {nodes_per_s:>14.0} nodes/s");
@@ -362,19 +370,24 @@ impl Rows<'_> {
             nodes_per_s_per_core: nodes_per_s / threads as f64,
             leaves_per_s: self.record_bytes.map(|_| leaves_per_s),
             mb_per_s: self.record_bytes.map(|b| leaves_per_s * b as f64 / 1e6),
-            vs_rayon_sha2: None,
+            vs_rayon: None,
             of_sha_ni_bound: None,
             checked,
         });
     }
 }
 
-fn check(workload: &str, engine: &str, got: [u8; 32], want: [u8; 32]) -> Result<(), CliError> {
+pub(super) fn check(
+    workload: &str,
+    engine: &str,
+    got: [u8; 32],
+    want: [u8; 32],
+) -> Result<(), CliError> {
     if got == want {
         Ok(())
     } else {
         Err(format!(
-            "{workload}: {engine} gave {}, the naive sha2 build {}",
+            "{workload}: {engine} gave {}, the naive build {}",
             hex::encode(got),
             hex::encode(want)
         )
@@ -542,7 +555,7 @@ fn finish(ctx: &Ctx, scheme: Scheme, rows: &mut [Row]) {
         .find(|r| r.engine.starts_with("rayon sha2"))
         .map(|r| r.nodes_per_s);
     for r in rows.iter_mut() {
-        r.vs_rayon_sha2 = reference.filter(|&x| x > 0.0).map(|x| r.nodes_per_s / x);
+        r.vs_rayon = reference.filter(|&x| x > 0.0).map(|x| r.nodes_per_s / x);
         if r.threads == 1 && !r.engine.starts_with("blockverify gpu") {
             r.of_sha_ni_bound = ctx.bound.map(|b| r.nodes_per_s / b.nodes_per_s(scheme));
         }
@@ -551,7 +564,7 @@ fn finish(ctx: &Ctx, scheme: Scheme, rows: &mut [Row]) {
 
 fn print_table(ctx: &Ctx, rows: &[Row], portable_skipped: bool) {
     println!(
-        "cpu: {}; {} threads; SHA-256 paths: {} (detected: {})",
+        "cpu: {}; {} threads; SHA-256 paths: {} (detected: {}); SM3 paths: {} (detected: {})",
         cpu_model(),
         ctx.threads,
         ctx.platforms
@@ -559,7 +572,13 @@ fn print_table(ctx: &Ctx, rows: &[Row], portable_skipped: bool) {
             .map(|p| p.name())
             .collect::<Vec<_>>()
             .join(", "),
-        Platform::detect().name()
+        Platform::detect().name(),
+        Sm3Platform::available()
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Sm3Platform::detect().name()
     );
     match ctx.bound {
         Some(b) => println!(
@@ -600,7 +619,7 @@ fn print_table(ctx: &Ctx, rows: &[Row], portable_skipped: bool) {
             r.nodes_per_s_per_core,
             opt(r.leaves_per_s, &|x| format!("{x:.0}")),
             opt(r.mb_per_s, &|x| format!("{x:.1}")),
-            opt(r.vs_rayon_sha2, &|x| format!("{x:.2}x")),
+            opt(r.vs_rayon, &|x| format!("{x:.2}x")),
             opt(r.of_sha_ni_bound, &|x| format!("{:.0}%", 100.0 * x)),
         );
     }
@@ -610,10 +629,10 @@ fn print_table(ctx: &Ctx, rows: &[Row], portable_skipped: bool) {
         ctx.reps
     );
     println!(
-        "Every blockverify root and level was checked equal to the naive and rayon sha2 builds before timing; rs_merkle builds a different tree (no domain separation) and is timed for speed only."
+        "Every blockverify root and level was checked equal to the naive and rayon sha2 (or sm3) builds before timing; rs_merkle builds a different tree (no domain separation) and is timed for speed only."
     );
     println!(
-        "vs rayon: speed over the rayon sha2 build of the same workload. of bound: single-thread nodes/s over the SHA-NI node bound (compressions/2 per RFC 9162 node, /3 per Bitcoin node); root rows also hash their leaves, which the node count leaves out."
+        "vs rayon: speed over the rayon sha2 (SM3 workloads: rayon sm3) build of the same workload. of bound: single-thread nodes/s over the SHA-NI node bound (compressions/2 per RFC 9162 node, /3 per Bitcoin node); root rows also hash their leaves, which the node count leaves out."
     );
     if portable_skipped {
         println!(
@@ -745,7 +764,7 @@ fn gpu_rows(
             );
         }
         for r in &mut rows[first..] {
-            r.vs_rayon_sha2 = None;
+            r.vs_rayon = None;
         }
     }
     drop(leaves);
