@@ -223,7 +223,7 @@ const NODE_DOUBLE: u32 = 2u; // SHA-256(SHA-256(left || right)) (Bitcoin)
 // site, chosen by the variant, instead of one function per variant: every call site is a full
 // copy of the 64 rounds once the driver inlines it, and drivers that compile at the first
 // dispatch (lavapipe) take time in proportion to those copies. The branches are uniform.
-fn sha256_merkle_hash(left: Digest, right: Digest, alone: bool, variant: u32) -> Digest {
+fn merkle_hash(left: Digest, right: Digest, alone: bool, variant: u32) -> Digest {
     let l = left.w;
     let r = right.w;
     let rfc9162 = variant == NODE_RFC9162 && !alone;

@@ -332,7 +332,7 @@ fn sm3_compress_pad64(state: Digest) -> Digest {
 // call site: every call site is a full copy of the 64 rounds once the driver inlines it, and
 // drivers that compile at the first dispatch (lavapipe) take time in proportion to those
 // copies. The branches are uniform within a dispatch except at a level's odd last node.
-fn sm3_merkle_hash(left: Digest, right: Digest, alone: bool, variant: u32) -> Digest {
+fn merkle_hash(left: Digest, right: Digest, alone: bool, variant: u32) -> Digest {
     let l = left.w;
     let r = right.w;
     var first = array<u32, 16>(l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7], r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
@@ -344,9 +344,4 @@ fn sm3_merkle_hash(left: Digest, right: Digest, alone: bool, variant: u32) -> Di
         state = sm3_compress_pad64(state);
     }
     return state;
-}
-
-fn merkle_hash(left: Digest, right: Digest, alone: bool, variant: u32) -> Digest {
-    if ((params.flags & 8u) != 0u) { return sm3_merkle_hash(left, right, alone, variant); }
-    return sha256_merkle_hash(left, right, alone, variant);
 }

@@ -159,10 +159,10 @@ fn assert_same_root_and_reference(gpu: &Verifier, scheme: Scheme, leaves: &[[u8;
     );
 }
 
-/// Sizes for the SM3 and ChainMaker schemes: every size up to 600, the sizes around the
+/// Sizes for the SM3 and ChainMaker schemes: every size up to 1100, the sizes around the
 /// reduction tile (512 nodes) and its powers, and a few random ones up to 70,000.
 fn scheme_sizes(rng: &mut ChaCha20Rng) -> Vec<usize> {
-    let mut sizes: Vec<usize> = (0..=600).collect();
+    let mut sizes: Vec<usize> = (0..=1100).collect();
     for edge in [1024, 2048, 4096, 8192, 1 << 15] {
         sizes.extend([edge - 1, edge, edge + 1]);
     }

@@ -36,10 +36,11 @@ fuzz_target!(|data: &[u8]| {
     // where a byte below 4 makes a count element.
     let mut proof: Vec<[u8; 32]> = match (data[3] % 3, tree.fisco_proof(index)) {
         (0, Ok(mut p)) => {
-            for chunk in body.chunks(2) {
+            for chunk in body.chunks_exact(2) {
+                let (pos, bit) = (chunk[0] as usize, chunk[1]);
                 let len = p.len();
-                if let ([pos, bit], Some(h)) = (chunk, p.get_mut(*pos as usize % len)) {
-                    h[*bit as usize % 32] ^= 1 << (bit % 8);
+                if let Some(h) = p.get_mut(pos % len) {
+                    h[bit as usize % 32] ^= 1 << (bit % 8);
                 }
             }
             p
@@ -52,7 +53,8 @@ fuzz_target!(|data: &[u8]| {
                     count[3] = b;
                     count
                 } else {
-                    levels[b as usize % levels.len()][b as usize % levels[b as usize % levels.len()].len()]
+                    let level = &levels[b as usize % levels.len()];
+                    level[b as usize % level.len()]
                 }
             })
             .collect(),
@@ -81,10 +83,15 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(found) = merkle::verify_fisco_inclusion(&root, size, &leaf, &proof) {
         assert!(found < size);
         if size == n as u64 {
-            assert_eq!(leaves[found as usize], leaf, "accepted a leaf not at its index");
+            assert_eq!(
+                leaves[found as usize], leaf,
+                "accepted a leaf not at its index"
+            );
         } else {
             assert!(
-                levels.iter().any(|level| level.get(found as usize) == Some(&leaf)),
+                levels
+                    .iter()
+                    .any(|level| level.get(found as usize) == Some(&leaf)),
                 "accepted something that is no node of the tree"
             );
         }

@@ -81,16 +81,17 @@ fn kernel_source(hash: TreeHash, kernel: &str) -> String {
 /// The reduction is one pipeline per hash family (SHA-256: RFC 9162, Bitcoin, ChainMaker
 /// SHA-256; SM3: FISCO BCOS, ChainMaker SM3), each the same `merkle_reduce.wgsl` behind its
 /// hash file, with the scheme's node hash and odd-node rule as uniform flags. Not one pipeline
-/// holding both hashes: a uniform branch still costs every scheme the registers and code of
-/// the other family, and splitting adds no compile work, because the drivers inline every
-/// call site (the compile time follows the copies of the rounds, which each hash file keeps to
-/// one per message block, not the number of pipelines).
+/// holding both hashes behind a flag: that would cost every scheme the registers and code of
+/// the other family on a real GPU, and on lavapipe, where the warm-up pays the compile, one
+/// such pipeline measured slower to compile than the two apart (BENCHMARKS.md). What the
+/// compile time follows is the copies of the rounds once the driver inlines every call, which
+/// each hash file keeps to one per message block and the kernel to one call site.
 struct MerkleKernels {
     leaf: wgpu::ComputePipeline,
     reduce_sha256: wgpu::ComputePipeline,
     reduce_sm3: wgpu::ComputePipeline,
     pool: BufferPool,
-    /// Pipeline creation plus the warm-up tree.
+    /// Pipeline creation plus the warm-up trees.
     compile_time: Duration,
 }
 
@@ -414,9 +415,8 @@ fn record_batches<L: AsRef<[u8]>>(leaves: &[L], binding_limit: u64) -> Vec<(usiz
 }
 
 /// The root of `leaves` (already validated: leaves of schemes that take hashes are 32 bytes,
-/// and a scheme without an empty root has leaves) and the first
-/// duplicate pair, on `device`. `profile` times each pass with timestamp queries (serialising
-/// the job; for benchmarks).
+/// and a scheme without an empty root has leaves) and the first duplicate pair, on `device`.
+/// `profile` times each pass with timestamp queries (serialising the job; for benchmarks).
 pub(crate) fn root<L: AsRef<[u8]> + Sync>(
     device: &GpuDevice,
     scheme: Scheme,
@@ -492,9 +492,11 @@ pub(crate) fn prepare(
         compute_pipeline(&state.device, &module, entry)
     };
     let leaf = pipeline(kernel_source(TreeHash::Sha256, LEAF_WGSL), "hash_leaves");
-    let combined = format!("{DIGEST_WGSL}\n{SHA256_WGSL}\n{SM3_WGSL}\n{REDUCE_WGSL}");
-    let reduce_sha256 = pipeline(combined.clone(), "reduce_levels");
-    let reduce_sm3 = reduce_sha256.clone();
+    let reduce_sha256 = pipeline(
+        kernel_source(TreeHash::Sha256, REDUCE_WGSL),
+        "reduce_levels",
+    );
+    let reduce_sm3 = pipeline(kernel_source(TreeHash::Sm3, REDUCE_WGSL), "reduce_levels");
     if let Some(error) = pollster::block_on(scope.pop()) {
         return Err(failed(format!(
             "the Merkle shaders failed to compile: {error}"
@@ -508,9 +510,7 @@ pub(crate) fn prepare(
         compile_time: Duration::ZERO,
     };
     let scope = state.device.push_error_scope(wgpu::ErrorFilter::Validation);
-    eprintln!("TEMP-INSTR pipelines {:?}", started.elapsed());
     let warmed = warm_up(state, &mut merkle);
-    eprintln!("TEMP-INSTR warmed {:?}", started.elapsed());
     if let Some(error) = pollster::block_on(scope.pop()) {
         return Err(failed(format!("the Merkle warm-up failed: {error}")));
     }
@@ -536,7 +536,6 @@ pub(crate) fn compile_time(kernels: &Kernels) -> Duration {
 fn warm_up(state: &mut DeviceState, merkle: &mut MerkleKernels) -> Result<(), String> {
     let leaves: Vec<[u8; 32]> = (0..5u8).map(|i| [i; 32]).collect();
     for scheme in [Scheme::Rfc9162, Scheme::FiscoBcos] {
-        let t = Instant::now();
         let geometry = Geometry::new(leaves.len(), state.binding_limit);
         let mut profiler = Profiler::new(state, false);
         let (root, _) = root_job(state, merkle, scheme, &leaves, geometry, &mut profiler)
@@ -548,7 +547,6 @@ fn warm_up(state: &mut DeviceState, merkle: &mut MerkleKernels) -> Result<(), St
                 "the Merkle kernels computed a wrong {scheme} root on the warm-up tree"
             ));
         }
-        eprintln!("TEMP-INSTR warm {scheme} {:?}", t.elapsed());
     }
     Ok(())
 }
@@ -791,13 +789,7 @@ fn reduce_flags(scheme: Scheme, base_level: u32) -> u32 {
     } else {
         0
     };
-    odd | raw_input
-        | (variant << VARIANT_SHIFT)
-        | if scheme.tree_hash() == TreeHash::Sm3 {
-            8
-        } else {
-            0
-        }
+    odd | raw_input | (variant << VARIANT_SHIFT)
 }
 
 const NO_DUPLICATES: [u8; 4 * DUPLICATE_SLOTS as usize] = [0xff; 4 * DUPLICATE_SLOTS as usize];
@@ -1057,6 +1049,55 @@ mod tests {
             batches,
             vec![(0, 2, false), (2, 3, false), (3, 4, true), (4, 6, false)]
         );
+    }
+
+    /// The host's flag and variant values are the shaders' constants of the same names.
+    #[test]
+    fn reduce_flags_match_the_shaders() {
+        let constant = |source: &str, name: &str| -> u32 {
+            let line = source
+                .lines()
+                .find(|l| l.starts_with(&format!("const {name}: u32 = ")))
+                .unwrap_or_else(|| panic!("{name} is not in the shader"));
+            let value = line.split(" = ").nth(1).unwrap();
+            let value = value.split('u').next().unwrap();
+            match value.strip_prefix("0x") {
+                Some(hex) => u32::from_str_radix(hex, 16).unwrap(),
+                None => value.parse().unwrap(),
+            }
+        };
+        for (name, value) in [
+            ("ODD_PROMOTE", ODD_PROMOTE),
+            ("ODD_PAIR_WITH_ITSELF", ODD_PAIR_WITH_ITSELF),
+            ("ODD_HASH_ALONE", ODD_HASH_ALONE),
+            ("FLAG_RAW_INPUT", FLAG_RAW_INPUT),
+            ("VARIANT_SHIFT", VARIANT_SHIFT),
+        ] {
+            assert_eq!(constant(REDUCE_WGSL, name), value, "{name}");
+        }
+        for (name, value) in [
+            ("NODE_RFC9162", NODE_RFC9162),
+            ("NODE_CONCAT", NODE_CONCAT),
+            ("NODE_DOUBLE", NODE_DOUBLE),
+        ] {
+            assert_eq!(constant(SHA256_WGSL, name), value, "{name}");
+        }
+        let odd_mask = constant(REDUCE_WGSL, "ODD_MASK");
+        let variant_mask = constant(REDUCE_WGSL, "VARIANT_MASK");
+        for scheme in Scheme::ALL {
+            for base_level in [0, 1, 9] {
+                let flags = reduce_flags(scheme, base_level);
+                let raw = flags & FLAG_RAW_INPUT != 0;
+                assert_eq!(raw, base_level == 0 && !scheme.hashes_leaves(), "{scheme}");
+                let odd = flags & odd_mask;
+                assert_eq!(
+                    odd == ODD_PAIR_WITH_ITSELF,
+                    scheme.pairs_odd_node_with_itself()
+                );
+                assert_eq!(odd == ODD_HASH_ALONE, scheme == Scheme::FiscoBcos);
+                assert!((flags >> VARIANT_SHIFT) <= variant_mask);
+            }
+        }
     }
 
     #[test]

@@ -11,17 +11,19 @@
 //! * `device` knows no kernel: it opens (and after a loss reopens) the device, turns every
 //!   wgpu failure into a [`GpuFault`](crate::GpuFault), and offers what any kernel needs —
 //!   pooled buffers, readback, pipeline creation, timestamp queries, fault injection.
-//! * Each kernel family — `merkle` (SHA-256 trees), `sig` (Ed25519, with `field_code`) — owns
-//!   its shaders, pipelines, bind-group layouts and buffers in one state struct, which it keeps
-//!   in the open device's `Kernels`: one slot per family, keyed by the state's type, dropped
-//!   with the device, so a reopened device starts empty and each family rebuilds its state on
-//!   it. The Merkle family fills its slot when a device opens (compile and warm-up, as the
-//!   device's open hook); the Ed25519 family on the device's first signature job.
+//! * Each kernel family — `merkle` (SHA-256 and SM3 trees), `sig` (Ed25519, with
+//!   `field_code`) — owns its shaders, pipelines, bind-group layouts and buffers in one state
+//!   struct, which it keeps in the open device's `Kernels`: one slot per family, keyed by the
+//!   state's type, dropped with the device, so a reopened device starts empty and each family
+//!   rebuilds its state on it. The Merkle family fills its slot when a device opens (compile
+//!   and warm-up, as the device's open hook); the Ed25519 family on the device's first
+//!   signature job.
 //! * `context` (the verifier's `GpuContext`) is the only module that names both: it gives the
 //!   device its open hook, hands each job to its family, and assembles [`ShaderCompileTime`].
 //!
-//! A new algorithm family (SM3 trees, SM2 verification) is a new module with its own state
-//! struct, plus a method in `context`; `device` does not change.
+//! A new algorithm family (SM2 verification) is a new module with its own state struct, plus
+//! a method in `context`; `device` does not change. A new tree hash is not a family: it is a
+//! hash file behind which `merkle` compiles its reduction kernel once more.
 //!
 //! ## Choosing an adapter
 //!
@@ -36,17 +38,30 @@
 //!
 //! ## How a tree is hashed (shaders/*.wgsl)
 //!
+//! Every scheme runs here: RFC 9162, Bitcoin and ChainMaker SHA-256 on SHA-256, FISCO BCOS
+//! and ChainMaker SM3 on SM3, with the roots, levels and duplicate reports of the CPU engine.
+//!
 //! * `merkle_leaf.wgsl` hashes RFC 9162 leaves, SHA-256(0x00 ‖ record), one invocation per
 //!   record, from one packed buffer of records and a table of offsets (records of any length
-//!   at any byte alignment).
+//!   at any byte alignment). Every other scheme's leaves are 32-byte hashes, uploaded as they
+//!   are and byte-swapped by the first reduction as it loads them.
 //! * `merkle_reduce.wgsl` climbs up to nine levels per dispatch inside a workgroup: 256
 //!   invocations take 512 nodes, hash them pairwise into workgroup memory, and keep halving
 //!   there, so a level never goes back to device memory until nine levels are done. A piece
 //!   of 2^22 leaves (one 128 MiB binding of hashes, see below) reaches its root in three
-//!   dispatches. Bitcoin's duplicate pairs are recorded with an atomic minimum per level, so
-//!   the report names the same pair as the CPU engine.
-//! * Hash values stay in the eight big-endian state words SHA-256 produces, which is exactly
-//!   the word order the parent's message block needs: nothing is byte-swapped between levels.
+//!   dispatches. The scheme's node hash and its rule for a level's odd last node (moved up:
+//!   RFC 9162; hashed alone: FISCO BCOS; hashed with itself: Bitcoin, ChainMaker) are uniform
+//!   flags; where the node is hashed with itself, identical sibling pairs are recorded with an
+//!   atomic minimum per level, so the report names the same pair as the CPU engine.
+//! * The reduction is compiled twice, behind `sha256.wgsl` and behind `sm3.wgsl` (WGSL has no
+//!   includes): one pipeline per hash, not one holding both, so neither hash carries the
+//!   other's code and registers. Both are compiled, and each checked on a warm-up tree, when the
+//!   device opens. Each hash file keeps one copy of its rounds per message block and the
+//!   kernel calls the hash from one place, because drivers inline every call and compile time
+//!   follows the copies (lavapipe compiles at the first dispatch, in the warm-up).
+//! * Hash values stay in the eight big-endian state words SHA-256 and SM3 produce, which is
+//!   exactly the word order the parent's message block needs: nothing is byte-swapped between
+//!   levels.
 //!
 //! ## How a signature is verified (shaders/field25519.wgsl, shaders/ed25519.wgsl)
 //!
