@@ -17,6 +17,8 @@ use rand::{RngExt, SeedableRng};
 use sha2::Digest as _;
 
 type Hash = [u8; 32];
+/// A hash of concatenated parts, with a peer crate.
+type HashFn = fn(&[Hash]) -> Hash;
 
 fn sm3_concat(parts: &[Hash]) -> Hash {
     let mut h = sm3::Sm3::new();
@@ -322,7 +324,7 @@ fn hostile_fisco_proofs_are_refused_with_a_reason() {
 
 /// `BuildMerkleTree` + `GetMerkleRoot`: a flat array of `2·next_pow2 − 1` slots, `None` for
 /// padding; `(x, None)` → H(x ‖ x), `(None, _)` → None. No hashes → no root.
-fn chainmaker_tree(leaves: &[Hash], hash: fn(&[Hash]) -> Hash) -> Vec<Option<Hash>> {
+fn chainmaker_tree(leaves: &[Hash], hash: HashFn) -> Vec<Option<Hash>> {
     let next = leaves.len().next_power_of_two();
     let size = 2 * next - 1;
     let mut tree: Vec<Option<Hash>> = vec![None; size];
@@ -359,13 +361,7 @@ fn chainmaker_path(tree: &[Option<Hash>], index: usize) -> Vec<Hash> {
 }
 
 /// `Prove(paths, root, txHash, index)`.
-fn chainmaker_prove(
-    path: &[Hash],
-    root: &Hash,
-    leaf: Hash,
-    index: usize,
-    hash: fn(&[Hash]) -> Hash,
-) -> bool {
+fn chainmaker_prove(path: &[Hash], root: &Hash, leaf: Hash, index: usize, hash: HashFn) -> bool {
     if leaf == *root && index == 0 && path.is_empty() {
         return true;
     }
@@ -385,7 +381,7 @@ fn chainmaker_prove(
 #[test]
 fn chainmaker_roots_and_paths_equal_the_transcribed_flat_array() {
     let all = hashes(5 * merkle::SUBTREE_LEAVES, 4);
-    let schemes: [(Scheme, fn(&[Hash]) -> Hash); 2] = [
+    let schemes: [(Scheme, HashFn); 2] = [
         (Scheme::ChainMakerSm3, sm3_concat),
         (Scheme::ChainMakerSha256, sha256_concat),
     ];
@@ -415,26 +411,12 @@ fn chainmaker_roots_and_paths_equal_the_transcribed_flat_array() {
             }
             let tree = MerkleTree::build(scheme, leaves).unwrap();
             assert_eq!(tree.root(), expected);
-            for index in 0..n {
+            for (index, leaf) in leaves.iter().enumerate() {
                 let theirs = chainmaker_path(&flat, index);
                 let ours = tree.inclusion_proof(index as u64).unwrap();
                 assert_eq!(ours, theirs, "{scheme} n={n} index={index}");
-                assert!(chainmaker_prove(
-                    &ours,
-                    &expected,
-                    leaves[index],
-                    index,
-                    hash
-                ));
-                verify_inclusion(
-                    scheme,
-                    &expected,
-                    index as u64,
-                    n as u64,
-                    &leaves[index],
-                    &ours,
-                )
-                .unwrap();
+                assert!(chainmaker_prove(&ours, &expected, *leaf, index, hash));
+                verify_inclusion(scheme, &expected, index as u64, n as u64, leaf, &ours).unwrap();
             }
         }
     }

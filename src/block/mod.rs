@@ -74,14 +74,20 @@ use crate::merkle::{self, RootReport, Scheme};
 pub fn record_leaves<'a>(scheme: Scheme, records: &[&'a [u8]]) -> Leaves<'a> {
     let sha256 = merkle::sha256::Platform::detect();
     let sm3 = merkle::sm3::Platform::detect();
-    let ids = |hash: &(dyn Fn(&[&[u8]]) -> Vec<[u8; 32]> + Sync)| {
-        Leaves::Ids(records.par_chunks(1024).flat_map_iter(hash).collect())
+    let id_of_chunk = |chunk: &[&[u8]]| match scheme {
+        Scheme::Bitcoin => sha256.hash_many(&sha256.hash_many(chunk)),
+        Scheme::FiscoBcos | Scheme::ChainMakerSm3 => sm3.hash_many(chunk),
+        _ => sha256.hash_many(chunk),
     };
-    match scheme {
-        Scheme::Rfc9162 => Leaves::Records(records.to_vec()),
-        Scheme::Bitcoin => ids(&|chunk| sha256.hash_many(&sha256.hash_many(chunk))),
-        Scheme::ChainMakerSha256 => ids(&|chunk| sha256.hash_many(chunk)),
-        Scheme::FiscoBcos | Scheme::ChainMakerSm3 => ids(&|chunk| sm3.hash_many(chunk)),
+    if scheme.hashes_leaves() {
+        Leaves::Records(records.to_vec())
+    } else {
+        Leaves::Ids(
+            records
+                .par_chunks(1024)
+                .flat_map_iter(id_of_chunk)
+                .collect(),
+        )
     }
 }
 

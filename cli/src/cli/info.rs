@@ -73,6 +73,16 @@ pub fn run() -> Result<ExitCode, CliError> {
                 .join(", "),
             Platform::detect().name()
         );
+        use blockverify::merkle::sm3::Platform as Sm3Platform;
+        println!(
+            "sm3 paths: {} (chosen: {})",
+            Sm3Platform::available()
+                .iter()
+                .map(|p| p.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            Sm3Platform::detect().name()
+        );
     }
     if cfg!(curve25519_dalek_backend = "avx512")
         && !cpu_features().iter().any(|(n, p)| *n == "avx512ifma" && *p)
