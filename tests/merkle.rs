@@ -830,16 +830,37 @@ fn incremental_tree_matches_whole_tree_at_every_size_and_restores_from_its_front
 
 #[test]
 fn verifier_roots_equal_plain_functions() {
-    let verifier = blockverify::Verifier::builder().threads(2).build().unwrap();
-    let data = leaves(3 * merkle::SUBTREE_LEAVES + 11, 5);
-    assert_eq!(
-        verifier.merkle_root(Scheme::Rfc9162, &data).unwrap(),
-        merkle_root(Scheme::Rfc9162, &data).unwrap()
-    );
-    assert_eq!(
-        verifier.merkle_tree(Scheme::Rfc9162, &data).unwrap().root(),
-        merkle_root_reference(Scheme::Rfc9162, &data).unwrap()
-    );
+    let verifier = blockverify::Verifier::builder()
+        .backend(blockverify::Backend::Cpu)
+        .threads(2)
+        .build()
+        .unwrap();
+    let n = 3 * merkle::SUBTREE_LEAVES + 11;
+    let records = leaves(n, 5);
+    let ids = txids(n, 5);
+    for scheme in Scheme::ALL {
+        let data: Vec<&[u8]> = if scheme.hashes_leaves() {
+            records.iter().map(|r| r.as_slice()).collect()
+        } else {
+            ids.iter().map(|r| r.as_slice()).collect()
+        };
+        assert_eq!(
+            verifier.merkle_root(scheme, &data).unwrap(),
+            merkle_root(scheme, &data).unwrap(),
+            "{scheme}"
+        );
+        assert_eq!(
+            verifier.merkle_tree(scheme, &data).unwrap().root(),
+            merkle_root_reference(scheme, &data).unwrap(),
+            "{scheme}"
+        );
+        let none: &[&[u8]] = &[];
+        assert_eq!(
+            verifier.merkle_root(scheme, none).map(|r| r.root()),
+            scheme.empty_root().ok_or(MerkleError::EmptyTree { scheme }),
+            "{scheme}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
