@@ -222,9 +222,9 @@ impl Platform {
     fn kernel_for(self, remaining: usize) -> Path {
         match self.0 {
             #[cfg(target_arch = "x86_64")]
-            Path::Avx512(_) if remaining * 2 <= avx512::LANES => {
-                Platform::avx2().unwrap_or(Platform::portable()).0
-            }
+            Path::Avx512(_) if remaining * 2 <= avx512::LANES => Platform::avx2()
+                .unwrap_or(Platform::portable())
+                .kernel_for(remaining),
             #[cfg(target_arch = "x86_64")]
             Path::Avx2(_) if remaining == 1 => Path::Portable,
             path => path,
