@@ -17,8 +17,9 @@ use crate::{GpuFault, GpuUnavailable};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ShaderCompileTime {
-    /// The two Merkle kernels: pipeline creation and one warm-up tree, whose root is checked
-    /// against the reference build before the device is used.
+    /// The Merkle kernels (the RFC 9162 leaf kernel and the SHA-256 and SM3 reductions):
+    /// pipeline creation and two warm-up trees (RFC 9162 and FISCO BCOS), whose roots are
+    /// checked against the reference build before the device is used.
     pub merkle: Duration,
     /// The Ed25519 kernels (verification and the base-table builder), compiled on the first
     /// signature job; `None` before it.
@@ -44,7 +45,7 @@ impl std::fmt::Debug for GpuContext {
 }
 
 /// What every device this context opens gets before its first job: the Merkle kernels,
-/// compiled and checked on a warm-up tree. (The Ed25519 kernel waits for the first signature
+/// compiled and checked on warm-up trees. (The Ed25519 kernel waits for the first signature
 /// job: Merkle-only users never pay for it.)
 fn on_open(state: &mut DeviceState, kernels: &mut Kernels) -> Result<(), GpuUnavailable> {
     merkle::prepare(state, kernels)

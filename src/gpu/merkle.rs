@@ -458,7 +458,7 @@ pub(crate) fn levels<L: AsRef<[u8]> + Sync>(
     })
 }
 
-/// Compiles the Merkle kernels on a freshly opened device, checks them on a warm-up tree and
+/// Compiles the Merkle kernels on a freshly opened device, checks them on warm-up trees and
 /// leaves them in the device's [`Kernels`]. Refuses an adapter too small for them.
 pub(crate) fn prepare(
     state: &mut DeviceState,
@@ -477,7 +477,7 @@ pub(crate) fn prepare(
         adapter: adapter.clone(),
         detail,
     };
-    // Pipeline creation plus one warm-up tree (below): drivers that compile at the first
+    // Pipeline creation plus the warm-up trees (below): drivers that compile at the first
     // dispatch (lavapipe) do part of the work there. The signature kernel's figure includes a
     // warm-up dispatch for the same reason (src/gpu/sig.rs).
     let scope = state.device.push_error_scope(wgpu::ErrorFilter::Validation);

@@ -685,7 +685,8 @@ fn open_gpu(threads: usize, choice: &GpuChoice) -> Result<Verifier, String> {
     builder.build().map_err(|e| e.to_string())
 }
 
-/// GPU rows beside the CPU engine: for each scheme, 2^log2 leaves of 32 bytes end to end
+/// GPU rows beside the CPU engine: for each scheme (RFC 9162, Bitcoin, and the SM3 trees of
+/// FISCO BCOS and ChainMaker), 2^log2 leaves of 32 bytes end to end
 /// (packing, transfers, kernels, readback) and kernel-only from timestamp queries; then the
 /// crossover sweep of RFC 9162 roots from 2^10 leaves up.
 fn gpu_rows(
@@ -701,11 +702,16 @@ fn gpu_rows(
         .gpu_adapter()
         .map_or_else(String::new, |a| a.name.clone());
     let leaves = pseudo_random_leaves::<32>(n, 3);
-    for scheme in [Scheme::Rfc9162, Scheme::Bitcoin] {
+    for scheme in [
+        Scheme::Rfc9162,
+        Scheme::Bitcoin,
+        Scheme::FiscoBcos,
+        Scheme::ChainMakerSm3,
+    ] {
         let workload = format!("gpu: {scheme} root, 2^{log2} leaves x 32 B");
         note!("bench: {workload} on {adapter}");
-        // The CPU engine is checked against the naive sha2 build on every other workload;
-        // here the GPU is checked against it.
+        // The CPU engine is checked against the naive sha2 (sm3) build on every other
+        // workload; here the GPU is checked against it.
         let expected = ctx.verifier.merkle_root(scheme, &leaves)?.root();
         let report = gpu.merkle_root(scheme, &leaves)?;
         if let Some(fault) = report.gpu_fault() {
