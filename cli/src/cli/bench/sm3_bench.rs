@@ -207,8 +207,12 @@ fn node_hashing(
         });
         out.push(
             format!(
-                "OpenSSL {} SM3, one node at a time (1 thr)",
-                openssl::version::number()
+                "{} SM3, one node at a time (1 thr)",
+                openssl::version::version()
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ),
             1,
             t,
