@@ -53,30 +53,62 @@ fn a_generated_block_parses_and_verifies() {
     }
 }
 
-/// The header root of a generated block against leaves computed here, independently of the
-/// crate's block code: RFC 9162 over the encodings, Bitcoin over `sha2` SHA-256d ids.
+/// The header root of a generated block, under every scheme, against leaves computed here
+/// independently of the crate's block code: RFC 9162 over the encodings, the others over ids
+/// from the `sha2` and `sm3` crates.
 #[test]
 fn header_roots_match_independently_computed_leaves() {
     use sha2::{Digest, Sha256};
-    for scheme in [Scheme::Rfc9162, Scheme::Bitcoin] {
+    for scheme in Scheme::ALL {
         let generated = blockverify_testkit::generate_block(&BlockSpec {
             scheme,
             ..spec(3001, 30)
         });
         let view = BlockView::parse(&generated.bytes).unwrap();
+        assert_eq!(view.header().scheme, scheme);
         let encodings: Vec<&[u8]> = view.records().iter().map(|r| r.bytes()).collect();
-        let root = match scheme {
-            Scheme::Bitcoin => {
-                let ids: Vec<[u8; 32]> = encodings
-                    .iter()
-                    .map(|e| Sha256::digest(Sha256::digest(e)).into())
-                    .collect();
-                merkle::merkle_root_reference(scheme, &ids).unwrap()
-            }
-            _ => merkle::merkle_root_reference(scheme, &encodings).unwrap(),
+        // Each scheme's record ids, with the peer crates: SHA-256d (Bitcoin), SM3 (FISCO BCOS,
+        // ChainMaker SM3), SHA-256 (ChainMaker SHA-256).
+        let ids: Vec<[u8; 32]> = encodings
+            .iter()
+            .map(|e| match scheme {
+                Scheme::Bitcoin => Sha256::digest(Sha256::digest(e)).into(),
+                Scheme::FiscoBcos | Scheme::ChainMakerSm3 => sm3::Sm3::digest(e).into(),
+                _ => Sha256::digest(e).into(),
+            })
+            .collect();
+        let root = if scheme.hashes_leaves() {
+            merkle::merkle_root_reference(scheme, &encodings).unwrap()
+        } else {
+            merkle::merkle_root_reference(scheme, &ids).unwrap()
         };
         assert_eq!(root, generated.header.merkle_root, "{scheme}");
         assert_eq!(block::record_root(scheme, &encodings).root(), root);
+        let report = cpu_verifier(Policy::Zip215)
+            .verify_block_bytes(&generated.bytes)
+            .unwrap();
+        assert!(report.is_valid(), "{scheme}");
+        assert_eq!(report.computed_root(), root);
+    }
+}
+
+#[test]
+fn empty_blocks_of_every_scheme_are_valid() {
+    // ChainMaker trees of no leaves have no root: such a block's header carries zeros.
+    for scheme in Scheme::ALL {
+        let generated = blockverify_testkit::generate_block(&BlockSpec {
+            scheme,
+            ..spec(0, 2)
+        });
+        let report = cpu_verifier(Policy::Zip215)
+            .verify_block_bytes(&generated.bytes)
+            .unwrap();
+        assert!(report.is_valid(), "{scheme}");
+        assert_eq!(
+            report.computed_root(),
+            scheme.empty_root().unwrap_or([0; 32]),
+            "{scheme}"
+        );
     }
 }
 

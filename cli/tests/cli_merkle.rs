@@ -750,6 +750,23 @@ fn merkle_root_on_the_gpu_equals_the_cpu_root() {
         0,
     );
     assert_eq!(stdout(&out).trim(), BLOCK_100000_ROOT);
+    // The SM3 and ChainMaker schemes: 300 transaction hashes (an odd count at several levels).
+    let hashes: String = (0..300u32)
+        .map(|i| format!("{}\n", hex::encode(sm3_concat(&[[i as u8; 32]]))))
+        .collect();
+    for scheme in ["fisco-bcos", "chainmaker-sm3", "chainmaker-sha256"] {
+        let gpu = run(
+            &["merkle", "root", "--scheme", scheme, "--backend", "gpu"],
+            hashes.as_bytes(),
+            0,
+        );
+        let cpu = run(
+            &["merkle", "root", "--scheme", scheme, "--backend", "cpu"],
+            hashes.as_bytes(),
+            0,
+        );
+        assert_eq!(stdout(&gpu), stdout(&cpu), "{scheme}");
+    }
 }
 
 #[test]
