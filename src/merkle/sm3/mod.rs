@@ -150,12 +150,7 @@ impl Platform {
 
     /// Parses a path name as printed by [`Platform::name`]; `None` if unknown or unavailable.
     pub fn from_name(name: &str) -> Option<Platform> {
-        match name {
-            "portable" => Some(Platform::portable()),
-            "avx2" => Platform::avx2(),
-            "avx512" => Platform::avx512(),
-            _ => None,
-        }
+        Platform::available().into_iter().find(|p| p.name() == name)
     }
 
     /// A short lowercase name: `portable`, `avx2`, `avx512`.
