@@ -130,6 +130,7 @@ mod verifier;
 
 pub use error::{ConfigError, Error, GpuFault, GpuUnavailable};
 pub use placement::Placement;
+pub use sig::sm2::{Sm2Item, Sm2Message, Sm2Signature};
 pub use sig::{Policy, Reason, SigItem, SigReport, Verdict, verify_single};
 /// The README's Rust examples, compiled and run as doctests so they cannot rot.
 #[cfg(doctest)]

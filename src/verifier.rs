@@ -18,6 +18,7 @@ use crate::gpu::{
     self, AdapterSummary, GpuContext, GpuOptions, KernelTiming, ShaderCompileTime, SigTiming,
 };
 use crate::merkle::{MerkleError, MerkleTree, RootReport, Scheme};
+use crate::sig::sm2::{Sm2Item, engine::Sm2Engine};
 use crate::sig::{CpuEngine, Policy, SigItem, SigReport};
 use crate::task::Task;
 use crate::{ConfigError, Error, GpuFault, GpuUnavailable};
@@ -203,6 +204,7 @@ impl VerifierBuilder {
             }));
         }
         let cpu = CpuEngine::new(self.threads, self.key_cache_size)?;
+        let sm2 = Sm2Engine::new(self.key_cache_size);
         #[cfg(feature = "gpu")]
         {
             let options = |allow_software| GpuOptions {
@@ -221,6 +223,7 @@ impl VerifierBuilder {
                 policy: self.policy,
                 backend: self.backend,
                 cpu,
+                sm2,
                 gpu,
                 gpu_min_leaves: self.gpu_min_leaves,
                 split: split::Calibration::default(),
@@ -240,6 +243,7 @@ impl VerifierBuilder {
                 policy: self.policy,
                 backend: self.backend,
                 cpu,
+                sm2,
             })
         }
     }
@@ -263,6 +267,7 @@ pub struct Verifier {
     policy: Policy,
     backend: Backend,
     cpu: CpuEngine,
+    sm2: Sm2Engine,
     #[cfg(feature = "gpu")]
     gpu: Option<GpuContext>,
     #[cfg(feature = "gpu")]
@@ -387,6 +392,19 @@ impl Verifier {
             }
         }
         SigReport::from_verdicts(self.cpu.verify(policy, items))
+    }
+
+    /// Verifies SM2 signatures (GB/T 32918.2; the rules and their order: [`crate::sig::sm2`]):
+    /// one verdict per item, in input order, each the first check that failed. Items are
+    /// verified one by one in parallel on this verifier's pool, with the issuers' keys, their
+    /// default-ID `Z_A` and (for frequent issuers) their precomputed tables in the key cache
+    /// ([`VerifierBuilder::key_cache_size`]); verdicts never depend on the cache.
+    ///
+    /// **CPU only for now**, whatever the backend: the SM2 GPU kernel is a later step, so under
+    /// `Backend::Gpu` and `Backend::Auto` SM2 runs on the CPU engine and the report's
+    /// [`SigReport::placement`] says `Cpu`. An empty slice gives an empty, all-valid report.
+    pub fn verify_sm2(&self, items: &[Sm2Item<'_>]) -> SigReport {
+        SigReport::from_verdicts(self.install(|| self.sm2.verify(items)))
     }
 
     /// Starts verifying `batch` under the default policy on this verifier's pool and returns

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub(crate) mod ed25519;
+pub(crate) mod sm2;
 #[cfg(feature = "gpu")]
 pub(crate) mod split;
 pub(crate) mod trees;

@@ -36,7 +36,7 @@
 #![forbid(unsafe_code)]
 
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
@@ -67,43 +67,23 @@ pub(crate) struct DecodedKey {
 
 type Entry = Result<DecodedKey, Reason>;
 
-type Segment = LruCache<[u8; 32], Entry, RandomState>;
-
-/// See the module docs.
+/// See the module docs: the Ed25519 keys' cache.
 pub(crate) struct KeyCache {
-    shards: Vec<Mutex<Shard>>,
-    /// The key of the hash that picks a shard, drawn at random per cache.
-    shard_key: RandomState,
+    cache: ScanResistantCache<[u8; 32], Entry>,
 }
 
 impl KeyCache {
     /// A cache holding at most about `capacity` keys (rounded up to a multiple of the shard
     /// count); `0` disables caching.
     pub fn new(capacity: usize) -> Self {
-        let per_shard = capacity.div_ceil(SHARDS);
-        let shards = match NonZeroUsize::new(per_shard) {
-            None => Vec::new(),
-            Some(n) => (0..SHARDS).map(|_| Mutex::new(Shard::new(n))).collect(),
-        };
         KeyCache {
-            shards,
-            shard_key: RandomState::new(),
+            cache: ScanResistantCache::new(capacity),
         }
     }
 
     /// Decodes `bytes`, from the cache when it is there.
     pub fn get(&self, bytes: &[u8; 32]) -> Entry {
-        if self.shards.is_empty() {
-            return decode(bytes);
-        }
-        let shard = self.shard(bytes);
-        if let Some(hit) = lock(shard).get(bytes) {
-            return hit;
-        }
-        // Decode outside the lock: decompression is the expensive part.
-        let entry = decode(bytes);
-        lock(shard).admit(bytes, entry);
-        entry
+        self.cache.get_or_insert_with(bytes, || decode(bytes))
     }
 
     /// Keeps `lanes`, the lanes' decoding of `bytes`, beside the key if the cache holds it (a
@@ -111,49 +91,112 @@ impl KeyCache {
     /// curve25519-dalek does, tested there). Leaves the key's place in its segment as it is.
     #[cfg(target_arch = "x86_64")]
     pub fn keep_lanes_form(&self, bytes: &[u8; 32], lanes: super::ifma::Affine) {
-        if self.shards.is_empty() {
-            return;
-        }
-        if let Some(Ok(key)) = lock(self.shard(bytes)).peek_mut(bytes) {
-            key.lanes = Some(lanes);
-        }
-    }
-
-    /// The shard holding `bytes` (the cache must be on), by a hash under this cache's secret
-    /// key: key bytes an attacker picks land in shards it cannot predict.
-    fn shard(&self, bytes: &[u8; 32]) -> &Mutex<Shard> {
-        &self.shards[self.shard_index(bytes)]
-    }
-
-    fn shard_index(&self, bytes: &[u8; 32]) -> usize {
-        // The modulus is a power of two: the low bits of SipHash, uniform under the key.
-        (self.shard_key.hash_one(bytes) % SHARDS as u64) as usize
+        self.cache.update(bytes, |entry| {
+            if let Ok(key) = entry {
+                key.lanes = Some(lanes);
+            }
+        });
     }
 
     /// Whether the cache holds `bytes`, without touching any recency (tests only).
     #[cfg(test)]
     fn contains(&self, bytes: &[u8; 32]) -> bool {
-        !self.shards.is_empty() && lock(self.shard(bytes)).contains(bytes)
+        self.cache.contains(bytes)
     }
 
     /// How many keys the cache holds (tests only).
     #[cfg(test)]
     fn held(&self) -> usize {
+        self.cache.held()
+    }
+}
+
+/// A bounded, sharded, scan-resistant map from keys to values that are pure functions of the
+/// keys (see the module docs for the policy and why): the Ed25519 key cache and the SM2 key
+/// cache are both one.
+pub(crate) struct ScanResistantCache<K, V> {
+    shards: Vec<Mutex<Shard<K, V>>>,
+    /// The key of the hash that picks a shard, drawn at random per cache.
+    shard_key: RandomState,
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> ScanResistantCache<K, V> {
+    /// A cache holding at most about `capacity` entries (rounded up to a multiple of the shard
+    /// count); `0` disables caching.
+    pub fn new(capacity: usize) -> Self {
+        let per_shard = capacity.div_ceil(SHARDS);
+        let shards = match NonZeroUsize::new(per_shard) {
+            None => Vec::new(),
+            Some(n) => (0..SHARDS).map(|_| Mutex::new(Shard::new(n))).collect(),
+        };
+        ScanResistantCache {
+            shards,
+            shard_key: RandomState::new(),
+        }
+    }
+
+    /// The value of `key`, from the cache when it is there, else `make()` (called outside the
+    /// lock: it is the expensive part) admitted on probation.
+    pub fn get_or_insert_with(&self, key: &K, make: impl FnOnce() -> V) -> V {
+        if self.shards.is_empty() {
+            return make();
+        }
+        let shard = self.shard(key);
+        if let Some(hit) = lock(shard).get(key) {
+            return hit;
+        }
+        let value = make();
+        lock(shard).admit(key, value.clone());
+        value
+    }
+
+    /// Applies `f` to the value of `key` if the cache holds it, leaving its place in its
+    /// segment as it is.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    pub fn update(&self, key: &K, f: impl FnOnce(&mut V)) {
+        if self.shards.is_empty() {
+            return;
+        }
+        if let Some(value) = lock(self.shard(key)).peek_mut(key) {
+            f(value);
+        }
+    }
+
+    /// The shard holding `key` (the cache must be on), by a hash under this cache's secret
+    /// key: keys an attacker picks land in shards it cannot predict.
+    fn shard(&self, key: &K) -> &Mutex<Shard<K, V>> {
+        &self.shards[self.shard_index(key)]
+    }
+
+    fn shard_index(&self, key: &K) -> usize {
+        // The modulus is a power of two: the low bits of SipHash, uniform under the key.
+        (self.shard_key.hash_one(key) % SHARDS as u64) as usize
+    }
+
+    /// Whether the cache holds `key`, without touching any recency (tests only).
+    #[cfg(test)]
+    pub(crate) fn contains(&self, key: &K) -> bool {
+        !self.shards.is_empty() && lock(self.shard(key)).contains(key)
+    }
+
+    /// How many entries the cache holds (tests only).
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len()).sum()
     }
 }
 
-/// One shard: a segmented LRU of at most `capacity` keys (see the module docs). The two
+/// One shard: a segmented LRU of at most `capacity` entries (see the module docs). The two
 /// segments never hold the same key.
-struct Shard {
+struct Shard<K, V> {
     /// New keys, and keys demoted from `protected`; the only segment evicted from.
-    probation: Segment,
+    probation: LruCache<K, V, RandomState>,
     /// Keys seen again while in probation; `None` when the shard has room for one key only.
-    protected: Option<Segment>,
+    protected: Option<LruCache<K, V, RandomState>>,
     capacity: usize,
 }
 
-impl Shard {
+impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
     fn new(capacity: NonZeroUsize) -> Self {
         let hasher = RandomState::new();
         let reserved = capacity.get().div_ceil(PROBATION_SHARE);
@@ -168,47 +211,46 @@ impl Shard {
 
     /// A hit: refreshes the key in the protected segment, or promotes it there from probation
     /// (demoting the protected segment's least recent key to probation if that is full).
-    fn get(&mut self, bytes: &[u8; 32]) -> Option<Entry> {
+    fn get(&mut self, key: &K) -> Option<V> {
         let Some(protected) = &mut self.protected else {
-            return self.probation.get(bytes).copied();
+            return self.probation.get(key).cloned();
         };
-        if let Some(hit) = protected.get(bytes) {
-            return Some(*hit);
+        if let Some(hit) = protected.get(key) {
+            return Some(hit.clone());
         }
-        let entry = self.probation.pop(bytes)?;
-        if let Some((demoted, e)) = protected.push(*bytes, entry) {
+        let value = self.probation.pop(key)?;
+        if let Some((demoted, v)) = protected.push(key.clone(), value.clone()) {
             // Probation just gave up a slot, so this evicts nothing.
-            self.probation.push(demoted, e);
+            self.probation.push(demoted, v);
         }
-        Some(entry)
+        Some(value)
     }
 
-    /// A miss, decoded: enters probation, evicting probation's least recent key if the shard
+    /// A miss, computed: enters probation, evicting probation's least recent key if the shard
     /// is full. Another thread may have admitted the key meanwhile; then what is there stays
-    /// (it may carry the lanes' form).
-    fn admit(&mut self, bytes: &[u8; 32], entry: Entry) {
-        if self.contains(bytes) {
+    /// (it may carry more, such as the lanes' form).
+    fn admit(&mut self, key: &K, value: V) {
+        if self.contains(key) {
             return;
         }
         if self.len() >= self.capacity {
             // Probation is never empty here: the protected segment holds less than the shard.
             self.probation.pop_lru();
         }
-        self.probation.push(*bytes, entry);
+        self.probation.push(key.clone(), value);
     }
 
-    #[cfg(target_arch = "x86_64")]
-    fn peek_mut(&mut self, bytes: &[u8; 32]) -> Option<&mut Entry> {
+    fn peek_mut(&mut self, key: &K) -> Option<&mut V> {
         if let Some(protected) = &mut self.protected
-            && protected.contains(bytes)
+            && protected.contains(key)
         {
-            return protected.peek_mut(bytes);
+            return protected.peek_mut(key);
         }
-        self.probation.peek_mut(bytes)
+        self.probation.peek_mut(key)
     }
 
-    fn contains(&self, bytes: &[u8; 32]) -> bool {
-        self.probation.contains(bytes) || self.protected.as_ref().is_some_and(|p| p.contains(bytes))
+    fn contains(&self, key: &K) -> bool {
+        self.probation.contains(key) || self.protected.as_ref().is_some_and(|p| p.contains(key))
     }
 
     fn len(&self) -> usize {
@@ -256,7 +298,7 @@ mod tests {
                 assert!(!got.small_order);
             }
         }
-        let held: usize = cache.shards.iter().map(|s| lock(s).len()).sum();
+        let held = cache.held();
         assert!(held <= 32, "cache holds {held} > capacity");
         // The first small y that is not on the curve: its refusal is cached and stays a refusal.
         let bad = (2u8..=255)
@@ -405,7 +447,7 @@ mod tests {
             "issuers evicted by the flood: {missing:?}"
         );
         let per_shard = CAPACITY.div_ceil(SHARDS);
-        for shard in &cache.shards {
+        for shard in &cache.cache.shards {
             assert!(lock(shard).len() <= per_shard);
         }
         assert!(
@@ -433,7 +475,7 @@ mod tests {
             .collect();
         let mut counts = [0usize; SHARDS];
         for k in &keys {
-            counts[cache.shard_index(k)] += 1;
+            counts[cache.cache.shard_index(k)] += 1;
         }
         // 100 a shard on average, a standard deviation of about 10.
         assert!(
@@ -443,7 +485,7 @@ mod tests {
         let other = KeyCache::new(1024);
         assert!(
             keys.iter()
-                .any(|k| cache.shard_index(k) != other.shard_index(k)),
+                .any(|k| cache.cache.shard_index(k) != other.cache.shard_index(k)),
             "two caches chose shards alike"
         );
     }

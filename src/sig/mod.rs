@@ -1,4 +1,5 @@
-//! Ed25519 signature verification with exact, deterministic per-item verdicts.
+//! Ed25519 signature verification with exact, deterministic per-item verdicts; SM2 in
+//! [`sm2`].
 //!
 //! # Why two policies
 //!
@@ -42,6 +43,7 @@ mod key_cache;
 mod lanes;
 mod report;
 mod rules;
+pub mod sm2;
 
 pub use report::{Reason, SigReport, Verdict};
 pub use rules::verify_single;

@@ -28,13 +28,30 @@ pub enum Reason {
     /// `Strict` only: `R` decodes, but not from its canonical encoding, so the byte-wise
     /// comparison of `verify_strict` can never succeed.
     NonCanonicalR,
-    /// The encodings are acceptable but the policy's verification equation does not hold.
+    /// The encodings are acceptable but the verification equation does not hold (Ed25519:
+    /// the policy's equation; SM2: `(e + x₁) mod n ≠ r`).
     EquationFailed,
+    /// SM2: the public key is not a point encoding (length other than 33, 64 or 65 bytes, a
+    /// wrong prefix byte, or a coordinate ≥ p).
+    KeyMalformed,
+    /// SM2: the user ID is longer than 8,191 bytes (its bit length must fit ENTL's 16 bits).
+    IdTooLong,
+    /// SM2: the signature is not 64 bytes `r ‖ s`, or not strict DER.
+    SignatureMalformed,
+    /// SM2: `r` is not in [1, n − 1].
+    RNotInRange,
+    /// SM2: `s` is not in [1, n − 1].
+    SNotInRange,
+    /// SM2: `t = (r + s) mod n` is 0.
+    TZero,
+    /// SM2: `[s]G + [t]P` is the point at infinity.
+    SumAtInfinity,
 }
 
 impl Reason {
-    /// Every reason, in check order.
-    pub const ALL: [Reason; 7] = [
+    /// Every reason: Ed25519's in check order, then SM2's own in check order (SM2 also uses
+    /// [`Reason::KeyNotOnCurve`] and [`Reason::EquationFailed`]; see `sig::sm2`).
+    pub const ALL: [Reason; 14] = [
         Reason::NonCanonicalS,
         Reason::KeyNotOnCurve,
         Reason::RNotOnCurve,
@@ -42,6 +59,13 @@ impl Reason {
         Reason::SmallOrderR,
         Reason::NonCanonicalR,
         Reason::EquationFailed,
+        Reason::KeyMalformed,
+        Reason::IdTooLong,
+        Reason::SignatureMalformed,
+        Reason::RNotInRange,
+        Reason::SNotInRange,
+        Reason::TZero,
+        Reason::SumAtInfinity,
     ];
 
     /// The stable machine-readable code, snake_case (`non_canonical_s`, `key_not_on_curve`,
@@ -56,6 +80,13 @@ impl Reason {
             Reason::SmallOrderR => "small_order_r",
             Reason::NonCanonicalR => "non_canonical_r",
             Reason::EquationFailed => "equation_failed",
+            Reason::KeyMalformed => "key_malformed",
+            Reason::IdTooLong => "id_too_long",
+            Reason::SignatureMalformed => "signature_malformed",
+            Reason::RNotInRange => "r_not_in_range",
+            Reason::SNotInRange => "s_not_in_range",
+            Reason::TZero => "t_zero",
+            Reason::SumAtInfinity => "sum_at_infinity",
         }
     }
 
@@ -69,6 +100,13 @@ impl Reason {
             Reason::SmallOrderR => "R has small order",
             Reason::NonCanonicalR => "R is not canonically encoded",
             Reason::EquationFailed => "verification equation failed",
+            Reason::KeyMalformed => "public key is not a valid point encoding",
+            Reason::IdTooLong => "user ID is longer than 8191 bytes",
+            Reason::SignatureMalformed => "signature is not r||s or strict DER",
+            Reason::RNotInRange => "r is not in [1, n-1]",
+            Reason::SNotInRange => "s is not in [1, n-1]",
+            Reason::TZero => "t = (r + s) mod n is zero",
+            Reason::SumAtInfinity => "[s]G + [t]P is the point at infinity",
         }
     }
 }

@@ -1,0 +1,328 @@
+//! SM2 verification (GB/T 32918.2) against the standard's example, RustCrypto `sm2` as the
+//! independent oracle, the system OpenSSL's keys and DER signatures, and a negative suite.
+
+use blockverify::sig::sm2::{
+    DEFAULT_ID, encode_der_signature, parse_fisco_envelope, verify_sm2_single, z_a,
+};
+use blockverify::{Backend, Reason, Sm2Item, Verdict, Verifier};
+use rand::{RngExt, SeedableRng};
+use sm2::dsa::signature::hazmat::PrehashVerifier;
+use sm2::dsa::signature::{Signer, Verifier as _};
+
+const P_HEX: &str = "FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF";
+const N_HEX: &str = "FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123";
+
+fn h32(s: &str) -> [u8; 32] {
+    hex::decode(s).unwrap().try_into().unwrap()
+}
+
+/// A signer from the RustCrypto crate: (uncompressed key 04‖x‖y, signing key).
+fn signer(secret: [u8; 32], id: &str) -> (Vec<u8>, sm2::dsa::SigningKey) {
+    let sk = sm2::SecretKey::from_slice(&secret).expect("secret in range");
+    let signing = sm2::dsa::SigningKey::new(id, &sk).expect("signing key");
+    let public = signing.verifying_key().to_sec1_bytes().to_vec();
+    (public, signing)
+}
+
+fn sign(key: &sm2::dsa::SigningKey, message: &[u8]) -> [u8; 64] {
+    let sig: sm2::dsa::Signature = key.sign(message);
+    sig.to_bytes().as_slice().try_into().unwrap()
+}
+
+fn cpu() -> Verifier {
+    Verifier::builder()
+        .backend(Backend::Cpu)
+        .threads(2)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn the_standards_example_verifies() {
+    // GM/T 0003.5-2012 / GB/T 32918.5 Annex A on sm2p256v1 (../shared/testdata/guomi).
+    let d = h32("3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8");
+    let (public, _) = signer(d, "1234567812345678");
+    let message = b"message digest";
+    let e = h32("F0B43E94BA45ACCAACE692ED534382EB17E6AB5A19CE7B31F4486FDFC0D28640");
+    let mut rs = [0u8; 64];
+    rs[..32].copy_from_slice(&h32(
+        "F5A03B0648D2C4630EEAC513E1BB81A15944DA3827D5B74143AC7EACEEE720B3",
+    ));
+    rs[32..].copy_from_slice(&h32(
+        "B1B6AA29DF212FD8763182BC0D421CA1BB9038FD1F7F42D4840B69C485BBC1AA",
+    ));
+    // e = SM3(Z_A ‖ M) with Z_A of the default ID.
+    let z = z_a(&public, DEFAULT_ID).unwrap();
+    let mut zm = z.to_vec();
+    zm.extend_from_slice(message);
+    assert_eq!(blockverify::unstable::sm3(&zm), e);
+    for key in [&public[..], &public[1..]] {
+        assert_eq!(
+            verify_sm2_single(&Sm2Item::new(key, &rs, message)),
+            Verdict::Valid
+        );
+        assert_eq!(
+            verify_sm2_single(&Sm2Item::prehashed(key, &rs, &e)),
+            Verdict::Valid
+        );
+        let der = encode_der_signature(&rs);
+        assert_eq!(
+            verify_sm2_single(&Sm2Item::der(key, &der, message)),
+            Verdict::Valid
+        );
+        assert_eq!(
+            verify_sm2_single(&Sm2Item::new(key, &rs, b"message digesT")),
+            Verdict::Invalid(Reason::EquationFailed)
+        );
+    }
+    // The compressed form of the same key.
+    let mut compressed = vec![0x02 | (public[64] & 1)];
+    compressed.extend_from_slice(&public[1..33]);
+    assert_eq!(
+        verify_sm2_single(&Sm2Item::new(&compressed, &rs, message)),
+        Verdict::Valid
+    );
+    compressed[0] ^= 1; // the other y: a different key
+    assert_eq!(
+        verify_sm2_single(&Sm2Item::new(&compressed, &rs, message)),
+        Verdict::Invalid(Reason::EquationFailed)
+    );
+}
+
+#[test]
+fn verdicts_match_rustcrypto_on_random_items_across_ids_forms_and_batches() {
+    let mut rng = rand::rngs::ChaCha20Rng::seed_from_u64(0x5_2222);
+    let ids: [&str; 3] = ["1234567812345678", "", "alice@example.org"];
+    let mut cases = Vec::new(); // (key, sig, msg, id, rustcrypto verdict)
+    for i in 0..120 {
+        let id = ids[i % 3];
+        let (public, key) = signer(rng.random(), id);
+        let len = rng.random_range(0..300);
+        let message: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+        let mut sig = sign(&key, &message);
+        let mut msg = message.clone();
+        match i % 5 {
+            1 => sig[rng.random_range(0..64)] ^= 1 << rng.random_range(0..8),
+            2 if !msg.is_empty() => msg[0] ^= 1,
+            _ => {}
+        }
+        let oracle = sm2::dsa::VerifyingKey::from_sec1_bytes(id, &public)
+            .unwrap()
+            .verify(
+                &msg,
+                &sm2::dsa::Signature::from_slice(&sig)
+                    .map_err(|_| ())
+                    .unwrap_or_else(|_| {
+                        // An out-of-range r or s: the crate refuses to parse it.
+                        sm2::dsa::Signature::from_slice(&sign(&key, b"x")).unwrap()
+                    }),
+            )
+            .is_ok();
+        cases.push((public, sig, msg, id.as_bytes().to_vec(), oracle));
+    }
+    let items: Vec<Sm2Item> = cases
+        .iter()
+        .map(|(k, s, m, id, _)| Sm2Item::new(k, s, m).with_id(id))
+        .collect();
+    let single: Vec<Verdict> = items.iter().map(verify_sm2_single).collect();
+    for ((.., oracle), v) in cases.iter().zip(&single) {
+        assert_eq!(v.is_valid(), *oracle);
+    }
+    // The engine, every thread count and shuffle, equals the single checks.
+    for threads in [1, 2, 3] {
+        let v = Verifier::builder()
+            .backend(Backend::Cpu)
+            .threads(threads)
+            .build()
+            .unwrap();
+        let report = v.verify_sm2(&items);
+        assert_eq!(report.verdicts(), single.as_slice());
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.reverse();
+        let shuffled: Vec<Sm2Item> = order.iter().map(|&i| items[i]).collect();
+        let again = v.verify_sm2(&shuffled);
+        for (k, &i) in order.iter().enumerate() {
+            assert_eq!(again.verdict(k), Some(single[i]));
+        }
+    }
+}
+
+#[test]
+fn frequent_issuers_get_tables_and_the_same_verdicts() {
+    // One issuer, many items: the key cache builds the issuer's comb after a few dozen
+    // sightings; verdicts before and after are the single checks'.
+    let (public, key) = signer([7; 32], "1234567812345678");
+    let messages: Vec<Vec<u8>> = (0..300u32).map(|i| i.to_le_bytes().to_vec()).collect();
+    let mut sigs: Vec<[u8; 64]> = messages.iter().map(|m| sign(&key, m)).collect();
+    for i in (0..300).step_by(7) {
+        sigs[i][40] ^= 0x10;
+    }
+    let items: Vec<Sm2Item> = messages
+        .iter()
+        .zip(&sigs)
+        .map(|(m, s)| Sm2Item::new(&public, s, m))
+        .collect();
+    let verifier = cpu();
+    for _ in 0..3 {
+        let report = verifier.verify_sm2(&items);
+        for (i, item) in items.iter().enumerate() {
+            assert_eq!(report.verdict(i), Some(verify_sm2_single(item)), "item {i}");
+            assert_eq!(report.verdict(i).unwrap().is_valid(), i % 7 != 0);
+        }
+    }
+}
+
+#[test]
+fn prehashed_items_match_rustcrypto_prehash() {
+    let mut rng = rand::rngs::ChaCha20Rng::seed_from_u64(0x5_2223);
+    for _ in 0..40 {
+        let (public, key) = signer(rng.random(), "1234567812345678");
+        let message: [u8; 32] = rng.random();
+        let sig = sign(&key, &message);
+        let z = z_a(&public, DEFAULT_ID).unwrap();
+        let e = blockverify::unstable::sm3(&[&z[..], &message].concat());
+        let vk = sm2::dsa::VerifyingKey::from_sec1_bytes("1234567812345678", &public).unwrap();
+        let parsed = sm2::dsa::Signature::from_slice(&sig).unwrap();
+        assert!(vk.verify_prehash(&e, &parsed).is_ok());
+        assert_eq!(
+            verify_sm2_single(&Sm2Item::prehashed(&public, &sig, &e)),
+            Verdict::Valid
+        );
+        let mut wrong = e;
+        wrong[31] ^= 1;
+        assert_eq!(vk.verify_prehash(&wrong, &parsed).is_ok(), false);
+        assert_eq!(
+            verify_sm2_single(&Sm2Item::prehashed(&public, &sig, &wrong)),
+            Verdict::Invalid(Reason::EquationFailed)
+        );
+    }
+}
+
+#[test]
+fn the_negative_suite_names_the_first_failed_check() {
+    let (public, key) = signer([9; 32], "1234567812345678");
+    let message = b"invoice 42";
+    let good = sign(&key, message);
+    let check = |k: &[u8], s: &[u8; 64]| verify_sm2_single(&Sm2Item::new(k, s, message));
+    assert_eq!(check(&public, &good), Verdict::Valid);
+    let n = h32(N_HEX);
+    let p = h32(P_HEX);
+    let with = |r: [u8; 32], s: [u8; 32]| -> [u8; 64] {
+        let mut x = [0u8; 64];
+        x[..32].copy_from_slice(&r);
+        x[32..].copy_from_slice(&s);
+        x
+    };
+    let (r, s): ([u8; 32], [u8; 32]) = (
+        good[..32].try_into().unwrap(),
+        good[32..].try_into().unwrap(),
+    );
+    let bad = |reason| Verdict::Invalid(reason);
+    // r or s = 0 or n.
+    assert_eq!(check(&public, &with([0; 32], s)), bad(Reason::RNotInRange));
+    assert_eq!(check(&public, &with(n, s)), bad(Reason::RNotInRange));
+    assert_eq!(check(&public, &with(r, [0; 32])), bad(Reason::SNotInRange));
+    assert_eq!(check(&public, &with(r, n)), bad(Reason::SNotInRange));
+    assert_eq!(
+        check(&public, &with([0xff; 32], [0xff; 32])),
+        bad(Reason::RNotInRange)
+    );
+    // r + s = n: t = 0.
+    let mut one = [0u8; 32];
+    one[31] = 1;
+    let mut n_minus_1 = n;
+    n_minus_1[31] -= 1;
+    assert_eq!(check(&public, &with(one, n_minus_1)), bad(Reason::TZero));
+    // Keys: off the curve, a coordinate ≥ p, wrong lengths and prefixes, a compressed x with
+    // no square root, the "point at infinity" as zeros.
+    let mut off = public.clone();
+    off[64] ^= 1;
+    assert_eq!(check(&off, &good), bad(Reason::KeyNotOnCurve));
+    let mut big_x = public.clone();
+    big_x[1..33].copy_from_slice(&p);
+    assert_eq!(check(&big_x, &good), bad(Reason::KeyMalformed));
+    assert_eq!(check(&public[..63], &good), bad(Reason::KeyMalformed));
+    assert_eq!(check(&public[..64], &good), bad(Reason::KeyNotOnCurve)); // raw x‖y, wrong y
+    let mut prefix = public.clone();
+    prefix[0] = 0x06;
+    assert_eq!(check(&prefix, &good), bad(Reason::KeyMalformed));
+    assert_eq!(check(&[0u8; 64], &good), bad(Reason::KeyNotOnCurve));
+    assert_eq!(check(&[0u8; 65], &good), bad(Reason::KeyMalformed));
+    let no_root = (0u8..=255)
+        .map(|b| {
+            let mut k = vec![0x02];
+            k.extend_from_slice(&[b; 32]);
+            k
+        })
+        .find(|k| check(k, &good) == bad(Reason::KeyNotOnCurve))
+        .expect("some x has no square root");
+    assert_eq!(check(&no_root, &good), bad(Reason::KeyNotOnCurve));
+    // The key check comes first: a bad key with a bad signature is a key failure.
+    assert_eq!(check(&off, &with([0; 32], s)), bad(Reason::KeyNotOnCurve));
+    // DER: non-minimal, negative, trailing garbage.
+    let der = encode_der_signature(&good);
+    let der_check = |d: &[u8]| verify_sm2_single(&Sm2Item::der(&public, d, message));
+    assert_eq!(der_check(&der), Verdict::Valid);
+    let mut trailing = der.clone();
+    trailing.push(0);
+    assert_eq!(der_check(&trailing), bad(Reason::SignatureMalformed));
+    assert_eq!(
+        der_check(&[0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01]),
+        bad(Reason::SignatureMalformed)
+    );
+    assert_eq!(
+        der_check(&[0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01]),
+        bad(Reason::SignatureMalformed)
+    );
+    // An over-long ID.
+    let long_id = vec![b'a'; 8192];
+    assert_eq!(
+        verify_sm2_single(&Sm2Item::new(&public, &good, message).with_id(&long_id)),
+        bad(Reason::IdTooLong)
+    );
+    // [s]G + [t]P at infinity: with P = G, s = 1 and t = n − 1 (r = n − 2): the sum is
+    // [1 + n − 1]G = O.
+    let g = hex::decode(concat!(
+        "04",
+        "32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7",
+        "BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0"
+    ))
+    .unwrap();
+    let mut n_minus_2 = n;
+    n_minus_2[31] -= 2;
+    assert_eq!(check(&g, &with(n_minus_2, one)), bad(Reason::SumAtInfinity));
+    // A FISCO envelope carries r‖s‖x‖y.
+    let mut envelope = good.to_vec();
+    envelope.extend_from_slice(&public[1..]);
+    let (sig, key64) = parse_fisco_envelope(&envelope).unwrap();
+    assert_eq!(check(key64, sig), Verdict::Valid);
+}
+
+#[test]
+fn keys_whose_y_starts_with_a_zero_byte_hash_all_32_bytes() {
+    // Z_A writes y as 32 bytes: find a key with a leading zero byte in y and check that a
+    // signature made by RustCrypto (which pads) verifies, and that the unpadded Z_A differs.
+    let mut rng = rand::rngs::ChaCha20Rng::seed_from_u64(0x5_2224);
+    let (public, key) = loop {
+        let (public, key) = signer(rng.random(), "1234567812345678");
+        if public[33] == 0 {
+            break (public, key);
+        }
+    };
+    let sig = sign(&key, b"zero");
+    assert_eq!(
+        verify_sm2_single(&Sm2Item::new(&public, &sig, b"zero")),
+        Verdict::Valid
+    );
+}
+
+#[test]
+fn the_verifier_checks_sm2_on_every_backend_asked_and_reports_the_cpu() {
+    let (public, key) = signer([3; 32], "1234567812345678");
+    let sig = sign(&key, b"m");
+    let items = [Sm2Item::new(&public, &sig, b"m")];
+    let report = cpu().verify_sm2(&items);
+    assert!(report.all_valid());
+    assert_eq!(report.placement(), blockverify::Placement::Cpu);
+    assert!(cpu().verify_sm2(&[]).all_valid());
+}
