@@ -326,3 +326,89 @@ fn the_verifier_checks_sm2_on_every_backend_asked_and_reports_the_cpu() {
     assert_eq!(report.placement(), blockverify::Placement::Cpu);
     assert!(cpu().verify_sm2(&[]).all_valid());
 }
+
+/// Runs the system `openssl` (CI installs it); fails, never skips, without it.
+fn openssl(args: &[&str], dir: &std::path::Path) -> Vec<u8> {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the system `openssl` command is needed for this oracle (apt-get install openssl)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn keys_and_der_signatures_made_by_the_system_openssl_verify() {
+    let dir = std::env::temp_dir().join(format!("blockverify-sm2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let verifier = cpu();
+    for k in 0..4 {
+        openssl(&["genpkey", "-algorithm", "SM2", "-out", "key.pem"], &dir);
+        openssl(
+            &[
+                "pkey", "-in", "key.pem", "-pubout", "-outform", "DER", "-out", "pub.der",
+            ],
+            &dir,
+        );
+        // The SubjectPublicKeyInfo ends with the BIT STRING's 04 ‖ x ‖ y.
+        let spki = std::fs::read(dir.join("pub.der")).unwrap();
+        let public = spki[spki.len() - 65..].to_vec();
+        assert_eq!(public[0], 0x04);
+        for (m, len) in [0usize, 1, 32, 200].into_iter().enumerate() {
+            let message: Vec<u8> = (0..len).map(|i| (i * 7 + k * 3 + m) as u8).collect();
+            std::fs::write(dir.join("msg"), &message).unwrap();
+            // With the default ID, and with none (OpenSSL 3's default is the empty ID).
+            openssl(
+                &[
+                    "dgst",
+                    "-sm3",
+                    "-sign",
+                    "key.pem",
+                    "-sigopt",
+                    "distid:1234567812345678",
+                    "-out",
+                    "default.der",
+                    "msg",
+                ],
+                &dir,
+            );
+            openssl(
+                &[
+                    "dgst",
+                    "-sm3",
+                    "-sign",
+                    "key.pem",
+                    "-out",
+                    "empty.der",
+                    "msg",
+                ],
+                &dir,
+            );
+            let default_der = std::fs::read(dir.join("default.der")).unwrap();
+            let empty_der = std::fs::read(dir.join("empty.der")).unwrap();
+            let items = [
+                Sm2Item::der(&public, &default_der, &message),
+                Sm2Item::der(&public, &empty_der, &message).with_id(b""),
+                Sm2Item::der(&public, &empty_der, &message),
+                Sm2Item::der(&public, &default_der, &message).with_id(b""),
+            ];
+            let report = verifier.verify_sm2(&items);
+            let want = [
+                Verdict::Valid,
+                Verdict::Valid,
+                Verdict::Invalid(Reason::EquationFailed),
+                Verdict::Invalid(Reason::EquationFailed),
+            ];
+            assert_eq!(report.verdicts(), &want, "key {k} message {len} bytes");
+            for (item, w) in items.iter().zip(want) {
+                assert_eq!(verify_sm2_single(item), w);
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
