@@ -16,7 +16,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(block_parser sig_verdicts merkle_proofs sha256_paths cli_jsonl sm3_paths fisco_proofs)
+  targets=(block_parser sig_verdicts merkle_proofs sha256_paths cli_jsonl sm3_paths fisco_proofs sm2_verdicts)
 fi
 
 export RUSTFLAGS="--cfg fuzzing -C passes=sancov-module \

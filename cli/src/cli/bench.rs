@@ -266,6 +266,7 @@ pub fn bench_sigs(
     {
         gpu.large_batch(quick, &pool, &mut rows)?;
     }
+    rows.extend(sm2_bench::rows(quick, threads, &pool)?);
     progress::suspend(|| match &gpu {
         Ok(gpu) => gpu.print_compile_time(),
         Err(why) => println!("GPU rows: none ({why})"),
@@ -713,6 +714,7 @@ mod blocks_bench;
 pub mod merkle_bench;
 mod plot;
 mod progress;
+mod sm2_bench;
 mod sm3_bench;
 mod sweep;
 
