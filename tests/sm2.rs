@@ -190,7 +190,7 @@ fn prehashed_items_match_rustcrypto_prehash() {
         );
         let mut wrong = e;
         wrong[31] ^= 1;
-        assert_eq!(vk.verify_prehash(&wrong, &parsed).is_ok(), false);
+        assert!(vk.verify_prehash(&wrong, &parsed).is_err());
         assert_eq!(
             verify_sm2_single(&Sm2Item::prehashed(&public, &sig, &wrong)),
             Verdict::Invalid(Reason::EquationFailed)

@@ -193,7 +193,7 @@ impl Jacobian {
 
     /// The affine point (one inversion), `None` at infinity.
     #[cfg(test)]
-    pub(crate) fn to_affine(&self) -> Option<Affine> {
+    pub(crate) fn to_affine(self) -> Option<Affine> {
         if self.is_infinity() {
             return None;
         }
