@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use blockverify::{Backend, Policy};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// Clears blocks of signed ledger records: Ed25519 signatures with exact per-item verdicts.
 #[derive(Parser, Debug)]
@@ -23,11 +23,22 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Verify signatures read as JSON Lines: {"pk":"<64 hex>","sig":"<128 hex>","msg":"<hex>"}.
+    /// Verify signatures read as JSON Lines: Ed25519 (the default) or SM2 (--alg sm2).
+    ///
+    /// Ed25519 lines: {"pk":"<64 hex>","sig":"<128 hex>","msg":"<hex>"}.
+    ///
+    /// SM2 lines: {"pk":"<hex>","sig":"<128 hex: r||s>","msg":"<hex>"}, or "sig_der":"<hex
+    /// DER>" in place of "sig", and an optional "id":"<hex>" (the signer's user ID; absent: the
+    /// default ID 1234567812345678; "": the empty ID). The key is x||y (64 bytes), 04||x||y
+    /// (65) or 02/03||x (33). What the library refuses (a key of another length or off the
+    /// curve, a DER signature that is not strict DER, an ID over 8191 bytes) is a verdict with
+    /// its reason, not a malformed line. SM2 is verified on the CPU for now, whatever
+    /// --backend says.
     ///
     /// Writes one JSON line per input line, in order: {"index":N,"valid":true} or
-    /// {"index":N,"valid":false,"reason":"..."}. A line that is not valid JSON or has bad hex
-    /// or lengths is reported as {"index":N,"valid":false,"reason":"malformed: ..."} and the
+    /// {"index":N,"valid":false,"reason":"..."}. A line that is not valid JSON, has an unknown
+    /// or missing field, bad hex or a wrong length (or, for SM2, neither or both of "sig" and
+    /// "sig_der") is reported as {"index":N,"valid":false,"reason":"malformed: ..."} and the
     /// rest continue. Input is streamed in windows, so memory does not grow with the file.
     /// Exit status: 0 all valid, 1 any invalid or malformed, 2 usage or I/O error.
     Sigs(SigsArgs),
@@ -63,9 +74,13 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct SigsArgs {
-    /// Validity rules: zip215 (default) or strict (= ed25519-dalek verify_strict).
-    #[arg(long, default_value = "zip215")]
-    policy: Policy,
+    /// Signature algorithm of the lines.
+    #[arg(long, value_enum, default_value_t = SigAlg::Ed25519)]
+    alg: SigAlg,
+    /// Ed25519 validity rules: zip215 (the default) or strict (= ed25519-dalek
+    /// verify_strict). Ed25519 only: with --alg sm2 it is a usage error.
+    #[arg(long)]
+    policy: Option<Policy>,
     /// Where to verify: auto, cpu or gpu.
     #[arg(long, default_value = "auto")]
     backend: Backend,
@@ -81,6 +96,43 @@ struct SigsArgs {
     /// Input file, or - for standard input (the default).
     #[arg(default_value = "-")]
     input: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SigAlg {
+    /// Ed25519 (RFC 8032), under --policy.
+    Ed25519,
+    /// SM2 (GB/T 32918.2) on sm2p256v1, with SM3.
+    Sm2,
+}
+
+impl SigsArgs {
+    /// The command's options; `--policy` with `--alg sm2` is a usage error.
+    fn options(self) -> Result<cli::sigs::Options, clap::Error> {
+        let alg = match (self.alg, self.policy) {
+            (SigAlg::Ed25519, policy) => cli::sigs::Alg::Ed25519(policy.unwrap_or_default()),
+            (SigAlg::Sm2, None) => cli::sigs::Alg::Sm2,
+            (SigAlg::Sm2, Some(_)) => {
+                let mut cli = Cli::command();
+                cli.build();
+                let sigs = cli
+                    .find_subcommand_mut("sigs")
+                    .expect("the sigs subcommand");
+                return Err(sigs.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "--policy applies to --alg ed25519 only, not to --alg sm2",
+                ));
+            }
+        };
+        Ok(cli::sigs::Options {
+            alg,
+            backend: self.backend,
+            threads: self.threads as usize,
+            window: self.window as usize,
+            max_line_bytes: self.max_line_bytes as usize,
+            input: self.input,
+        })
+    }
 }
 
 #[derive(Args, Debug)]
@@ -217,14 +269,14 @@ fn main() -> ExitCode {
         .then(gpu_env::ensure_runtime_dir)
         .flatten();
     let result = match cli.command {
-        Command::Sigs(a) => cli::sigs::run(&cli::sigs::Options {
-            policy: a.policy,
-            backend: a.backend,
-            threads: a.threads as usize,
-            window: a.window as usize,
-            max_line_bytes: a.max_line_bytes as usize,
-            input: a.input,
-        }),
+        Command::Sigs(a) => match a.options() {
+            Ok(options) => cli::sigs::run(&options),
+            // Printed here rather than by `exit()`, so that `_runtime_dir` is still removed.
+            Err(usage) => {
+                let _ = usage.print();
+                Ok(ExitCode::from(2))
+            }
+        },
         Command::Merkle { command } => cli::merkle::run(command),
         Command::Gen(a) => match cli::blocks::parse_corruptions(&a.corruptions) {
             Err(e) => Err(e.into()),

@@ -3,7 +3,7 @@
 #![no_main]
 #![allow(dead_code)]
 
-use blockverify::{Backend, Verifier};
+use blockverify::{Backend, Policy, Verifier};
 use libfuzzer_sys::fuzz_target;
 
 /// The binary's module, compiled here as it is there (the CLI is not part of the library);
@@ -18,10 +18,16 @@ fuzz_target!(|data: &[u8]| {
         .threads(1)
         .build()
         .expect("verifier");
-    let window = 1 + data.first().map_or(0, |&b| b as usize % 7);
+    let first = data.first().copied().unwrap_or(0);
+    let window = 1 + (first & 0x7f) as usize % 7;
+    let alg = if first & 0x80 == 0 {
+        sigs::Alg::Ed25519(Policy::Zip215)
+    } else {
+        sigs::Alg::Sm2
+    };
     let mut out = Vec::new();
     let all_valid =
-        sigs::verify_stream(&verifier, data, &mut out, window, 512).expect("no I/O errors");
+        sigs::verify_stream(&verifier, alg, data, &mut out, window, 512).expect("no I/O errors");
     let text = String::from_utf8(out).expect("output is UTF-8");
     // A final line without '\\n' still counts; an empty input has no lines.
     let lines =

@@ -10,6 +10,7 @@
 //! ours, before anything is timed.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "system-openssl")]
 use blockverify::sig::sm2::{DEFAULT_ID, z_a};
 use blockverify::{Backend, Sm2Item, Verifier};
 use rand::{RngExt, SeedableRng};
