@@ -150,6 +150,21 @@ impl<K: Hash + Eq + Clone, V: Clone> ScanResistantCache<K, V> {
         value
     }
 
+    /// The value of `key` if the cache holds it (a hit, with a hit's promotion).
+    pub fn get(&self, key: &K) -> Option<V> {
+        if self.shards.is_empty() {
+            return None;
+        }
+        lock(self.shard(key)).get(key)
+    }
+
+    /// Admits `value` for `key` on probation, unless the cache holds the key already.
+    pub fn insert(&self, key: &K, value: V) {
+        if !self.shards.is_empty() {
+            lock(self.shard(key)).admit(key, value);
+        }
+    }
+
     /// Applies `f` to the value of `key` if the cache holds it, leaving its place in its
     /// segment as it is.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
