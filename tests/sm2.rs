@@ -412,3 +412,70 @@ fn keys_and_der_signatures_made_by_the_system_openssl_verify() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One generated item: a signer seed, a message, an ID choice and a mutation.
+    fn item() -> impl Strategy<Value = ([u8; 32], Vec<u8>, u8, u8, usize)> {
+        (
+            any::<[u8; 32]>(),
+            proptest::collection::vec(any::<u8>(), 0..80),
+            0u8..3,
+            0u8..6,
+            any::<usize>(),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// The engine (any thread count, any order) equals the single checks item by item,
+        /// and both agree with RustCrypto `sm2`.
+        #[test]
+        fn engine_single_and_rustcrypto_agree(items in proptest::collection::vec(item(), 1..24), threads in 1usize..4) {
+            let ids: [&str; 3] = ["1234567812345678", "", "bob"];
+            let mut data = Vec::new();
+            for (seed, message, id, mutation, where_) in &items {
+                let Ok(secret) = sm2::SecretKey::from_slice(seed) else { continue };
+                let id = ids[*id as usize];
+                let signing = sm2::dsa::SigningKey::new(id, &secret).unwrap();
+                let public = signing.verifying_key().to_sec1_bytes().to_vec();
+                let mut sig = sign(&signing, message);
+                let mut msg = message.clone();
+                match mutation {
+                    1 => sig[where_ % 64] ^= 1 << (where_ % 8),
+                    2 if !msg.is_empty() => { let i = where_ % msg.len(); msg[i] ^= 0x80 }
+                    3 => sig[..32].copy_from_slice(&h32(N_HEX)),
+                    _ => {}
+                }
+                let oracle = sm2::dsa::Signature::from_slice(&sig)
+                    .ok()
+                    .map(|s| {
+                        sm2::dsa::VerifyingKey::from_sec1_bytes(id, &public)
+                            .unwrap()
+                            .verify(&msg, &s)
+                            .is_ok()
+                    })
+                    .unwrap_or(false);
+                data.push((public, sig, msg, id.as_bytes().to_vec(), oracle));
+            }
+            let built: Vec<Sm2Item> = data
+                .iter()
+                .map(|(k, s, m, id, _)| Sm2Item::new(k, s, m).with_id(id))
+                .collect();
+            let single: Vec<Verdict> = built.iter().map(verify_sm2_single).collect();
+            for ((.., oracle), v) in data.iter().zip(&single) {
+                prop_assert_eq!(v.is_valid(), *oracle);
+            }
+            let v = Verifier::builder().backend(Backend::Cpu).threads(threads).build().unwrap();
+            let report = v.verify_sm2(&built);
+            prop_assert_eq!(report.verdicts(), single.as_slice());
+            let reversed: Vec<Sm2Item> = built.iter().rev().copied().collect();
+            let mut back = v.verify_sm2(&reversed).verdicts().to_vec();
+            back.reverse();
+            prop_assert_eq!(back, single);
+        }
+    }
+}
