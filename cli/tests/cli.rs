@@ -1,7 +1,9 @@
 //! End-to-end tests of the `blockverify` binary: output format, exit codes, malformed input.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+use common::blockverify;
+
+use std::process::Output;
 
 use blockverify_testkit::mixed::{Owned, make_item};
 
@@ -9,23 +11,6 @@ use blockverify_testkit::mixed::{Owned, make_item};
 /// `BLOCKVERIFY_REQUIRE_GPU=1`) rather than skip them.
 fn require_gpu() -> bool {
     std::env::var("BLOCKVERIFY_REQUIRE_GPU").is_ok_and(|v| v == "1")
-}
-
-fn blockverify(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_blockverify"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
-    child.wait_with_output().expect("binary finishes")
 }
 
 fn line(o: &Owned) -> String {

@@ -1,31 +1,12 @@
 //! End-to-end tests of `blockverify merkle` and `blockverify bench merkle`: reference roots,
 //! proof round trips, tampering, exit codes, malformed input.
 
-use std::io::Write;
+mod common;
+use common::{blockverify, stderr, stdout};
+
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-
-fn blockverify(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_blockverify"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
-    // The command may exit (usage errors) before reading its input.
-    let _ = child.stdin.take().expect("stdin").write_all(stdin);
-    child.wait_with_output().expect("binary finishes")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("UTF-8 output")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Runs and checks the exit status, showing stderr when it differs.
 fn run(args: &[&str], stdin: &[u8], code: i32) -> Output {

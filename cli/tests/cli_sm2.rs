@@ -2,8 +2,10 @@
 //! user IDs, the three key encodings), verdicts and their reasons, malformed lines, exit
 //! codes, and `--alg ed25519` staying the default.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+use common::{blockverify, stderr};
+
+use std::process::Output;
 
 use blockverify::sig::sm2::encode_der_signature;
 use blockverify_testkit::mixed::make_item;
@@ -11,33 +13,12 @@ use sm2::dsa::signature::Signer as _;
 
 const DEFAULT_ID: &str = "1234567812345678";
 
-fn blockverify(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_blockverify"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write stdin");
-    child.wait_with_output().expect("binary finishes")
-}
-
 fn out_lines(o: &Output) -> Vec<serde_json::Value> {
     String::from_utf8(o.stdout.clone())
         .expect("UTF-8 output")
         .lines()
         .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
         .collect()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// An SM2 signer: its key in the three encodings, signing under one user ID.
