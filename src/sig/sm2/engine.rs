@@ -38,6 +38,8 @@ const CHUNK: usize = 64;
 /// A key as the cache keeps it.
 pub(crate) struct CachedKey {
     point: Affine,
+    /// `x ‖ y`, 32 bytes each: the comb cache's key.
+    xy: [u8; 64],
     z_default: [u8; 32],
     sightings: AtomicU32,
 }
@@ -77,8 +79,12 @@ impl Sm2Engine {
     fn key(&self, bytes: &[u8]) -> Result<(Arc<CachedKey>, Option<Arc<Comb>>), Reason> {
         let decode = || {
             decode_key(bytes).map(|point| {
+                let mut xy = [0u8; 64];
+                xy[..32].copy_from_slice(&point.x.to_be_bytes());
+                xy[32..].copy_from_slice(&point.y.to_be_bytes());
                 Arc::new(CachedKey {
                     point,
+                    xy,
                     z_default: z_a_of(&point, DEFAULT_ID),
                     sightings: AtomicU32::new(0),
                 })
@@ -99,16 +105,14 @@ impl Sm2Engine {
         if sightings < COMB_AFTER {
             return Ok((key, None));
         }
-        let mut xy = [0u8; 64];
-        xy[..32].copy_from_slice(&key.point.x.to_be_bytes());
-        xy[32..].copy_from_slice(&key.point.y.to_be_bytes());
-        let comb = match self.combs.get(&xy) {
+        let xy = &key.xy;
+        let comb = match self.combs.get(xy) {
             Some(comb) => Some(comb),
             // Built once when the key reaches its sightings (and again only if its comb was
             // evicted and the key keeps coming).
             None if sightings % COMB_AFTER == 0 => {
                 let comb = Arc::new(Comb::new(&key.point));
-                self.combs.insert(&xy, Arc::clone(&comb));
+                self.combs.insert(xy, Arc::clone(&comb));
                 Some(comb)
             }
             None => None,
