@@ -18,15 +18,22 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
-use super::point::{Affine, Comb};
+use super::lanes::{Job, KeyForm, LaneComb, LanePoint, Sm2Lanes};
+use super::point::{Affine, Comb, Jacobian};
 use super::rules::{self, DEFAULT_ID, check_id, decode_key, decode_signature, z_a_of};
 use super::{Sm2Item, Sm2Message};
 use crate::merkle::sm3::Platform as Sm3;
 use crate::sig::key_cache::ScanResistantCache;
 use crate::sig::{Reason, Verdict};
 
-/// Sightings of a key before its comb is built: the comb costs about 960 point additions and
-/// saves about 60% of each later verification, so it pays after a few dozen.
+/// Recent sightings of a key before its comb is built: the comb costs about 960 point
+/// additions and saves about 60% of each later verification, so it pays after a few dozen.
+///
+/// Sightings decay: a key's count halves at the first sighting in each new call to the engine
+/// (once per call since it was last seen). So the count measures how often a key recurs *lately*:
+/// an issuer with a share of a block's records reaches it in a call or two, while keys that
+/// each sign once per block (thousands of issuers) stay near 2 and never get a comb — a comb
+/// for each would only churn the comb cache, building tables that are evicted before use.
 pub(crate) const COMB_AFTER: u32 = 32;
 
 /// The most combs held at once (61 KiB each).
@@ -38,10 +45,14 @@ const CHUNK: usize = 64;
 /// A key as the cache keeps it.
 pub(crate) struct CachedKey {
     point: Affine,
+    /// The point in the IFMA lanes' form.
+    lane_point: LanePoint,
     /// `x ‖ y`, 32 bytes each: the comb cache's key.
     xy: [u8; 64],
     z_default: [u8; 32],
     sightings: AtomicU32,
+    /// The engine call that last saw the key (see [`COMB_AFTER`]).
+    seen_in: AtomicU32,
 }
 
 type Entry = Result<Arc<CachedKey>, Reason>;
@@ -49,34 +60,59 @@ type Entry = Result<Arc<CachedKey>, Reason>;
 /// A key encoding as a cache key: its length, then its bytes (33, 64 or 65 of them).
 type KeyBytes = [u8; 66];
 
-/// The SM2 engine's state: the key cache and the comb cache.
+/// A frequent issuer's comb, in the form the engine's point arithmetic reads.
+enum KeyComb {
+    Serial(Comb),
+    Lanes(LaneComb),
+}
+
+/// The SM2 engine's state: the key cache, the comb cache, and the IFMA lanes if this CPU has
+/// them.
 pub(crate) struct Sm2Engine {
     keys: ScanResistantCache<KeyBytes, Entry>,
     /// Frequent issuers' combs, by the affine `x ‖ y` of the key.
-    combs: ScanResistantCache<[u8; 64], Arc<Comb>>,
+    combs: ScanResistantCache<[u8; 64], Arc<KeyComb>>,
+    /// Where present, the joint sums are computed eight at a time in the lanes (the serial
+    /// code remains their twin and computes what the lanes hand back).
+    lanes: Option<Sm2Lanes>,
+    /// Calls so far: the clock of the sightings' decay.
+    calls: AtomicU32,
 }
 
 impl Sm2Engine {
-    /// An engine whose key cache holds about `capacity` keys (0: no caches).
+    /// An engine whose key cache holds about `capacity` keys (0: no caches), on the IFMA
+    /// lanes where this CPU has them.
     pub(crate) fn new(capacity: usize) -> Self {
+        Sm2Engine::with_lanes(capacity, Sm2Lanes::detect())
+    }
+
+    /// An engine on the given lanes (`None`: the serial arithmetic alone).
+    pub(crate) fn with_lanes(capacity: usize, lanes: Option<Sm2Lanes>) -> Self {
         Sm2Engine {
             keys: ScanResistantCache::new(capacity),
             combs: ScanResistantCache::new(capacity.min(MAX_COMBS)),
+            lanes,
+            calls: AtomicU32::new(0),
         }
     }
 
     /// One verdict per item, in input order, on the current rayon pool.
     pub(crate) fn verify(&self, items: &[Sm2Item<'_>]) -> Vec<Verdict> {
+        let call = self.calls.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         let mut verdicts = vec![Verdict::Valid; items.len()];
         verdicts
             .par_chunks_mut(CHUNK)
             .zip(items.par_chunks(CHUNK))
-            .for_each(|(out, chunk)| self.verify_chunk(chunk, out));
+            .for_each(|(out, chunk)| self.verify_chunk(chunk, out, call));
         verdicts
     }
 
     /// The decoded key and, for a frequent issuer, its comb.
-    fn key(&self, bytes: &[u8]) -> Result<(Arc<CachedKey>, Option<Arc<Comb>>), Reason> {
+    fn key(
+        &self,
+        bytes: &[u8],
+        call: u32,
+    ) -> Result<(Arc<CachedKey>, Option<Arc<KeyComb>>), Reason> {
         let decode = || {
             decode_key(bytes).map(|point| {
                 let mut xy = [0u8; 64];
@@ -84,9 +120,11 @@ impl Sm2Engine {
                 xy[32..].copy_from_slice(&point.y.to_be_bytes());
                 Arc::new(CachedKey {
                     point,
+                    lane_point: LanePoint::from_affine(&point),
                     xy,
                     z_default: z_a_of(&point, DEFAULT_ID),
                     sightings: AtomicU32::new(0),
+                    seen_in: AtomicU32::new(call),
                 })
             })
         };
@@ -98,10 +136,20 @@ impl Sm2Engine {
         cache_key[0] = bytes.len() as u8;
         cache_key[1..=bytes.len()].copy_from_slice(bytes);
         let key = self.keys.get_or_insert_with(&cache_key, decode)?;
-        let sightings = key
-            .sightings
-            .fetch_add(1, Ordering::Relaxed)
-            .saturating_add(1);
+        // Concurrent sightings may race here and lose a count: that changes only when a comb
+        // is built, never a verdict.
+        let last = key.seen_in.swap(call, Ordering::Relaxed);
+        let sightings = match call.wrapping_sub(last) {
+            0 => key
+                .sightings
+                .fetch_add(1, Ordering::Relaxed)
+                .saturating_add(1),
+            calls => {
+                let decayed = (key.sightings.load(Ordering::Relaxed) >> calls.min(31)) + 1;
+                key.sightings.store(decayed, Ordering::Relaxed);
+                decayed
+            }
+        };
         if sightings < COMB_AFTER {
             return Ok((key, None));
         }
@@ -111,7 +159,11 @@ impl Sm2Engine {
             // Built once when the key reaches its sightings (and again only if its comb was
             // evicted and the key keeps coming).
             None if sightings % COMB_AFTER == 0 => {
-                let comb = Arc::new(Comb::new(&key.point));
+                let comb = Comb::new(&key.point);
+                let comb = Arc::new(match self.lanes {
+                    Some(_) => KeyComb::Lanes(LaneComb::from_comb(&comb)),
+                    None => KeyComb::Serial(comb),
+                });
                 self.combs.insert(xy, Arc::clone(&comb));
                 Some(comb)
             }
@@ -120,13 +172,13 @@ impl Sm2Engine {
         Ok((key, comb))
     }
 
-    fn verify_chunk(&self, items: &[Sm2Item<'_>], out: &mut [Verdict]) {
+    fn verify_chunk(&self, items: &[Sm2Item<'_>], out: &mut [Verdict], call: u32) {
         // Checks 1–5 per item; the survivors' digests hashed together in the SM3 lanes, then
         // the point arithmetic.
         let mut pending = Vec::with_capacity(items.len());
         let mut to_hash: Vec<Vec<u8>> = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let checked = self.key(item.public_key).and_then(|key| {
+            let checked = self.key(item.public_key, call).and_then(|key| {
                 check_id(&item.message)?;
                 let rst = decode_signature(&item.signature)?;
                 Ok((key, rst))
@@ -155,15 +207,77 @@ impl Sm2Engine {
         let mut digests = vec![[0u8; 32]; to_hash.len()];
         Sm3::detect().hash_into(&to_hash, &mut digests);
         let mut hashed = digests.into_iter();
-        for (i, key, comb, [r, s, t], e) in pending {
-            let e = e.unwrap_or_else(|| hashed.next().expect("one digest per message item"));
-            let sum = rules::joint_sum(&s, &t, &key.point, comb.as_deref());
-            out[i] = match rules::check_sum(&sum, &r, &e) {
+        let pending: Vec<Pending> = pending
+            .into_iter()
+            .map(|(i, key, comb, rst, e)| Pending {
+                index: i,
+                e: e.unwrap_or_else(|| hashed.next().expect("one digest per message item")),
+                key,
+                comb,
+                rst,
+            })
+            .collect();
+        let sums = self.joint_sums(&pending);
+        for (item, sum) in pending.iter().zip(&sums) {
+            let [r, _, _] = &item.rst;
+            out[item.index] = match rules::check_sum(sum, r, &item.e) {
                 Ok(()) => Verdict::Valid,
                 Err(reason) => Verdict::Invalid(reason),
             };
         }
     }
+
+    /// `[s]G + [t]P` of each pending item: eight at a time in the lanes where there are lanes
+    /// (items with a key comb and items without in separate batches), and with the serial
+    /// twin for the rest and for whatever the lanes hand back.
+    fn joint_sums(&self, pending: &[Pending]) -> Vec<Jacobian> {
+        let serial = |item: &Pending| {
+            let [_, s, t] = &item.rst;
+            let comb = match item.comb.as_deref() {
+                Some(KeyComb::Serial(comb)) => Some(comb),
+                _ => None,
+            };
+            rules::joint_sum(s, t, &item.key.point, comb)
+        };
+        let Some(lanes) = self.lanes else {
+            return pending.iter().map(serial).collect();
+        };
+        let jobs = pending.iter().enumerate().map(|(i, item)| {
+            let [_, s, t] = item.rst;
+            let key = match item.comb.as_deref() {
+                Some(KeyComb::Lanes(comb)) => KeyForm::Comb(comb),
+                _ => KeyForm::Point(item.key.lane_point),
+            };
+            (i, Job { s, t, key })
+        });
+        let (with_combs, with_points): (Vec<_>, Vec<_>) =
+            jobs.partition(|(_, job)| matches!(job.key, KeyForm::Comb(_)));
+        let mut sums: Vec<Option<Jacobian>> = vec![None; pending.len()];
+        for batch in [with_points, with_combs] {
+            for eight in batch.chunks(8) {
+                let jobs: Vec<Job> = eight.iter().map(|(_, job)| *job).collect();
+                let results = lanes.joint_sums(&jobs);
+                for ((i, _), result) in eight.iter().zip(results) {
+                    sums[*i] = result;
+                }
+            }
+        }
+        pending
+            .iter()
+            .zip(sums)
+            .map(|(item, sum)| sum.unwrap_or_else(|| serial(item)))
+            .collect()
+    }
+}
+
+/// An item that passed checks 1–5, with its digest.
+struct Pending {
+    index: usize,
+    e: [u8; 32],
+    key: Arc<CachedKey>,
+    comb: Option<Arc<KeyComb>>,
+    /// `r`, `s`, `t`.
+    rst: [[u64; 4]; 3],
 }
 
 #[cfg(test)]
@@ -203,8 +317,68 @@ mod tests {
         assert!(engine.keys.held() <= 16);
         assert!(engine.combs.held() <= 16);
         assert!(engine.combs.held() > 0, "frequent keys got combs");
+        // Keys that each come once per call never get a comb, however many calls: their
+        // sightings decay.
+        let engine = Sm2Engine::new(64);
+        let keys: Vec<Vec<u8>> = (2..42).map(key_of).collect();
+        for _ in 0..3 * COMB_AFTER {
+            let items: Vec<Sm2Item> = keys.iter().map(|k| Sm2Item::new(k, &sig, b"m")).collect();
+            engine.verify(&items);
+        }
+        assert_eq!(engine.combs.held(), 0, "no comb for once-per-call keys");
         // G itself as a key: its comb equals the G comb's multiples.
         let g = [G.x.to_be_bytes(), G.y.to_be_bytes()].concat();
         assert_eq!(g, key_of(1));
+    }
+
+    #[test]
+    fn lanes_and_serial_engines_agree_item_by_item() {
+        use sm2::dsa::signature::Signer;
+        let lanes = Sm2Lanes::detect();
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            lanes.is_some(),
+            std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512ifma"),
+            "the lanes run wherever the CPU has them"
+        );
+        let signers: Vec<(Vec<u8>, sm2::dsa::SigningKey)> = (1u8..=12)
+            .map(|i| {
+                let secret = sm2::SecretKey::from_slice(&[i; 32]).unwrap();
+                let key = sm2::dsa::SigningKey::new("1234567812345678", &secret).unwrap();
+                (key.verifying_key().to_sec1_bytes().to_vec(), key)
+            })
+            .collect();
+        // Signer 0 signs most items (it gets a comb); the rest sign a few each.
+        let mut keys = Vec::new();
+        let mut sigs = Vec::new();
+        let mut messages = Vec::new();
+        for i in 0..300usize {
+            let who = if i % 3 == 0 { i % signers.len() } else { 0 };
+            let message = (i as u32).to_le_bytes().repeat(1 + i % 9);
+            let signature: sm2::dsa::Signature = signers[who].1.sign(&message);
+            let mut sig: [u8; 64] = signature.to_bytes().into();
+            match i % 7 {
+                1 => sig[63] ^= 1,
+                2 => sig[5] ^= 0x80,
+                3 => sig.copy_within(32.., 0),
+                _ => {}
+            }
+            keys.push(signers[who].0.clone());
+            sigs.push(sig);
+            messages.push(message);
+        }
+        let items: Vec<Sm2Item> = (0..keys.len())
+            .map(|i| Sm2Item::new(&keys[i], &sigs[i], &messages[i]))
+            .collect();
+        let want: Vec<Verdict> = items.iter().map(rules::verify_sm2_single).collect();
+        assert!(want.iter().filter(|v| v.is_valid()).count() > 150);
+        let fast = Sm2Engine::new(64);
+        let serial = Sm2Engine::with_lanes(64, None);
+        for _ in 0..3 {
+            assert_eq!(fast.verify(&items), want);
+            assert_eq!(serial.verify(&items), want);
+        }
+        assert!(fast.combs.held() > 0 && serial.combs.held() > 0);
     }
 }

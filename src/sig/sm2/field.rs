@@ -148,6 +148,25 @@ impl Fe {
         lt4(&limbs, &P).then(|| Fe::from_canonical_limbs(limbs))
     }
 
+    /// The element whose form in the IFMA lanes (five 52-bit limbs of `x·2^260 mod p`, any
+    /// value below 2^260) is `l`: fully reduced, then scaled by 2^−4 into this form
+    /// (`x·2^256 mod p` is the Montgomery product of `x·2^260` and 2^252).
+    pub(crate) fn from_radix52_montgomery(l: &[u64; 5]) -> Fe {
+        let mut w = [
+            l[0] | (l[1] << 52),
+            (l[1] >> 12) | (l[2] << 40),
+            (l[2] >> 24) | (l[3] << 28),
+            (l[3] >> 36) | (l[4] << 16),
+        ];
+        let mut top = l[4] >> 48;
+        while top > 0 || !lt4(&w, &P) {
+            let (d, borrow) = sub4(&w, &P);
+            w = d;
+            top -= borrow;
+        }
+        Fe(mont_mul(&w, &[0, 0, 0, 1 << 60]))
+    }
+
     /// The canonical integer, little-endian limbs.
     pub(crate) fn to_limbs(self) -> [u64; 4] {
         mont_mul(&self.0, &[1, 0, 0, 0])

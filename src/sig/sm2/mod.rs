@@ -34,11 +34,15 @@
 //! holds iff `X = c·Z²` or `X = (c + n)·Z²` (the latter only when `c + n < p`) for the sum's
 //! Jacobian `(X, Y, Z)`. Field arithmetic is 4×64-bit Montgomery with p's special form
 //! (`field`).
-#![forbid(unsafe_code)]
+// `deny`, not `forbid`: the IFMA kernels in `ifma` allow unsafe code for their intrinsics.
+#![deny(unsafe_code)]
 
 mod der;
 pub(crate) mod engine;
 mod field;
+#[cfg(target_arch = "x86_64")]
+mod ifma;
+mod lanes;
 mod point;
 mod rules;
 mod scalar;

@@ -1,0 +1,535 @@
+//! Eight SM2 joint sums `[s]G + [t]P` at once on AVX-512 IFMA: the point arithmetic of
+//! verification, one item per lane. The serial engine (`point`, `rules`) is its twin: every
+//! lane's result is the same point as `rules::joint_sum`'s, and the tests compare them on
+//! random items and on the cases where partial sums meet.
+//!
+//! # Soundness of the dispatch
+//!
+//! The kernels are `#[target_feature(enable = "avx512f,avx512ifma")]` functions. The only way
+//! in from safe code is [`joint_sums8`], which takes the Ed25519 lanes' `Ifma` token: only
+//! `Ifma::detect` makes one, after run-time detection found both features (see `sig::ifma`).
+//!
+//! # Representation
+//!
+//! Lane `j` of limb vector `i` holds limb `i` of element `j`: five limbs of 52 bits (IFMA
+//! multiplies the low 52 bits of its operands, so every limb fed to a multiplication is
+//! below 2^52: every function here returns limbs below 2^52, "normalized"). Elements are in
+//! Montgomery form with R = 2^260 and almost reduced: the value is below 2p, so zero has two
+//! forms, 0 and p ([`Fe8::is_zero`] checks both). Multiplication is word-by-word Montgomery;
+//! p ≡ −1 (mod 2^52), so −p⁻¹ mod 2^52 = 1 and each step's multiplier is the low limb
+//! itself. Its bound: for inputs below 4p the result `(ab + mp)/R` is below
+//! `16p²/R + p < 2p`, because R = 2^260 > 16p. So additions and subtractions that feed only a
+//! multiplication may skip their final reduction (`add_lazy`, `sub_lazy`: below 4p).
+//!
+//! # Exceptional sums
+//!
+//! The lanes use the generic addition formulas, which are wrong when the two points are equal
+//! or opposite (H = 0). Honest items never get there, but an adversary who knows the discrete
+//! log of their own key can make a partial sum meet a table point. Every addition checks H
+//! per lane and marks the lane; a marked lane's result is discarded and the caller computes
+//! that item with the serial twin, which handles every case. Doubling needs no check: the
+//! curve has prime order, so no finite point has y = 0.
+#![allow(unsafe_code)]
+
+use std::arch::x86_64::{
+    __m512i, __mmask8, _mm512_add_epi64, _mm512_and_si512, _mm512_cmpeq_epi64_mask,
+    _mm512_cmplt_epi64_mask, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_blend_epi64,
+    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srai_epi64, _mm512_srli_epi64,
+    _mm512_sub_epi64,
+};
+
+use super::lanes::{Job, KeyForm, LaneComb, LaneLimbs, LanePoint, from_radix52, regular_digits};
+use super::point::Jacobian;
+use crate::sig::ifma::Ifma;
+
+const MASK52: u64 = (1 << 52) - 1;
+
+/// p in radix 2^52.
+const P52: [u64; 5] = [
+    0xf_ffff_ffff_ffff,
+    0xf_f000_0000_0fff,
+    0xf_ffff_ffff_ffff,
+    0xf_ffff_ffff_ffff,
+    0x0_ffff_fffe_ffff,
+];
+
+/// 2p in radix 2^52.
+const TWO_P52: [u64; 5] = [
+    0xf_ffff_ffff_fffe,
+    0xf_e000_0000_1fff,
+    0xf_ffff_ffff_ffff,
+    0xf_ffff_ffff_ffff,
+    0x1_ffff_fffd_ffff,
+];
+
+/// Eight field elements, limb-major (module docs).
+#[derive(Clone, Copy)]
+struct Fe8([__m512i; 5]);
+
+/// Eight points in Jacobian coordinates.
+#[derive(Clone, Copy)]
+struct Point8 {
+    x: Fe8,
+    y: Fe8,
+    z: Fe8,
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn splat(x: u64) -> __m512i {
+    _mm512_set1_epi64(x as i64)
+}
+
+/// Limb-major lanes as vectors.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn load(limbs: &[[u64; 8]; 5]) -> Fe8 {
+    // SAFETY: [u64; 8] and __m512i have the same size, and every bit pattern is valid for both.
+    Fe8(limbs.map(|l| unsafe { std::mem::transmute::<[u64; 8], __m512i>(l) }))
+}
+
+/// Vectors as limb-major lanes.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn store(a: &Fe8) -> [[u64; 8]; 5] {
+    // SAFETY: as in `load`.
+    a.0.map(|l| unsafe { std::mem::transmute::<__m512i, [u64; 8]>(l) })
+}
+
+/// Signed limbs (each within ±2^62, value in [0, 4p)) to normalized limbs, the same value.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn normalize(mut x: [__m512i; 5]) -> [__m512i; 5] {
+    let mask = splat(MASK52);
+    for k in 0..4 {
+        let carry = _mm512_srai_epi64::<52>(x[k]);
+        x[k] = _mm512_and_si512(x[k], mask);
+        x[k + 1] = _mm512_add_epi64(x[k + 1], carry);
+    }
+    x
+}
+
+/// Signed limbs of a value in [0, 4p) to the almost reduced form (below 2p).
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn reduce(x: [__m512i; 5]) -> Fe8 {
+    let x = normalize(x);
+    let d = normalize(std::array::from_fn(|k| {
+        _mm512_sub_epi64(x[k], splat(TWO_P52[k]))
+    }));
+    // d = x − 2p is negative (its top limb, after the signed carries, is) exactly when x < 2p.
+    let below = _mm512_cmplt_epi64_mask(d[4], _mm512_setzero_si512());
+    Fe8(std::array::from_fn(|k| {
+        _mm512_mask_blend_epi64(below, d[k], x[k])
+    }))
+}
+
+impl Fe8 {
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn splat(limbs: &[u64; 5]) -> Fe8 {
+        Fe8(limbs.map(|l| splat(l)))
+    }
+
+    /// `self · b · 2^−260 mod p`, for inputs below 4p; the result is below 2p.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn mul(&self, b: &Fe8) -> Fe8 {
+        let (a, b) = (&self.0, &b.0);
+        let p: [__m512i; 5] = P52.map(|l| splat(l));
+        let mask = splat(MASK52);
+        // t holds at most 4 halves of products per limb per step and shifts down a limb each
+        // step: every limb stays below 2^57.
+        let mut t = [_mm512_setzero_si512(); 6];
+        for bi in b {
+            for k in 0..5 {
+                t[k] = _mm512_madd52lo_epu64(t[k], a[k], *bi);
+                t[k + 1] = _mm512_madd52hi_epu64(t[k + 1], a[k], *bi);
+            }
+            // −p⁻¹ ≡ 1 (mod 2^52): the multiple of p that clears limb 0 is its low 52 bits.
+            let m = _mm512_and_si512(t[0], mask);
+            for k in 0..5 {
+                t[k] = _mm512_madd52lo_epu64(t[k], m, p[k]);
+                t[k + 1] = _mm512_madd52hi_epu64(t[k + 1], m, p[k]);
+            }
+            // Limb 0 is now a multiple of 2^52: shift it out.
+            let carry = _mm512_srli_epi64::<52>(t[0]);
+            t = [
+                _mm512_add_epi64(t[1], carry),
+                t[2],
+                t[3],
+                t[4],
+                t[5],
+                _mm512_setzero_si512(),
+            ];
+        }
+        Fe8(normalize([t[0], t[1], t[2], t[3], t[4]]))
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn square(&self) -> Fe8 {
+        self.mul(self)
+    }
+
+    /// `self + b`, below 2p.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn add(&self, b: &Fe8) -> Fe8 {
+        reduce(std::array::from_fn(|k| _mm512_add_epi64(self.0[k], b.0[k])))
+    }
+
+    /// `self + b`, below 4p: only as a multiplication's input.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn add_lazy(&self, b: &Fe8) -> Fe8 {
+        Fe8(normalize(std::array::from_fn(|k| {
+            _mm512_add_epi64(self.0[k], b.0[k])
+        })))
+    }
+
+    /// The limbs of `self − b + 2p` (value in (0, 4p)), not yet normalized.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn sub_limbs(&self, b: &Fe8) -> [__m512i; 5] {
+        std::array::from_fn(|k| {
+            _mm512_sub_epi64(_mm512_add_epi64(self.0[k], splat(TWO_P52[k])), b.0[k])
+        })
+    }
+
+    /// `self − b`, below 2p.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn sub(&self, b: &Fe8) -> Fe8 {
+        reduce(self.sub_limbs(b))
+    }
+
+    /// `self − b`, below 4p: only as a multiplication's input.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn sub_lazy(&self, b: &Fe8) -> Fe8 {
+        Fe8(normalize(self.sub_limbs(b)))
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn double(&self) -> Fe8 {
+        self.add(self)
+    }
+
+    /// Per lane: whether the element is 0 mod p (0 or p, being below 2p).
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn is_zero(&self) -> __mmask8 {
+        let mut zero: __mmask8 = 0xff;
+        let mut p: __mmask8 = 0xff;
+        for k in 0..5 {
+            zero &= _mm512_cmpeq_epi64_mask(self.0[k], _mm512_setzero_si512());
+            p &= _mm512_cmpeq_epi64_mask(self.0[k], splat(P52[k]));
+        }
+        zero | p
+    }
+
+    /// Per lane: `b` where `mask` is set, else `self`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn select(&self, mask: __mmask8, b: &Fe8) -> Fe8 {
+        Fe8(std::array::from_fn(|k| {
+            _mm512_mask_blend_epi64(mask, self.0[k], b.0[k])
+        }))
+    }
+}
+
+impl Point8 {
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn select(&self, mask: __mmask8, b: &Point8) -> Point8 {
+        Point8 {
+            x: self.x.select(mask, &b.x),
+            y: self.y.select(mask, &b.y),
+            z: self.z.select(mask, &b.z),
+        }
+    }
+
+    /// `2·self` (`dbl-2001-b`, a = −3, as `Jacobian::double`). The point at infinity (Z = 0)
+    /// stays there; no finite point has y = 0.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn double(&self) -> Point8 {
+        let delta = self.z.square();
+        let gamma = self.y.square();
+        let beta = self.x.mul(&gamma);
+        let t = self.x.sub_lazy(&delta).mul(&self.x.add_lazy(&delta));
+        let alpha = t.double().add(&t);
+        let beta4 = beta.double().double();
+        let x3 = alpha.square().sub(&beta4.double());
+        let z3 = self.y.add_lazy(&self.z).square().sub(&gamma).sub(&delta);
+        let gamma8 = gamma.square().double().double().double();
+        let y3 = alpha.mul(&beta4.sub_lazy(&x3)).sub(&gamma8);
+        Point8 {
+            x: x3,
+            y: y3,
+            z: z3,
+        }
+    }
+
+    /// `self + q` (`add-2007-bl`, as `Jacobian::add`) for finite inputs, and the lanes where
+    /// the inputs are equal or opposite (H = 0), whose results are wrong.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn add(&self, q: &Point8) -> (Point8, __mmask8) {
+        let z1z1 = self.z.square();
+        let z2z2 = q.z.square();
+        let u1 = self.x.mul(&z2z2);
+        let u2 = q.x.mul(&z1z1);
+        let s1 = self.y.mul(&q.z).mul(&z2z2);
+        let s2 = q.y.mul(&self.z).mul(&z1z1);
+        let h = u2.sub(&u1);
+        let exceptional = h.is_zero();
+        let r = s2.sub(&s1).double();
+        let i = h.double().square();
+        let j = h.mul(&i);
+        let v = u1.mul(&i);
+        let x3 = r.square().sub(&j).sub(&v.double());
+        let y3 = r.mul(&v.sub_lazy(&x3)).sub(&s1.mul(&j).double());
+        let z3 = self
+            .z
+            .add_lazy(&q.z)
+            .square()
+            .sub(&z1z1)
+            .sub_lazy(&z2z2)
+            .mul(&h);
+        (
+            Point8 {
+                x: x3,
+                y: y3,
+                z: z3,
+            },
+            exceptional,
+        )
+    }
+
+    /// `self + (x, y)` for an affine point (`madd-2007-bl`, as `Jacobian::add_affine`) and a
+    /// finite `self`, and the lanes where H = 0.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn add_affine(&self, qx: &Fe8, qy: &Fe8) -> (Point8, __mmask8) {
+        let z1z1 = self.z.square();
+        let u2 = qx.mul(&z1z1);
+        let s2 = qy.mul(&self.z).mul(&z1z1);
+        let h = u2.sub(&self.x);
+        let exceptional = h.is_zero();
+        let r = s2.sub(&self.y).double();
+        let hh = h.square();
+        let i = hh.double().double();
+        let j = h.mul(&i);
+        let v = self.x.mul(&i);
+        let x3 = r.square().sub(&j).sub(&v.double());
+        let y3 = r.mul(&v.sub_lazy(&x3)).sub(&self.y.mul(&j).double());
+        let z3 = self.z.add_lazy(&h).square().sub(&z1z1).sub(&hh);
+        (
+            Point8 {
+                x: x3,
+                y: y3,
+                z: z3,
+            },
+            exceptional,
+        )
+    }
+}
+
+/// The sum of one comb entry per nonzero nibble, eight combs and scalars at once, added to
+/// `acc` (whose lanes in `acc_infinite` are the point at infinity). Returns the sum, the lanes
+/// still at infinity, and the lanes where an addition met H = 0.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn add_comb_terms(
+    mut acc: Point8,
+    mut acc_infinite: __mmask8,
+    combs: &[&LaneComb; 8],
+    scalars: &[[u64; 4]; 8],
+) -> (Point8, __mmask8, __mmask8) {
+    let one = Fe8::splat(&LanePoint::ONE);
+    let mut exceptional: __mmask8 = 0;
+    for window in 0..LaneComb::WINDOWS {
+        let mut xs = [[0u64; 8]; 5];
+        let mut ys = [[0u64; 8]; 5];
+        let mut nonzero: __mmask8 = 0;
+        for lane in 0..8 {
+            let nibble = (scalars[lane][window / 16] >> (4 * (window % 16))) & 0xf;
+            if nibble != 0 {
+                nonzero |= 1 << lane;
+                let entry = combs[lane].entry(window, nibble as usize);
+                for k in 0..5 {
+                    xs[k][lane] = entry.x[k];
+                    ys[k][lane] = entry.y[k];
+                }
+            } else {
+                // A valid point keeps the arithmetic of this lane meaningless but harmless.
+                let entry = combs[lane].entry(window, 1);
+                for k in 0..5 {
+                    xs[k][lane] = entry.x[k];
+                    ys[k][lane] = entry.y[k];
+                }
+            }
+        }
+        if nonzero == 0 {
+            continue;
+        }
+        let (qx, qy) = (load(&xs), load(&ys));
+        let (sum, hit) = acc.add_affine(&qx, &qy);
+        let entering = nonzero & acc_infinite;
+        let adding = nonzero & !acc_infinite;
+        exceptional |= hit & adding;
+        acc = acc.select(adding, &sum).select(
+            entering,
+            &Point8 {
+                x: qx,
+                y: qy,
+                z: one,
+            },
+        );
+        acc_infinite &= !nonzero;
+    }
+    (acc, acc_infinite, exceptional)
+}
+
+/// `[t]P` for eight keys: the odd multiples P, 3P, …, 31P per lane, then the regular signed
+/// digits of an odd scalar (every digit odd, so every step adds a table entry and the sum is
+/// never at infinity unless an addition was exceptional). An even `t` is replaced by the odd
+/// `n − t` and the result negated. Returns the sum and the exceptional lanes.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn key_multiples(keys: &[LanePoint; 8], scalars: &[[u64; 4]; 8]) -> (Point8, __mmask8) {
+    const ENTRIES: usize = 16;
+    let mut px = [[0u64; 8]; 5];
+    let mut py = [[0u64; 8]; 5];
+    for lane in 0..8 {
+        for k in 0..5 {
+            px[k][lane] = keys[lane].x[k];
+            py[k][lane] = keys[lane].y[k];
+        }
+    }
+    let base = Point8 {
+        x: load(&px),
+        y: load(&py),
+        z: Fe8::splat(&LanePoint::ONE),
+    };
+    let mut exceptional: __mmask8 = 0;
+    let twice = base.double();
+    // table[e] = (2e + 1)·P, limb-major lanes (x, y, z: 15 limb vectors each entry).
+    let mut table = [[[0u64; 8]; 15]; ENTRIES];
+    let mut entry = base;
+    for (e, slot) in table.iter_mut().enumerate() {
+        if e > 0 {
+            let (next, hit) = entry.add(&twice);
+            exceptional |= hit;
+            entry = next;
+        }
+        let (x, y, z) = (store(&entry.x), store(&entry.y), store(&entry.z));
+        slot[..5].copy_from_slice(&x);
+        slot[5..10].copy_from_slice(&y);
+        slot[10..].copy_from_slice(&z);
+    }
+
+    let mut digits = [[0i8; 52]; 8];
+    let mut negate: __mmask8 = 0;
+    for lane in 0..8 {
+        let (d, negated) = regular_digits(&scalars[lane]);
+        digits[lane] = d;
+        if negated {
+            negate |= 1 << lane;
+        }
+    }
+    let pick = |position: usize| -> Point8 {
+        let mut limbs = [[0u64; 8]; 15];
+        let mut negative: __mmask8 = 0;
+        for lane in 0..8 {
+            let d = digits[lane][position];
+            if d < 0 {
+                negative |= 1 << lane;
+            }
+            let row = &table[(d.unsigned_abs() as usize) / 2];
+            for (limb, from) in limbs.iter_mut().zip(row) {
+                limb[lane] = from[lane];
+            }
+        }
+        let x = load(&limbs[..5].try_into().expect("5 limbs"));
+        let y = load(&limbs[5..10].try_into().expect("5 limbs"));
+        let z = load(&limbs[10..].try_into().expect("5 limbs"));
+        let zero = Fe8([_mm512_setzero_si512(); 5]);
+        Point8 {
+            x,
+            y: y.select(negative, &zero.sub(&y)),
+            z,
+        }
+    };
+    let mut acc = pick(51);
+    for position in (0..51).rev() {
+        for _ in 0..5 {
+            acc = acc.double();
+        }
+        let (sum, hit) = acc.add(&pick(position));
+        exceptional |= hit;
+        acc = sum;
+    }
+    let zero = Fe8([_mm512_setzero_si512(); 5]);
+    acc.y = acc.y.select(negate, &zero.sub(&acc.y));
+    (acc, exceptional)
+}
+
+/// Eight jobs in the lanes (see [`joint_sums8`]).
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn joint_sums8_ifma(g: &LaneComb, jobs: &[Job<'_>; 8]) -> [Option<Jacobian>; 8] {
+    let s: [[u64; 4]; 8] = std::array::from_fn(|i| jobs[i].s);
+    let t: [[u64; 4]; 8] = std::array::from_fn(|i| jobs[i].t);
+    let g_combs = [g; 8];
+    let zero = Fe8([_mm512_setzero_si512(); 5]);
+    let nowhere = Point8 {
+        x: zero,
+        y: zero,
+        z: zero,
+    };
+    let (sum, exceptional) = match jobs[0].key {
+        KeyForm::Comb(_) => {
+            let key_combs: [&LaneComb; 8] = std::array::from_fn(|i| match jobs[i].key {
+                KeyForm::Comb(comb) => comb,
+                KeyForm::Point(_) => unreachable!("a batch is all combs or all points"),
+            });
+            let (acc, inf, hit_g) = add_comb_terms(nowhere, 0xff, &g_combs, &s);
+            let (acc, inf, hit_p) = add_comb_terms(acc, inf, &key_combs, &t);
+            // A lane still at infinity has a true sum at infinity (the comb sums are exact
+            // when no addition was exceptional); Z = 0 says so below.
+            let acc = acc.select(inf, &nowhere);
+            (acc, hit_g | hit_p)
+        }
+        KeyForm::Point(_) => {
+            let keys: [LanePoint; 8] = std::array::from_fn(|i| match jobs[i].key {
+                KeyForm::Point(p) => p,
+                KeyForm::Comb(_) => unreachable!("a batch is all combs or all points"),
+            });
+            let (tp, hit_p) = key_multiples(&keys, &t);
+            let (sg, inf, hit_g) = add_comb_terms(nowhere, 0xff, &g_combs, &s);
+            let (sum, hit_sum) = sg.add(&tp);
+            // s ∈ [1, n − 1] so [s]G is finite unless an addition was exceptional; a lane at
+            // infinity is marked for the serial twin all the same.
+            (sum, hit_p | hit_g | (hit_sum & !inf) | inf)
+        }
+    };
+    let (x, y, z) = (store(&sum.x), store(&sum.y), store(&sum.z));
+    std::array::from_fn(|lane| {
+        if exceptional & (1 << lane) != 0 {
+            return None;
+        }
+        let coordinate = |c: &[[u64; 8]; 5]| -> LaneLimbs { std::array::from_fn(|k| c[k][lane]) };
+        Some(Jacobian {
+            x: from_radix52(&coordinate(&x)),
+            y: from_radix52(&coordinate(&y)),
+            z: from_radix52(&coordinate(&z)),
+        })
+    })
+}
+
+/// `[s]G + [t]P` for up to eight jobs, all with a key comb or all without: `Some(sum)` per
+/// job, exactly the serial twin's point, or `None` where an addition in the lanes met equal
+/// or opposite points (the caller computes that job with the twin). `g` is `G`'s lane comb.
+pub(crate) fn joint_sums8(_: Ifma, g: &LaneComb, jobs: &[Job<'_>]) -> [Option<Jacobian>; 8] {
+    assert!(
+        (1..=8).contains(&jobs.len()),
+        "1 to 8 jobs, not {}",
+        jobs.len()
+    );
+    // Pad with copies of the first job; their results are dropped.
+    let padded: [Job<'_>; 8] = std::array::from_fn(|i| *jobs.get(i).unwrap_or(&jobs[0]));
+    // SAFETY: the `Ifma` argument exists only if `Ifma::detect` found the target features
+    // `joint_sums8_ifma` needs on this CPU.
+    let mut sums = unsafe { joint_sums8_ifma(g, &padded) };
+    for sum in sums.iter_mut().skip(jobs.len()) {
+        *sum = None;
+    }
+    sums
+}
