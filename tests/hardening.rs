@@ -5,7 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use blockverify::block::{BlockView, HEADER_LEN, Header};
+use blockverify::block::{BlockView, HEADER_LEN, Header, SigAlgorithm};
 use blockverify::merkle::{self, IncrementalTree, Scheme};
 use blockverify::{Backend, Policy, Verifier};
 
@@ -45,9 +45,13 @@ fn peak_growth(f: impl FnOnce()) -> usize {
 }
 
 fn header(record_count: u32) -> Vec<u8> {
+    header_with(SigAlgorithm::Ed25519(Policy::Zip215), record_count)
+}
+
+fn header_with(algorithm: SigAlgorithm, record_count: u32) -> Vec<u8> {
     Header {
         scheme: Scheme::Rfc9162,
-        policy: Policy::Zip215,
+        algorithm,
         height: 1,
         prev_hash: [0; 32],
         merkle_root: [0; 32],
@@ -67,14 +71,16 @@ fn hostile_declared_lengths_cost_memory_for_the_bytes_given_only() {
         .build()
         .unwrap();
 
-    // A header claiming 4 million records, followed by 200 bytes.
-    let mut block = header(4_000_000);
-    block.extend_from_slice(&[0u8; 200]);
-    let growth = peak_growth(|| {
-        assert!(BlockView::parse(&block).is_err());
-        assert!(verifier.verify_block_bytes(&block).is_err());
-    });
-    assert!(growth < 16 << 10, "declared count cost {growth} bytes");
+    // A header claiming 4 million records, followed by 200 bytes (Ed25519 and SM2 blocks).
+    for algorithm in [SigAlgorithm::Ed25519(Policy::Zip215), SigAlgorithm::Sm2] {
+        let mut block = header_with(algorithm, 4_000_000);
+        block.extend_from_slice(&[0u8; 200]);
+        let growth = peak_growth(|| {
+            assert!(BlockView::parse(&block).is_err());
+            assert!(verifier.verify_block_bytes(&block).is_err());
+        });
+        assert!(growth < 16 << 10, "declared count cost {growth} bytes");
+    }
 
     // One record claiming a 1 MiB payload (the default limit) with 10 bytes present, and one
     // claiming 4 GiB.

@@ -13,7 +13,8 @@ use std::process::ExitCode;
 use blockverify::{Backend, Policy};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-/// Clears blocks of signed ledger records: Ed25519 signatures with exact per-item verdicts.
+/// Clears blocks of signed ledger records: Ed25519 and SM2 signatures with exact per-item
+/// verdicts, and Merkle roots.
 #[derive(Parser, Debug)]
 #[command(name = "blockverify", version, about, long_about = None)]
 struct Cli {
@@ -52,12 +53,16 @@ enum Command {
     },
     /// Generate a block (or a chain of blocks) of signed ledger traffic in the reference
     /// format: invoices, certificates and evidence deposits from Zipf-distributed issuers,
-    /// with chosen corruptions. Writes FILE (one block) or FILE.0, FILE.1, ... (--blocks N);
-    /// says on stderr which records were corrupted and how.
+    /// signed with Ed25519 (format version 1) or SM2 (--alg sm2, version 2: each record's
+    /// issuer signs the SM3 hash of the record's signed bytes with the default user ID, as
+    /// FISCO BCOS signs transaction hashes), with chosen corruptions. Writes FILE (one block)
+    /// or FILE.0, FILE.1, ... (--blocks N); says on stderr which records were corrupted and
+    /// how.
     Gen(GenArgs),
-    /// Verify block files: every signature, the Merkle root, duplicate records, and (for
-    /// several files, in chain order) each block's link to the one before. Blocks are
-    /// verified pipelined (the next one parsed while this one is verified).
+    /// Verify block files: every signature (under the algorithm and policy each block
+    /// declares; SM2 on the CPU whatever --backend says, for now), the Merkle root, duplicate
+    /// records, and (for several files, in chain order) each block's link to the one before.
+    /// Blocks are verified pipelined (the next one parsed while this one is verified).
     ///
     /// Prints a line per block and a line per bad record, or JSON Lines with --json.
     /// Exit status: 0 all valid and linked, 1 any invalid record, root or link, 2 a
@@ -65,8 +70,9 @@ enum Command {
     Verify(VerifyArgs),
     /// Measure throughput beside peer crates on the same data, in one run.
     Bench(BenchArgs),
-    /// Generate a block of ledger traffic in memory, verify it on every available backend,
-    /// print a table and the records that failed.
+    /// Generate two blocks of ledger traffic in memory — Ed25519 records under an RFC 9162
+    /// tree, and a guomi block (SM2 records under FISCO BCOS's SM3 tree) — verify each on
+    /// every available backend, print a table and the records that failed.
     Demo(DemoArgs),
     /// Show CPU features, the curve25519 backend compiled in, and the backends available.
     Info,
@@ -106,23 +112,38 @@ enum SigAlg {
     Sm2,
 }
 
+/// The usage error for `--policy` with `--alg sm2`, as `subcommand`'s.
+fn policy_with_sm2(subcommand: &str) -> clap::Error {
+    let mut cli = Cli::command();
+    cli.build();
+    let command = cli
+        .find_subcommand_mut(subcommand)
+        .expect("a subcommand with --policy");
+    command.error(
+        clap::error::ErrorKind::ArgumentConflict,
+        "--policy applies to --alg ed25519 only, not to --alg sm2",
+    )
+}
+
+impl GenArgs {
+    /// The blocks' signature algorithm; `--policy` with `--alg sm2` is a usage error.
+    fn algorithm(&self) -> Result<blockverify::block::SigAlgorithm, clap::Error> {
+        use blockverify::block::SigAlgorithm;
+        match (self.alg, self.policy) {
+            (SigAlg::Ed25519, policy) => Ok(SigAlgorithm::Ed25519(policy.unwrap_or_default())),
+            (SigAlg::Sm2, None) => Ok(SigAlgorithm::Sm2),
+            (SigAlg::Sm2, Some(_)) => Err(policy_with_sm2("gen")),
+        }
+    }
+}
+
 impl SigsArgs {
     /// The command's options; `--policy` with `--alg sm2` is a usage error.
     fn options(self) -> Result<cli::sigs::Options, clap::Error> {
         let alg = match (self.alg, self.policy) {
             (SigAlg::Ed25519, policy) => cli::sigs::Alg::Ed25519(policy.unwrap_or_default()),
             (SigAlg::Sm2, None) => cli::sigs::Alg::Sm2,
-            (SigAlg::Sm2, Some(_)) => {
-                let mut cli = Cli::command();
-                cli.build();
-                let sigs = cli
-                    .find_subcommand_mut("sigs")
-                    .expect("the sigs subcommand");
-                return Err(sigs.error(
-                    clap::error::ErrorKind::ArgumentConflict,
-                    "--policy applies to --alg ed25519 only, not to --alg sm2",
-                ));
-            }
+            (SigAlg::Sm2, Some(_)) => return Err(policy_with_sm2("sigs")),
         };
         Ok(cli::sigs::Options {
             alg,
@@ -147,8 +168,8 @@ struct GenArgs {
     #[arg(long, default_value_t = 0.0)]
     invalid_rate: f64,
     /// Corruptions to use, comma-separated: bad-signature, tampered-payload,
-    /// duplicated-record (per record, at --invalid-rate), wrong-root, truncated-record (per
-    /// block); or all, or none.
+    /// duplicated-record, wrong-key (per record, at --invalid-rate), wrong-root,
+    /// truncated-record (per block); or all, or none.
     #[arg(
         long,
         default_value = "bad-signature,tampered-payload,duplicated-record"
@@ -157,12 +178,17 @@ struct GenArgs {
     /// Pad payloads with spaces to at least this many bytes (0: natural sizes).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
     payload_len: u64,
-    /// Merkle scheme of the blocks: rfc9162 or bitcoin.
+    /// Merkle scheme of the blocks: rfc9162, bitcoin, fisco-bcos, chainmaker-sm3 or
+    /// chainmaker-sha256.
     #[arg(long, default_value = "rfc9162")]
     scheme: blockverify::merkle::Scheme,
-    /// Signature policy of the blocks: zip215 or strict.
-    #[arg(long, default_value = "zip215")]
-    policy: Policy,
+    /// Signature algorithm of the records.
+    #[arg(long, value_enum, default_value_t = SigAlg::Ed25519)]
+    alg: SigAlg,
+    /// Ed25519 validity rules of the blocks: zip215 (the default) or strict. Ed25519 only:
+    /// with --alg sm2 it is a usage error.
+    #[arg(long)]
+    policy: Option<Policy>,
     /// Blocks in the chain (files FILE.0, FILE.1, ... when more than one).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     blocks: u64,
@@ -231,9 +257,12 @@ struct BenchArgs {
 
 #[derive(Args, Debug)]
 struct DemoArgs {
-    /// Number of records to generate.
+    /// Records of the Ed25519 block.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     records: u64,
+    /// Records of the guomi (SM2, FISCO BCOS) block; 0 leaves it out.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    guomi_records: u64,
     /// Number of issuers (Zipf-distributed shares).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     issuers: u64,
@@ -278,16 +307,24 @@ fn main() -> ExitCode {
             }
         },
         Command::Merkle { command } => cli::merkle::run(command),
-        Command::Gen(a) => match cli::blocks::parse_corruptions(&a.corruptions) {
-            Err(e) => Err(e.into()),
-            Ok(corruptions) => cli::blocks::gen_blocks(&cli::blocks::GenOptions {
+        Command::Gen(a) => match (
+            a.algorithm(),
+            cli::blocks::parse_corruptions(&a.corruptions),
+        ) {
+            // Printed here rather than by `exit()`, so that `_runtime_dir` is still removed.
+            (Err(usage), _) => {
+                let _ = usage.print();
+                Ok(ExitCode::from(2))
+            }
+            (_, Err(e)) => Err(e.into()),
+            (Ok(algorithm), Ok(corruptions)) => cli::blocks::gen_blocks(&cli::blocks::GenOptions {
                 records: a.records as usize,
                 issuers: a.issuers as usize,
                 invalid_rate: a.invalid_rate,
                 corruptions,
                 payload_len: a.payload_len as usize,
                 scheme: a.scheme,
-                policy: a.policy,
+                algorithm,
                 blocks: a.blocks as usize,
                 seed: a.seed,
                 output: a.output,
@@ -318,6 +355,7 @@ fn main() -> ExitCode {
         }),
         Command::Demo(a) => cli::demo::run(&cli::demo::Options {
             records: a.records as usize,
+            guomi_records: a.guomi_records as usize,
             issuers: a.issuers as usize,
             invalid_rate: a.invalid_rate,
             seed: a.seed,

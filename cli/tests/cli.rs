@@ -209,15 +209,27 @@ fn empty_input_is_all_valid() {
 #[test]
 fn demo_runs_and_finds_exactly_the_corrupted_records() {
     let out = blockverify(
-        &["demo", "--records", "3000", "--invalid-rate", "0.01"],
+        &[
+            "demo",
+            "--records",
+            "3000",
+            "--guomi-records",
+            "1000",
+            "--invalid-rate",
+            "0.01",
+        ],
         b"",
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    // The CPU and Auto rows always; the GPU row where there is a GPU (always in CI).
+    // Two blocks, Ed25519 and guomi (SM2 + FISCO BCOS); for each the CPU and Auto rows
+    // always, the GPU row where there is a GPU (always in CI).
+    assert!(text.contains("Ed25519 block"), "{text}");
+    assert!(text.contains("guomi block"), "{text}");
     let rows = text.matches("exactly the corrupted records").count();
-    assert!(rows == 3 || (rows == 2 && !require_gpu()), "{text}");
-    assert!(text.contains("records that failed"), "{text}");
+    assert!(rows == 6 || (rows == 4 && !require_gpu()), "{text}");
+    assert_eq!(text.matches("records that failed").count(), 2, "{text}");
+    assert!(!text.contains("MISMATCH"), "{text}");
 }
 
 #[test]

@@ -1,20 +1,15 @@
 //! End-to-end tests of `blockverify gen` and `blockverify verify`: exit codes, JSON output,
-//! corrupted records named, chains linked.
+//! corrupted records named, chains linked — Ed25519 blocks and SM2 (guomi) blocks.
+
+mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn blockverify(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_blockverify"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
 fn run(args: &[&str], code: i32) -> Output {
-    let out = blockverify(args);
+    let out = common::blockverify(args, b"");
     assert_eq!(
         out.status.code(),
         Some(code),
@@ -212,5 +207,230 @@ fn chains_verify_in_order_and_broken_links_exit_one() {
     let lines = json_lines(&out);
     assert_eq!(lines[1]["link_ok"], false);
     assert_eq!(lines[1]["ok"], false);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const SCHEMES: [&str; 5] = [
+    "rfc9162",
+    "bitcoin",
+    "fisco-bcos",
+    "chainmaker-sm3",
+    "chainmaker-sha256",
+];
+
+#[test]
+fn sm2_blocks_of_every_scheme_verify_with_exit_zero() {
+    let dir = temp_dir("sm2-valid");
+    for scheme in SCHEMES {
+        let file = dir.join(format!("{scheme}.bvb"));
+        let out = run(
+            &[
+                "gen",
+                "--alg",
+                "sm2",
+                "--scheme",
+                scheme,
+                "--records",
+                "300",
+                "--issuers",
+                "5",
+                "-o",
+                s(&file),
+            ],
+            0,
+        );
+        assert!(
+            common::stderr(&out).contains(&format!("(sm2, {scheme})")),
+            "{}",
+            common::stderr(&out)
+        );
+        let bytes = std::fs::read(&file).unwrap();
+        assert_eq!(bytes[4..6], [2, 0], "format version 2");
+        let out = run(&["verify", "--json", s(&file)], 0);
+        let line = &json_lines(&out)[0];
+        assert_eq!(line["ok"], true, "{line}");
+        assert_eq!(line["algorithm"], "sm2");
+        assert_eq!(line["scheme"], scheme);
+        assert_eq!(line["valid"], 300);
+        assert_eq!(line["signature_backend"], "cpu");
+        let out = run(&["verify", "--backend", "cpu", s(&file)], 0);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("VALID height 0 (sm2, {scheme})")),
+            "{text}"
+        );
+    }
+    // Ed25519 stays the default, and version 1.
+    let file = dir.join("ed.bvb");
+    run(&["gen", "--records", "10", "-o", s(&file)], 0);
+    assert_eq!(std::fs::read(&file).unwrap()[4..6], [1, 0]);
+    let out = run(&["verify", "--json", s(&file)], 0);
+    assert_eq!(json_lines(&out)[0]["algorithm"], "ed25519");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn corrupted_sm2_records_are_named_with_exit_one() {
+    let dir = temp_dir("sm2-corrupt");
+    let file = dir.join("b.bvb");
+    let generated = run(
+        &[
+            "gen",
+            "--alg",
+            "sm2",
+            "--scheme",
+            "fisco-bcos",
+            "--records",
+            "1500",
+            "--invalid-rate",
+            "0.02",
+            "--corruptions",
+            "bad-signature,tampered-payload,duplicated-record,wrong-key",
+            "--seed",
+            "4",
+            "-o",
+            s(&file),
+        ],
+        0,
+    );
+    let corrupted = corrupted_by_gen(&generated);
+    assert!(corrupted.len() > 10);
+    for kind in ["bad-signature", "wrong-key", "duplicated-record"] {
+        assert!(
+            corrupted.iter().any(|c| c.1 == kind),
+            "{kind}: {corrupted:?}"
+        );
+    }
+    let out = run(&["verify", "--json", "--backend", "cpu", s(&file)], 1);
+    let line = &json_lines(&out)[0];
+    assert_eq!(line["ok"], false);
+    let bad = line["bad_records"].as_array().unwrap();
+    assert_eq!(
+        bad.iter()
+            .map(|b| b["index"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        corrupted.iter().map(|c| c.0).collect::<Vec<_>>()
+    );
+    for (b, (_, kind)) in bad.iter().zip(&corrupted) {
+        let verdict = b["verdict"].as_str().unwrap();
+        match kind.as_str() {
+            "duplicated-record" => assert!(verdict.starts_with("duplicate of record"), "{verdict}"),
+            _ => assert!(verdict.contains("equation failed"), "{verdict}"),
+        }
+    }
+    let tampered = corrupted.iter().any(|c| c.1 == "tampered-payload");
+    assert_eq!(line["root_matches"], !tampered);
+
+    // A wrong root alone: exit 1, no bad record.
+    run(
+        &[
+            "gen",
+            "--alg",
+            "sm2",
+            "--records",
+            "50",
+            "--corruptions",
+            "wrong-root",
+            "-o",
+            s(&file),
+        ],
+        0,
+    );
+    let out = run(&["verify", "--json", s(&file)], 1);
+    let line = &json_lines(&out)[0];
+    assert_eq!(line["root_matches"], false);
+    assert_eq!(line["bad_records"].as_array().unwrap().len(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn malformed_sm2_blocks_and_usage_errors_exit_two() {
+    let dir = temp_dir("sm2-malformed");
+    let file = dir.join("b.bvb");
+    run(
+        &[
+            "gen",
+            "--alg",
+            "sm2",
+            "--records",
+            "40",
+            "--corruptions",
+            "truncated-record",
+            "-o",
+            s(&file),
+        ],
+        0,
+    );
+    let out = run(&["verify", s(&file)], 2);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("MALFORMED") && text.contains("record 39"),
+        "{text}"
+    );
+    // A garbled version-2 header: the algorithm byte.
+    run(
+        &["gen", "--alg", "sm2", "--records", "3", "-o", s(&file)],
+        0,
+    );
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[8] = 9;
+    std::fs::write(&file, &bytes).unwrap();
+    let out = run(&["verify", s(&file)], 2);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("unknown signature algorithm code 9"),
+        "{text}"
+    );
+    // The policy is Ed25519's.
+    let out = run(
+        &["gen", "--alg", "sm2", "--policy", "strict", "-o", s(&file)],
+        2,
+    );
+    assert!(
+        common::stderr(&out).contains("--policy"),
+        "{}",
+        common::stderr(&out)
+    );
+    run(&["gen", "--alg", "rsa", "-o", s(&file)], 2);
+    run(&["gen", "--scheme", "sha1", "-o", s(&file)], 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sm2_chains_link_and_follow_ed25519_blocks() {
+    let dir = temp_dir("sm2-chain");
+    let stem = dir.join("c");
+    run(
+        &[
+            "gen",
+            "--alg",
+            "sm2",
+            "--scheme",
+            "fisco-bcos",
+            "--records",
+            "100",
+            "--blocks",
+            "3",
+            "-o",
+            s(&stem),
+        ],
+        0,
+    );
+    let files: Vec<PathBuf> = (0..3).map(|i| dir.join(format!("c.{i}"))).collect();
+    let mut args = vec!["verify", "--json"];
+    args.extend(files.iter().map(|f| s(f)));
+    let out = run(&args, 0);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 3);
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["height"], i as u64);
+        assert_eq!(l["link_ok"], true);
+        assert_eq!(l["algorithm"], "sm2");
+    }
+    // An Ed25519 block of height 0 does not link to the SM2 block 1 (another block 0).
+    let ed = dir.join("ed");
+    run(&["gen", "--records", "10", "-o", s(&ed)], 0);
+    let out = run(&["verify", "--json", s(&ed), s(&files[1])], 1);
+    assert_eq!(json_lines(&out)[1]["link_ok"], false);
     let _ = std::fs::remove_dir_all(&dir);
 }

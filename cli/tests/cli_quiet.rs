@@ -165,7 +165,11 @@ fn default_backend_gpu_probe_does_not_complain_about_xdg_runtime_dir() {
             Some([&merkle[..], &["--backend", "cpu", s(&leaves)]].concat()),
         ),
         (vec!["info"], b"".as_slice(), None),
-        (vec!["demo", "--records", "200"], b"".as_slice(), None),
+        (
+            vec!["demo", "--records", "200", "--guomi-records", "200"],
+            b"".as_slice(),
+            None,
+        ),
     ] {
         let out = run_without_runtime_dir(&args, stdin, &[]);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));

@@ -1,5 +1,5 @@
-//! The reference block format, version 1: encoding, and zero-copy parsing that checks every
-//! length against the bytes that remain.
+//! The reference block format, versions 1 and 2: encoding, and zero-copy parsing that checks
+//! every length against the bytes that remain.
 #![forbid(unsafe_code)]
 
 use std::fmt;
@@ -9,18 +9,27 @@ use crate::merkle::Scheme;
 
 /// The first four bytes of every block.
 pub const MAGIC: [u8; 4] = *b"BVBK";
-/// The format version this crate writes and reads.
-pub const VERSION: u16 = 1;
-/// Bytes in a header.
+/// The newest format version; this crate reads every version from 1 to this one. A header is
+/// written in the lowest version that can state its signature algorithm
+/// ([`SigAlgorithm::format_version`]): Ed25519 blocks in version 1, SM2 blocks in version 2
+/// (why: the [module docs](super)).
+pub const VERSION: u16 = 2;
+/// Bytes in a header (every version).
 pub const HEADER_LEN: usize = 94;
 /// The four bytes that open every record's signed message (domain separation: a signature
 /// over a version-1 record can never be replayed as a signature over anything that does not
 /// start with these bytes, and vice versa).
 pub const RECORD_TAG: [u8; 4] = *b"BVR1";
-/// Bytes of a record around its payload: signature 64, key 32, tag 4, kind 1, length 4.
+/// Bytes of an Ed25519 record around its payload: signature 64, key 32, tag 4, kind 1,
+/// length 4.
 pub const RECORD_OVERHEAD: usize = 105;
-/// Offset of the signed message within a record.
-const MESSAGE_OFFSET: usize = 96;
+/// Bytes of an SM2 record around its payload: signature `r ‖ s` 64, key `x ‖ y` 64, tag 4,
+/// kind 1, length 4.
+pub const SM2_RECORD_OVERHEAD: usize = 137;
+/// Bytes of a record's signature, under every algorithm.
+const SIGNATURE_LEN: usize = 64;
+/// Bytes of the signed message before the payload: tag 4, kind 1, length 4.
+const MESSAGE_HEADER_LEN: usize = 9;
 
 /// Default of [`Limits::max_records`].
 pub const DEFAULT_MAX_RECORDS: u32 = 4_000_000;
@@ -85,6 +94,17 @@ fn scheme_code(scheme: Scheme) -> u8 {
     }
 }
 
+fn scheme_from_code(code: u8) -> Option<Scheme> {
+    Some(match code {
+        1 => Scheme::Rfc9162,
+        2 => Scheme::Bitcoin,
+        3 => Scheme::FiscoBcos,
+        4 => Scheme::ChainMakerSm3,
+        5 => Scheme::ChainMakerSha256,
+        _ => return None,
+    })
+}
+
 fn policy_code(policy: Policy) -> u8 {
     match policy {
         Policy::Zip215 => 1,
@@ -92,13 +112,86 @@ fn policy_code(policy: Policy) -> u8 {
     }
 }
 
-/// A block header (see the [module docs](super) for its bytes).
+/// How a block's records are signed, with the rules they are checked under.
+///
+/// The Ed25519 variant carries its [`Policy`]; SM2 has one rule set (GB/T 32918.2, see
+/// [`crate::sig::sm2`]) and so no policy. Holding the policy here rather than beside the
+/// algorithm leaves no header that states an SM2 block with a policy, or an Ed25519 block
+/// without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SigAlgorithm {
+    /// Ed25519 (RFC 8032) under a policy: 32-byte keys; the header is version 1.
+    Ed25519(Policy),
+    /// SM2 (GB/T 32918.2, curve sm2p256v1, default user ID) over the SM3 hash of the signed
+    /// message, as FISCO BCOS signs a transaction's hash: 64-byte keys `x ‖ y`; the header is
+    /// version 2.
+    Sm2,
+}
+
+impl SigAlgorithm {
+    /// The algorithm's code in a version-2 header (byte 8): `1` Ed25519, `2` SM2. (Ed25519
+    /// headers are written as version 1, which has no such byte; see the [module
+    /// docs](super).)
+    pub fn code(self) -> u8 {
+        match self {
+            SigAlgorithm::Ed25519(_) => 1,
+            SigAlgorithm::Sm2 => 2,
+        }
+    }
+
+    /// A lower-case name (`ed25519`, `sm2`), as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SigAlgorithm::Ed25519(_) => "ed25519",
+            SigAlgorithm::Sm2 => "sm2",
+        }
+    }
+
+    /// The Ed25519 policy; `None` for SM2, which has one rule set.
+    pub fn policy(self) -> Option<Policy> {
+        match self {
+            SigAlgorithm::Ed25519(policy) => Some(policy),
+            SigAlgorithm::Sm2 => None,
+        }
+    }
+
+    /// The format version a header with this algorithm is written in: the lowest that can
+    /// state it (1 for Ed25519, 2 for SM2).
+    pub fn format_version(self) -> u16 {
+        match self {
+            SigAlgorithm::Ed25519(_) => 1,
+            SigAlgorithm::Sm2 => 2,
+        }
+    }
+
+    /// Bytes of an issuer key in a record: 32 (Ed25519), 64 (SM2, `x ‖ y`).
+    pub fn key_len(self) -> usize {
+        match self {
+            SigAlgorithm::Ed25519(_) => 32,
+            SigAlgorithm::Sm2 => 64,
+        }
+    }
+
+    /// Bytes of a record around its payload ([`RECORD_OVERHEAD`], [`SM2_RECORD_OVERHEAD`]).
+    pub fn record_overhead(self) -> usize {
+        SIGNATURE_LEN + self.key_len() + MESSAGE_HEADER_LEN
+    }
+
+    /// Offset of the signed message (the tag) within a record.
+    fn message_offset(self) -> usize {
+        SIGNATURE_LEN + self.key_len()
+    }
+}
+
+/// A block header (see the [module docs](super) for its bytes in each version).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Header {
     /// How the records' Merkle root is computed.
     pub scheme: Scheme,
-    /// The signature rules every record is checked under.
-    pub policy: Policy,
+    /// How every record is signed, and the rules it is checked under. It also fixes the
+    /// header's format version ([`SigAlgorithm::format_version`]).
+    pub algorithm: SigAlgorithm,
     /// Position in the chain (the first block is 0).
     pub height: u64,
     /// SHA-256 of the previous block's header ([`Header::hash`]); zeros for the first block.
@@ -112,14 +205,25 @@ pub struct Header {
 }
 
 impl Header {
-    /// The header's 94 bytes.
+    /// The format version of this header's bytes: 1 for Ed25519, 2 for SM2.
+    pub fn version(&self) -> u16 {
+        self.algorithm.format_version()
+    }
+
+    /// The header's 94 bytes, in its version ([`Header::version`]). Every header has exactly
+    /// one encoding, so `Header::parse(&h.to_bytes()) == Ok(h)` and a parsed header re-encodes
+    /// to the bytes it came from.
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
         b[0..4].copy_from_slice(&MAGIC);
-        b[4..6].copy_from_slice(&VERSION.to_le_bytes());
+        b[4..6].copy_from_slice(&self.version().to_le_bytes());
         b[6] = scheme_code(self.scheme);
-        b[7] = policy_code(self.policy);
-        // 8..10 reserved, zero.
+        match self.algorithm {
+            // Version 1: 8..10 reserved, zero.
+            SigAlgorithm::Ed25519(policy) => b[7] = policy_code(policy),
+            // Version 2: no policy (byte 7 zero), the algorithm, 9 reserved, zero.
+            SigAlgorithm::Sm2 => b[8] = SigAlgorithm::Sm2.code(),
+        }
         b[10..18].copy_from_slice(&self.height.to_le_bytes());
         b[18..50].copy_from_slice(&self.prev_hash);
         b[50..82].copy_from_slice(&self.merkle_root);
@@ -134,10 +238,12 @@ impl Header {
         crate::merkle::sha256::sha256(&self.to_bytes())
     }
 
-    /// Parses the first [`HEADER_LEN`] bytes of `bytes`.
+    /// Parses the first [`HEADER_LEN`] bytes of `bytes`, of either version.
     ///
     /// # Errors
-    /// A [`FormatError`] naming the offending offset.
+    /// A [`FormatError`] naming the offending offset. Fields are checked in offset order,
+    /// except that a version-2 header's algorithm (byte 8) is checked before its policy byte
+    /// (7), whose rule depends on it.
     pub fn parse(bytes: &[u8]) -> Result<Header, FormatError> {
         let at = |offset: usize, kind: FormatErrorKind| FormatError {
             offset,
@@ -158,30 +264,50 @@ impl Header {
             return Err(at(0, FormatErrorKind::BadMagic));
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return Err(at(4, FormatErrorKind::UnsupportedVersion(version)));
         }
-        let scheme = match bytes[6] {
-            1 => Scheme::Rfc9162,
-            2 => Scheme::Bitcoin,
-            3 => Scheme::FiscoBcos,
-            4 => Scheme::ChainMakerSm3,
-            5 => Scheme::ChainMakerSha256,
-            code => return Err(at(6, FormatErrorKind::UnknownScheme(code))),
+        let scheme =
+            scheme_from_code(bytes[6]).ok_or(at(6, FormatErrorKind::UnknownScheme(bytes[6])))?;
+        let algorithm = if version == 1 {
+            let policy = match bytes[7] {
+                1 => Policy::Zip215,
+                2 => Policy::Strict,
+                code => return Err(at(7, FormatErrorKind::UnknownPolicy(code))),
+            };
+            if bytes[8..10] != [0, 0] {
+                return Err(at(8, FormatErrorKind::ReservedNotZero));
+            }
+            SigAlgorithm::Ed25519(policy)
+        } else {
+            let algorithm = match bytes[8] {
+                // One encoding per header: an Ed25519 header is version 1 (see the module
+                // docs), so a version-2 one would hash differently from its re-encoding.
+                1 => {
+                    return Err(at(
+                        4,
+                        FormatErrorKind::NonCanonicalVersion {
+                            version,
+                            canonical: 1,
+                        },
+                    ));
+                }
+                2 => SigAlgorithm::Sm2,
+                code => return Err(at(8, FormatErrorKind::UnknownAlgorithm(code))),
+            };
+            if bytes[7] != 0 {
+                return Err(at(7, FormatErrorKind::PolicyNotApplicable(bytes[7])));
+            }
+            if bytes[9] != 0 {
+                return Err(at(9, FormatErrorKind::ReservedNotZero));
+            }
+            algorithm
         };
-        let policy = match bytes[7] {
-            1 => Policy::Zip215,
-            2 => Policy::Strict,
-            code => return Err(at(7, FormatErrorKind::UnknownPolicy(code))),
-        };
-        if bytes[8..10] != [0, 0] {
-            return Err(at(8, FormatErrorKind::ReservedNotZero));
-        }
         let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
         let hash_at = |o: usize| -> [u8; 32] { bytes[o..o + 32].try_into().expect("32 bytes") };
         Ok(Header {
             scheme,
-            policy,
+            algorithm,
             height: u64_at(10),
             prev_hash: hash_at(18),
             merkle_root: hash_at(50),
@@ -191,48 +317,95 @@ impl Header {
     }
 }
 
-/// One record, borrowed from the block's bytes.
+/// One record, borrowed from the block's bytes, with its block's signature algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordView<'a> {
     bytes: &'a [u8],
+    algorithm: SigAlgorithm,
 }
 
 impl<'a> RecordView<'a> {
-    /// The record's whole encoding: what the block's Merkle tree takes as its leaf.
+    /// The record's whole encoding: what the block's Merkle tree takes (or hashes into) its
+    /// leaf.
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
     }
 
-    /// The issuer's signature `R ‖ S` over [`RecordView::signed_message`].
-    pub fn signature(&self) -> &'a [u8; 64] {
-        self.bytes[..64].try_into().expect("checked by the parser")
+    /// The signature algorithm of the record's block (records do not carry their own).
+    pub fn algorithm(&self) -> SigAlgorithm {
+        self.algorithm
     }
 
-    /// The issuer's Ed25519 public key.
-    pub fn issuer(&self) -> &'a [u8; 32] {
-        self.bytes[64..96]
+    /// The issuer's signature: Ed25519 `R ‖ S` over [`RecordView::signed_message`], or SM2
+    /// `r ‖ s` (32 bytes each, big-endian) over [`RecordView::message_sm3`].
+    pub fn signature(&self) -> &'a [u8; 64] {
+        self.bytes[..SIGNATURE_LEN]
             .try_into()
             .expect("checked by the parser")
     }
 
-    /// The bytes the signature covers: tag `BVR1`, kind, payload length, payload.
+    /// The issuer's public key as carried: 32 bytes (Ed25519), or 64 bytes `x ‖ y` (SM2,
+    /// big-endian coordinates, no `04` prefix); [`SigAlgorithm::key_len`] bytes.
+    pub fn issuer(&self) -> &'a [u8] {
+        &self.bytes[SIGNATURE_LEN..self.algorithm.message_offset()]
+    }
+
+    /// The signed bytes: tag `BVR1`, kind, payload length, payload. Ed25519 signs them as
+    /// they are; SM2 signs their SM3 hash ([`RecordView::message_sm3`]).
     pub fn signed_message(&self) -> &'a [u8] {
-        &self.bytes[MESSAGE_OFFSET..]
+        &self.bytes[self.algorithm.message_offset()..]
+    }
+
+    /// SM3 of [`RecordView::signed_message`]: the 32-byte message an SM2 issuer signs, with
+    /// the default user ID (FISCO BCOS style: the signer signs the transaction's hash, so
+    /// `e = SM3(Z_A ‖ SM3(signed message))`). Computed on each call (one SM3 of the record);
+    /// the verifier hashes a whole block's records many at a time instead.
+    pub fn message_sm3(&self) -> [u8; 32] {
+        crate::merkle::sm3::sm3(self.signed_message())
     }
 
     /// What the record is.
     pub fn kind(&self) -> RecordKind {
-        RecordKind::from_code(self.bytes[100]).expect("checked by the parser")
+        RecordKind::from_code(self.bytes[self.algorithm.message_offset() + 4])
+            .expect("checked by the parser")
     }
 
     /// The record's content (an invoice, a certificate, ...), opaque to the ledger.
     pub fn payload(&self) -> &'a [u8] {
-        &self.bytes[RECORD_OVERHEAD..]
+        &self.bytes[self.algorithm.record_overhead()..]
     }
 
-    /// The signature item of this record, borrowed.
+    /// The Ed25519 signature item of this record, borrowed.
+    ///
+    /// # Panics
+    /// On a record of an SM2 block (its key is 64 bytes): check the header's
+    /// [`Header::algorithm`] first, or use [`RecordView::sm2_item`] for SM2 blocks. Every
+    /// record of a parsed block has its header's algorithm, so a caller that matches on it
+    /// once never reaches this panic, whatever the input.
     pub fn sig_item(&self) -> crate::SigItem<'a> {
-        crate::SigItem::new(self.issuer(), self.signature(), self.signed_message())
+        let key: &'a [u8; 32] = self
+            .issuer()
+            .try_into()
+            .expect("sig_item is for Ed25519 records; this record is SM2 (see sm2_item)");
+        crate::SigItem::new(key, self.signature(), self.signed_message())
+    }
+
+    /// The SM2 signature item of this record (default user ID), borrowing the key and the
+    /// signature from the block and the signed message from `message_sm3`, which must be
+    /// this record's [`RecordView::message_sm3`] (the hash lives with the caller, so that a
+    /// block's hashes can be computed many at a time). `None` for an Ed25519 record.
+    pub fn sm2_item<'h>(&self, message_sm3: &'h [u8; 32]) -> Option<crate::Sm2Item<'h>>
+    where
+        'a: 'h,
+    {
+        match self.algorithm {
+            SigAlgorithm::Sm2 => Some(crate::Sm2Item::new(
+                self.issuer(),
+                self.signature(),
+                message_sm3,
+            )),
+            _ => None,
+        }
     }
 }
 
@@ -270,7 +443,7 @@ impl<'a> BlockView<'a> {
         Self::parse_with(bytes, Limits::default())
     }
 
-    /// Parses a whole block. Memory: one 16-byte view per record, and the record count is
+    /// Parses a whole block. Memory: one 24-byte view per record, and the record count is
     /// checked against the bytes present before anything is allocated, so a hostile count
     /// cannot make it allocate more than its bytes justify.
     ///
@@ -290,13 +463,14 @@ impl<'a> BlockView<'a> {
             });
         }
         let body = bytes.len() - HEADER_LEN;
-        if (count as usize).saturating_mul(RECORD_OVERHEAD) > body {
+        let overhead = header.algorithm.record_overhead();
+        if (count as usize).saturating_mul(overhead) > body {
             return Err(FormatError {
                 offset: 82,
                 record: None,
                 kind: FormatErrorKind::Truncated {
                     what: "records (the declared count needs more bytes than the block has)",
-                    needed: (count as usize).saturating_mul(RECORD_OVERHEAD),
+                    needed: (count as usize).saturating_mul(overhead),
                     available: body,
                 },
             });
@@ -304,7 +478,7 @@ impl<'a> BlockView<'a> {
         let mut records = Vec::with_capacity(count as usize);
         let mut at = HEADER_LEN;
         for index in 0..count {
-            let (record, len) = parse_record(&bytes[at..], at, index, limits)?;
+            let (record, len) = parse_record(&bytes[at..], at, index, header.algorithm, limits)?;
             records.push(record);
             at += len;
         }
@@ -325,18 +499,19 @@ impl<'a> BlockView<'a> {
         &self.header
     }
 
-    /// The records, in block order.
+    /// The records, in block order; each has the header's algorithm.
     pub fn records(&self) -> &[RecordView<'a>] {
         &self.records
     }
 }
 
-/// One record at the start of `rest` (which starts at block offset `at`): the view and its
-/// length.
+/// One record of a block signed with `algorithm` at the start of `rest` (which starts at
+/// block offset `at`): the view and its length.
 fn parse_record<'a>(
     rest: &'a [u8],
     at: usize,
     index: u32,
+    algorithm: SigAlgorithm,
     limits: Limits,
 ) -> Result<(RecordView<'a>, usize), FormatError> {
     let err = |offset: usize, kind: FormatErrorKind| FormatError {
@@ -344,33 +519,35 @@ fn parse_record<'a>(
         record: Some(index),
         kind,
     };
-    if rest.len() < RECORD_OVERHEAD {
+    let overhead = algorithm.record_overhead();
+    if rest.len() < overhead {
         return Err(err(
             rest.len(),
             FormatErrorKind::Truncated {
                 what: "record",
-                needed: RECORD_OVERHEAD,
+                needed: overhead,
                 available: rest.len(),
             },
         ));
     }
-    if rest[96..100] != RECORD_TAG {
-        return Err(err(96, FormatErrorKind::BadRecordTag));
+    let tag = algorithm.message_offset();
+    if rest[tag..tag + 4] != RECORD_TAG {
+        return Err(err(tag, FormatErrorKind::BadRecordTag));
     }
-    if RecordKind::from_code(rest[100]).is_none() {
-        return Err(err(100, FormatErrorKind::UnknownKind(rest[100])));
+    if RecordKind::from_code(rest[tag + 4]).is_none() {
+        return Err(err(tag + 4, FormatErrorKind::UnknownKind(rest[tag + 4])));
     }
-    let payload = u32::from_le_bytes(rest[101..105].try_into().expect("4 bytes"));
+    let payload = u32::from_le_bytes(rest[tag + 5..tag + 9].try_into().expect("4 bytes"));
     if payload > limits.max_payload {
         return Err(err(
-            101,
+            tag + 5,
             FormatErrorKind::PayloadTooLarge {
                 len: payload,
                 limit: limits.max_payload,
             },
         ));
     }
-    let len = RECORD_OVERHEAD + payload as usize;
+    let len = overhead.saturating_add(payload as usize);
     if rest.len() < len {
         return Err(err(
             rest.len(),
@@ -384,13 +561,14 @@ fn parse_record<'a>(
     Ok((
         RecordView {
             bytes: &rest[..len],
+            algorithm,
         },
         len,
     ))
 }
 
-/// Appends one record's encoding to `out`: the bytes that `sign` signs are built in place,
-/// then the signature is written in front of them.
+/// Appends one Ed25519 record's encoding to `out`: the bytes that `sign` signs are built in
+/// place, then the signature is written in front of them.
 ///
 /// # Panics
 /// If `payload` is longer than `u32::MAX` bytes (a caller's bug, not input).
@@ -401,25 +579,60 @@ pub fn encode_record(
     payload: &[u8],
     sign: impl FnOnce(&[u8]) -> [u8; 64],
 ) {
+    let (start, message) = append_unsigned(out, kind, issuer, payload);
+    let signature = sign(&out[message..]);
+    out[start..start + SIGNATURE_LEN].copy_from_slice(&signature);
+}
+
+/// Appends one SM2 record's encoding to `out`: the signed message is built in place, `sign`
+/// is given its SM3 hash (the 32-byte message the issuer signs with the default user ID, see
+/// [`RecordView::message_sm3`]) and returns `r ‖ s`, which is written in front.
+///
+/// # Panics
+/// If `payload` is longer than `u32::MAX` bytes (a caller's bug, not input).
+pub fn encode_sm2_record(
+    out: &mut Vec<u8>,
+    kind: RecordKind,
+    issuer: &[u8; 64],
+    payload: &[u8],
+    sign: impl FnOnce(&[u8; 32]) -> [u8; 64],
+) {
+    let (start, message) = append_unsigned(out, kind, issuer, payload);
+    let signature = sign(&crate::merkle::sm3::sm3(&out[message..]));
+    out[start..start + SIGNATURE_LEN].copy_from_slice(&signature);
+}
+
+/// Appends a record with a zero signature; returns the offsets in `out` of the record and of
+/// its signed message.
+fn append_unsigned(
+    out: &mut Vec<u8>,
+    kind: RecordKind,
+    issuer: &[u8],
+    payload: &[u8],
+) -> (usize, usize) {
     let len = u32::try_from(payload.len()).expect("payload under 4 GiB");
     let start = out.len();
-    out.extend_from_slice(&[0u8; 64]);
+    out.extend_from_slice(&[0u8; SIGNATURE_LEN]);
     out.extend_from_slice(issuer);
+    let message = out.len();
     out.extend_from_slice(&RECORD_TAG);
     out.push(kind.code());
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(payload);
-    let signature = sign(&out[start + MESSAGE_OFFSET..]);
-    out[start..start + 64].copy_from_slice(&signature);
+    (start, message)
 }
 
 /// The signed message of a record (tag, kind, length, payload), for signers that sign
-/// elsewhere.
+/// elsewhere; the same under every algorithm (an SM2 issuer signs its SM3 hash).
+///
+/// # Panics
+/// If `payload` is longer than `u32::MAX` bytes (a caller's bug, not input).
 pub fn signed_message(kind: RecordKind, payload: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(9 + payload.len());
+    let len = u32::try_from(payload.len()).expect("payload under 4 GiB");
+    let mut m = Vec::with_capacity(MESSAGE_HEADER_LEN + payload.len());
     m.extend_from_slice(&RECORD_TAG);
     m.push(kind.code());
-    m.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    m.extend_from_slice(&len.to_le_bytes());
     m.extend_from_slice(payload);
     m
 }
@@ -455,8 +668,21 @@ pub enum FormatErrorKind {
     UnsupportedVersion(u16),
     /// An unknown Merkle scheme code.
     UnknownScheme(u8),
-    /// An unknown signature policy code.
+    /// An unknown signature policy code (version 1).
     UnknownPolicy(u8),
+    /// An unknown signature algorithm code (version 2, byte 8).
+    UnknownAlgorithm(u8),
+    /// A policy byte other than `0` in a header whose algorithm has no policy (SM2).
+    PolicyNotApplicable(u8),
+    /// A header written in another version than the one its content fixes (an Ed25519
+    /// header as version 2): every header has one encoding, so that its hash is well
+    /// defined.
+    NonCanonicalVersion {
+        /// The version found.
+        version: u16,
+        /// The version such a header is written in.
+        canonical: u16,
+    },
     /// The reserved header bytes are not zero.
     ReservedNotZero,
     /// More records than the parser's limit.
@@ -504,11 +730,23 @@ impl fmt::Display for FormatError {
             FormatErrorKind::UnsupportedVersion(v) => {
                 write!(
                     f,
-                    "format version {v} is not supported (this reads {VERSION})"
+                    "format version {v} is not supported (this reads 1 to {VERSION})"
                 )
             }
             FormatErrorKind::UnknownScheme(c) => write!(f, "unknown Merkle scheme code {c}"),
             FormatErrorKind::UnknownPolicy(c) => write!(f, "unknown signature policy code {c}"),
+            FormatErrorKind::UnknownAlgorithm(c) => {
+                write!(f, "unknown signature algorithm code {c}")
+            }
+            FormatErrorKind::PolicyNotApplicable(c) => write!(
+                f,
+                "signature policy code {c} in an SM2 header (SM2 has no policy: the byte is 0)"
+            ),
+            FormatErrorKind::NonCanonicalVersion { version, canonical } => write!(
+                f,
+                "this header's algorithm is written as format version {canonical}, not {version} \
+                 (one encoding per header)"
+            ),
             FormatErrorKind::ReservedNotZero => f.write_str("reserved header bytes are not zero"),
             FormatErrorKind::TooManyRecords { count, limit } => {
                 write!(f, "{count} records declared, the limit is {limit}")

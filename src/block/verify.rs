@@ -8,11 +8,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use rayon::prelude::*;
+
 use super::report::{BlockError, BlockReport, ChainReport, RecordVerdict, StageTimings};
-use super::{BlockView, Header, Leaves, Limits, RecordView, record_leaves};
+use super::{BlockView, Header, Leaves, Limits, RecordView, SigAlgorithm, record_leaves};
 use crate::merkle::{RootReport, Scheme};
+use crate::sig::SigReport;
 use crate::task::Task;
-use crate::{SigItem, Verdict, Verifier};
+use crate::{SigItem, Sm2Item, Verdict, Verifier};
 
 impl Verifier {
     /// Parses `bytes` as a block (default [`Limits`]) and verifies it (see
@@ -42,14 +45,17 @@ impl Verifier {
         Ok(report)
     }
 
-    /// Verifies a parsed block: every record's signature under the policy the block declares
-    /// (whatever the verifier's default; on the same pool), the records' Merkle root against
-    /// the header's, and that no record repeats an earlier one.
+    /// Verifies a parsed block: every record's signature under the algorithm the block
+    /// declares — Ed25519 under its policy (whatever the verifier's default; on the same pool)
+    /// with [`Verifier::verify_ed25519`], or SM2 with [`Verifier::verify_sm2`] (on the CPU
+    /// engine whatever the backend, for now) — the records' Merkle root under the block's
+    /// scheme against the header's, and that no record repeats an earlier one.
     ///
     /// The root is computed on another thread while the signatures are verified, each where
     /// this verifier sends such jobs (see [`Backend`](crate::Backend); with a GPU both may use
     /// it, taking turns on the device); duplicates are found by hashing the records. Verdicts
-    /// are exact and deterministic like [`Verifier::verify_signatures`]'.
+    /// are exact and deterministic like [`Verifier::verify_signatures`]' and
+    /// [`Verifier::verify_sm2`]'.
     ///
     /// # Errors
     /// None today (a parsed block is always verifiable); the `Result` leaves room for checks
@@ -61,7 +67,6 @@ impl Verifier {
         let started = Instant::now();
         let records = block.records();
         let encodings: Vec<&[u8]> = records.iter().map(|r| r.bytes()).collect();
-        let items: Vec<SigItem<'_>> = records.iter().map(|r| r.sig_item()).collect();
 
         // Three stages at once: signatures on the pool (the bulk of the work), the root on
         // its own thread (or the GPU), duplicate detection on a third; none waits for another.
@@ -87,7 +92,7 @@ impl Verifier {
                             || {
                                 let _stage = crate::trace::stage(&parent, "signatures");
                                 let t = Instant::now();
-                                let sigs = self.verify_ed25519(header.policy, &items);
+                                let sigs = self.verify_records(header.algorithm, records);
                                 (sigs, t.elapsed())
                             },
                         )
@@ -174,6 +179,37 @@ impl Verifier {
         ChainReport {
             blocks: results,
             broken_links,
+        }
+    }
+
+    /// Every record's signature, in block order, under `algorithm` (every record of a parsed
+    /// block has its header's). SM2 records sign the SM3 hash of their signed message: the
+    /// hashes are computed here, many records at a time, in parallel on the current pool.
+    fn verify_records(&self, algorithm: SigAlgorithm, records: &[RecordView<'_>]) -> SigReport {
+        match algorithm {
+            SigAlgorithm::Ed25519(policy) => {
+                let items: Vec<SigItem<'_>> = records.iter().map(|r| r.sig_item()).collect();
+                self.verify_ed25519(policy, &items)
+            }
+            SigAlgorithm::Sm2 => {
+                let sm3 = crate::merkle::sm3::Platform::detect();
+                let digests: Vec<[u8; 32]> = records
+                    .par_chunks(1024)
+                    .flat_map_iter(|chunk| {
+                        let messages: Vec<&[u8]> =
+                            chunk.iter().map(|r| r.signed_message()).collect();
+                        sm3.hash_many(&messages)
+                    })
+                    .collect();
+                // The key and signature straight from the record (64 bytes each in an SM2
+                // block), the message from `digests`: what `RecordView::sm2_item` builds.
+                let items: Vec<Sm2Item<'_>> = records
+                    .iter()
+                    .zip(&digests)
+                    .map(|(r, digest)| Sm2Item::new(r.issuer(), r.signature(), digest))
+                    .collect();
+                self.verify_sm2(&items)
+            }
         }
     }
 

@@ -1,23 +1,27 @@
 //! Synthetic ledger traffic as real blocks: invoices, certificates and evidence deposits from
-//! a few issuers, deterministic by seed, with chosen corruptions.
+//! a few issuers, signed with Ed25519 or SM2, deterministic by seed, with chosen corruptions.
 #![forbid(unsafe_code)]
 
 use rand::rngs::ChaCha20Rng;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 
+use crate::sm2_signer::Sm2SigningKey;
 use crate::workload::{SigningKey, ZipfTable};
 use blockverify::Policy;
 use blockverify::block::record_root;
-use blockverify::block::{Header, RecordKind, encode_record, signed_message};
+use blockverify::block::{
+    Header, RecordKind, SigAlgorithm, encode_record, encode_sm2_record, signed_message,
+};
 use blockverify::merkle::Scheme;
 
 /// How a generated record (or block) was made invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Corruption {
-    /// The producer included a record whose signature does not verify (one bit of `S`
-    /// flipped; `S` stays canonical). The root covers the record as it is.
+    /// The producer included a record whose signature does not verify (one bit of the low
+    /// byte of `S` (Ed25519) or `s` (SM2) flipped, so it stays in range and the equation is
+    /// what fails). The root covers the record as it is.
     BadSignature,
     /// A payload bit flipped in transit, after the root was computed: the record's signature
     /// fails and the block's root no longer matches.
@@ -28,23 +32,29 @@ pub enum Corruption {
     WrongRoot,
     /// The block cut short inside its last record (block level: the parser reports it).
     TruncatedRecord,
+    /// The record names an issuer key that did not sign it (a valid key of another signer;
+    /// the signature is the true issuer's): the equation fails. The root covers the record
+    /// as it is.
+    WrongKey,
 }
 
 impl Corruption {
     /// Every kind, in a fixed order.
-    pub const ALL: [Corruption; 5] = [
+    pub const ALL: [Corruption; 6] = [
         Corruption::BadSignature,
         Corruption::TamperedPayload,
         Corruption::DuplicatedRecord,
         Corruption::WrongRoot,
         Corruption::TruncatedRecord,
+        Corruption::WrongKey,
     ];
 
     /// The kinds that corrupt one record.
-    pub const PER_RECORD: [Corruption; 3] = [
+    pub const PER_RECORD: [Corruption; 4] = [
         Corruption::BadSignature,
         Corruption::TamperedPayload,
         Corruption::DuplicatedRecord,
+        Corruption::WrongKey,
     ];
 
     /// A lower-case name with dashes (`bad-signature`, ...).
@@ -55,6 +65,7 @@ impl Corruption {
             Corruption::DuplicatedRecord => "duplicated-record",
             Corruption::WrongRoot => "wrong-root",
             Corruption::TruncatedRecord => "truncated-record",
+            Corruption::WrongKey => "wrong-key",
         }
     }
 }
@@ -78,8 +89,9 @@ pub struct BlockSpec {
     pub block_corruptions: Vec<Corruption>,
     /// Merkle scheme of the header.
     pub scheme: Scheme,
-    /// Signature policy of the header.
-    pub policy: Policy,
+    /// How the records are signed: Ed25519 under a policy (a version-1 block) or SM2 with
+    /// the default user ID over each record's SM3 hash (a version-2 block).
+    pub algorithm: SigAlgorithm,
     /// Height of the block.
     pub height: u64,
     /// Hash of the previous block's header.
@@ -100,7 +112,7 @@ impl Default for BlockSpec {
             corruptions: Corruption::PER_RECORD.to_vec(),
             block_corruptions: Vec::new(),
             scheme: Scheme::Rfc9162,
-            policy: Policy::Zip215,
+            algorithm: SigAlgorithm::Ed25519(Policy::Zip215),
             height: 0,
             prev_hash: [0; 32],
             timestamp: 1_795_000_000,
@@ -131,15 +143,91 @@ struct Draft {
     payload: Vec<u8>,
 }
 
+/// The issuers' keys under the block's algorithm.
+enum Signers {
+    Ed25519(Vec<SigningKey>),
+    Sm2(Vec<Sm2SigningKey>),
+}
+
+impl Signers {
+    /// Keys from `seeds`, made in parallel on the current rayon pool.
+    fn new(algorithm: SigAlgorithm, seeds: &[[u8; 32]]) -> Self {
+        match algorithm {
+            SigAlgorithm::Ed25519(_) => {
+                Signers::Ed25519(seeds.par_iter().map(SigningKey::from_seed).collect())
+            }
+            SigAlgorithm::Sm2 => {
+                Signers::Sm2(seeds.par_iter().map(Sm2SigningKey::from_seed).collect())
+            }
+            other => unimplemented!("the testkit has no {} signer", other.name()),
+        }
+    }
+
+    /// Offset in a record of the low byte of the signature's second scalar: `S` is
+    /// little-endian (byte 32), SM2's `s` big-endian (byte 63).
+    fn low_s_byte(&self) -> usize {
+        match self {
+            Signers::Ed25519(_) => 32,
+            Signers::Sm2(_) => 63,
+        }
+    }
+
+    /// Appends record `d`, signed by its issuer (the signature computed beforehand).
+    fn encode(&self, body: &mut Vec<u8>, d: &Draft, signature: &[u8; 64]) {
+        match self {
+            Signers::Ed25519(keys) => encode_record(
+                body,
+                d.kind,
+                &keys[d.issuer].public_key(),
+                &d.payload,
+                |_| *signature,
+            ),
+            Signers::Sm2(keys) => encode_sm2_record(
+                body,
+                d.kind,
+                &keys[d.issuer].public_key(),
+                &d.payload,
+                |_| *signature,
+            ),
+        }
+    }
+
+    /// Issuer `d.issuer`'s signature on record `d`: Ed25519 over the signed message, SM2 over
+    /// its SM3 hash (computed with RustCrypto's `sm3`, independently of the library's).
+    fn sign(&self, d: &Draft) -> [u8; 64] {
+        let message = signed_message(d.kind, &d.payload);
+        match self {
+            Signers::Ed25519(keys) => keys[d.issuer].sign(&message),
+            Signers::Sm2(keys) => {
+                use sm3::Digest;
+                keys[d.issuer].sign(&sm3::Sm3::digest(&message))
+            }
+        }
+    }
+
+    /// A valid public key that signs none of the block's records (from its own seed).
+    fn impostor_key(&self, seed: &[u8; 32]) -> Vec<u8> {
+        match self {
+            Signers::Ed25519(_) => SigningKey::from_seed(seed).public_key().to_vec(),
+            Signers::Sm2(_) => Sm2SigningKey::from_seed(seed).public_key().to_vec(),
+        }
+    }
+}
+
 /// Generates a block (signing on the current rayon pool).
 ///
+/// The records, their issuers and the corruptions drawn depend on the seed and the spec, not
+/// on the algorithm: the same spec under Ed25519 and SM2 gives the same payloads and the same
+/// corrupted indices.
+///
 /// # Panics
-/// If `spec.records` exceeds `u32::MAX` (a block's record count is a u32).
+/// If `spec.records` exceeds `u32::MAX` (a block's record count is a u32), or for a signature
+/// algorithm the kit has no signer for (it has Ed25519 and SM2, every algorithm today).
 pub fn generate_block(spec: &BlockSpec) -> GeneratedBlock {
     let mut rng = ChaCha20Rng::seed_from_u64(spec.seed);
     let issuers = spec.issuers.max(1);
     let seeds: Vec<[u8; 32]> = (0..issuers).map(|_| rng.random()).collect();
-    let signers: Vec<SigningKey> = seeds.par_iter().map(SigningKey::from_seed).collect();
+    let signers = Signers::new(spec.algorithm, &seeds);
     let names: Vec<String> = (0..issuers).map(|j| issuer_name(j, &mut rng)).collect();
     let zipf = ZipfTable::new(issuers);
 
@@ -185,18 +273,32 @@ pub fn generate_block(spec: &BlockSpec) -> GeneratedBlock {
             }
         }
     }
+    // A copy must be byte-identical to a record the block holds, and `duplicate_of` names its
+    // first occurrence: the original is neither altered by another corruption nor a copy
+    // itself (the nearest such record below the drawn one, else above it; with none, the
+    // record is left as it is).
+    let mut unusable = vec![false; spec.records];
+    for &(i, how) in &corrupted {
+        unusable[i] = how != Corruption::DuplicatedRecord;
+    }
     let mut duplicate_of = Vec::new();
     for &(i, how) in &corrupted {
         if how == Corruption::DuplicatedRecord {
-            let j = rng.random_range(0..i);
-            // Copy an original that is itself not a copy, so `of` names the first occurrence.
-            let j = duplicate_of
-                .iter()
-                .find(|&&(d, _)| d == j)
-                .map_or(j, |&(_, o)| o);
-            duplicate_of.push((i, j));
+            let drawn = rng.random_range(0..i);
+            if let Some(j) = (0..=drawn)
+                .rev()
+                .chain(drawn + 1..i)
+                .find(|&j| !unusable[j])
+            {
+                duplicate_of.push((i, j));
+                unusable[i] = true;
+            }
         }
     }
+    corrupted.retain(|&(i, how)| {
+        how != Corruption::DuplicatedRecord
+            || duplicate_of.binary_search_by_key(&i, |&(d, _)| d).is_ok()
+    });
     for &(i, j) in &duplicate_of {
         drafts[i] = Draft {
             kind: drafts[j].kind,
@@ -205,28 +307,34 @@ pub fn generate_block(spec: &BlockSpec) -> GeneratedBlock {
         };
     }
 
-    let signatures: Vec<[u8; 64]> = drafts
-        .par_iter()
-        .map(|d| signers[d.issuer].sign(&signed_message(d.kind, &d.payload)))
-        .collect();
+    let signatures: Vec<[u8; 64]> = drafts.par_iter().map(|d| signers.sign(d)).collect();
 
-    let mut body = Vec::with_capacity(drafts.iter().map(|d| d.payload.len() + 105).sum());
+    let overhead = spec.algorithm.record_overhead();
+    let mut body = Vec::with_capacity(drafts.iter().map(|d| d.payload.len() + overhead).sum());
     let mut starts = Vec::with_capacity(drafts.len() + 1);
     for (d, sig) in drafts.iter().zip(&signatures) {
         starts.push(body.len());
-        encode_record(
-            &mut body,
-            d.kind,
-            &signers[d.issuer].public_key(),
-            &d.payload,
-            |_| *sig,
-        );
+        signers.encode(&mut body, d, sig);
     }
     starts.push(body.len());
+    // The impostor's seed comes from its own stream, so blocks without wrong keys are the
+    // same bytes as before the kind existed.
+    let impostor = corrupted
+        .iter()
+        .any(|&(_, how)| how == Corruption::WrongKey)
+        .then(|| signers.impostor_key(&ChaCha20Rng::seed_from_u64(!spec.seed).random()));
     for &(i, how) in &corrupted {
-        if how == Corruption::BadSignature {
-            // Low byte of S: stays canonical, so the equation is what fails.
-            body[starts[i] + 32] ^= 1 << rng.random_range(0..8);
+        match how {
+            // A bit of the low byte of `S` or `s`: the scalar stays in range, so the equation
+            // is what fails.
+            Corruption::BadSignature => {
+                body[starts[i] + signers.low_s_byte()] ^= 1 << rng.random_range(0..8);
+            }
+            Corruption::WrongKey => {
+                let key = impostor.as_deref().expect("made when a record needs it");
+                body[starts[i] + 64..starts[i] + 64 + key.len()].copy_from_slice(key);
+            }
+            _ => {}
         }
     }
 
@@ -236,7 +344,7 @@ pub fn generate_block(spec: &BlockSpec) -> GeneratedBlock {
     for &(i, how) in &corrupted {
         if how == Corruption::TamperedPayload {
             // Generated payloads are never empty (they are JSON documents).
-            let payload_start = starts[i] + 105;
+            let payload_start = starts[i] + overhead;
             let bit = rng.random_range(0..(starts[i + 1] - payload_start) * 8);
             body[payload_start + bit / 8] ^= 1 << (bit % 8);
         }
@@ -246,7 +354,7 @@ pub fn generate_block(spec: &BlockSpec) -> GeneratedBlock {
     }
     let header = Header {
         scheme: spec.scheme,
-        policy: spec.policy,
+        algorithm: spec.algorithm,
         height: spec.height,
         prev_hash: spec.prev_hash,
         merkle_root,

@@ -5,9 +5,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use blockverify::block::{self, BlockError, BlockReport, ChainReport, Header, RecordVerdict};
+use blockverify::block::{
+    self, BlockError, BlockReport, ChainReport, Header, RecordVerdict, SigAlgorithm,
+};
 use blockverify::merkle::Scheme;
-use blockverify::{Backend, Placement, Policy, Verifier};
+use blockverify::{Backend, Placement, Verifier};
 use blockverify_testkit::block::{BlockSpec, Corruption};
 use serde::Serialize;
 
@@ -21,7 +23,7 @@ pub struct GenOptions {
     pub corruptions: Vec<Corruption>,
     pub payload_len: usize,
     pub scheme: Scheme,
-    pub policy: Policy,
+    pub algorithm: SigAlgorithm,
     pub blocks: usize,
     pub seed: u64,
     pub output: PathBuf,
@@ -79,7 +81,7 @@ pub fn gen_blocks(opts: &GenOptions) -> Result<ExitCode, CliError> {
             corruptions: per_record.clone(),
             block_corruptions: per_block.clone(),
             scheme: opts.scheme,
-            policy: opts.policy,
+            algorithm: opts.algorithm,
             height: i as u64,
             prev_hash,
             timestamp: 1_795_000_000 + 600 * i as u64,
@@ -95,10 +97,12 @@ pub fn gen_blocks(opts: &GenOptions) -> Result<ExitCode, CliError> {
             .map(|(r, how)| format!("{r}:{}", how.name()))
             .collect();
         eprintln!(
-            "wrote {}: height {}, {} records, {} bytes, hash {}; corrupted records: {}{}",
+            "wrote {}: height {}, {} records ({}, {}), {} bytes, hash {}; corrupted records: {}{}",
             path.display(),
             i,
             opts.records,
+            opts.algorithm.name(),
+            opts.scheme,
             generated.bytes.len(),
             hex::encode(generated.header.hash()),
             if corrupted.is_empty() {
@@ -147,6 +151,12 @@ struct BlockOut {
     error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     height: Option<u64>,
+    /// `ed25519` or `sm2`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    algorithm: Option<&'static str>,
+    /// The Merkle scheme, as `gen --scheme` spells it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheme: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,6 +196,8 @@ fn block_out(file: &Path, result: &Result<BlockReport, BlockError>, link_ok: boo
             ok: false,
             error: Some(e.to_string()),
             height: None,
+            algorithm: None,
+            scheme: None,
             hash: None,
             root_matches: None,
             records: None,
@@ -203,6 +215,8 @@ fn block_out(file: &Path, result: &Result<BlockReport, BlockError>, link_ok: boo
             ok: r.is_valid() && link_ok,
             error: None,
             height: Some(r.header().height),
+            algorithm: Some(r.header().algorithm.name()),
+            scheme: Some(r.header().scheme.name()),
             hash: Some(hex::encode(r.block_hash())),
             root_matches: Some(r.root_matches()),
             records: Some(r.verdicts().len()),
@@ -258,11 +272,12 @@ pub fn verify_blocks(opts: &VerifyOptions) -> Result<ExitCode, CliError> {
         .iter()
         .map(|f| read_block(f, opts.max_block_bytes))
         .collect::<Result<_, _>>()?;
-    // The verifier takes the policy the blocks declare (the first readable header's).
+    // `verify_block` checks each block under the algorithm and policy the block declares, so
+    // the verifier's default policy is only a default: the first readable Ed25519 header's.
     let policy = blocks
         .iter()
-        .find_map(|b| Header::parse(b).ok())
-        .map_or(Policy::Zip215, |h| h.policy);
+        .find_map(|b| Header::parse(b).ok().and_then(|h| h.algorithm.policy()))
+        .unwrap_or_default();
     let verifier = Verifier::builder()
         .policy(policy)
         .backend(opts.backend)
@@ -290,10 +305,12 @@ pub fn verify_blocks(opts: &VerifyOptions) -> Result<ExitCode, CliError> {
                 None => {
                     writeln!(
                         out,
-                        "{}: {} height {} hash {}: root {}, {} records: {} valid, {} invalid, {} duplicate; {:.3} s (merkle on {}){}",
+                        "{}: {} height {} ({}, {}) hash {}: root {}, {} records: {} valid, {} invalid, {} duplicate; {:.3} s (merkle on {}){}",
                         o.file,
                         if o.ok { "VALID" } else { "INVALID" },
                         o.height.unwrap_or(0),
+                        o.algorithm.unwrap_or("-"),
+                        o.scheme.unwrap_or("-"),
                         o.hash.as_deref().unwrap_or(""),
                         if o.root_matches == Some(true) {
                             "matches"
