@@ -170,10 +170,9 @@ impl Sm2Engine {
             // Built once when the key reaches its sightings (and again only if its comb was
             // evicted and the key keeps coming).
             None if sightings % COMB_AFTER == 0 => {
-                let comb = Comb::new(&key.point);
                 let comb = Arc::new(match self.lanes {
-                    Some(_) => KeyComb::Lanes(LaneComb::from_comb(&comb)),
-                    None => KeyComb::Serial(comb),
+                    Some(_) => KeyComb::Lanes(LaneComb::new(&key.point)),
+                    None => KeyComb::Serial(Comb::new(&key.point)),
                 });
                 self.combs.insert(xy, Arc::clone(&comb));
                 Some(comb)

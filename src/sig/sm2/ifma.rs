@@ -324,67 +324,113 @@ impl Point8 {
     }
 }
 
-/// The sum of one comb entry per nonzero nibble, eight combs and scalars at once, added to
-/// `acc` (whose lanes in `acc_infinite` are the point at infinity). Returns the sum, the lanes
-/// still at infinity, and the lanes where an addition met H = 0.
+/// `acc + entry` per lane for the lanes with an entry (the others keep `acc`), `y` negated in
+/// the lanes of `negate`; a lane in `acc_infinite` (the point at infinity) takes the entry
+/// itself. Returns the sum, the lanes still at infinity, and the lanes where the addition met
+/// H = 0.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn add_comb_terms(
-    mut acc: Point8,
-    mut acc_infinite: __mmask8,
-    combs: &[&LaneComb; 8],
-    scalars: &[[u64; 4]; 8],
+fn add_entries(
+    acc: &Point8,
+    acc_infinite: __mmask8,
+    entries: &[Option<&LanePoint>; 8],
+    negate: __mmask8,
 ) -> (Point8, __mmask8, __mmask8) {
-    let one = Fe8::splat(&LanePoint::ONE);
-    let mut exceptional: __mmask8 = 0;
-    for window in 0..LaneComb::WINDOWS {
-        let mut xs = [[0u64; 8]; 5];
-        let mut ys = [[0u64; 8]; 5];
-        let mut nonzero: __mmask8 = 0;
-        for lane in 0..8 {
-            let nibble = (scalars[lane][window / 16] >> (4 * (window % 16))) & 0xf;
-            if nibble != 0 {
-                nonzero |= 1 << lane;
-                let entry = combs[lane].entry(window, nibble as usize);
-                for k in 0..5 {
-                    xs[k][lane] = entry.x[k];
-                    ys[k][lane] = entry.y[k];
-                }
-            } else {
-                // A valid point keeps the arithmetic of this lane meaningless but harmless.
-                let entry = combs[lane].entry(window, 1);
-                for k in 0..5 {
-                    xs[k][lane] = entry.x[k];
-                    ys[k][lane] = entry.y[k];
-                }
+    let mut xs = [[0u64; 8]; 5];
+    let mut ys = [[0u64; 8]; 5];
+    let mut present: __mmask8 = 0;
+    for (lane, entry) in entries.iter().enumerate() {
+        if let Some(entry) = entry {
+            present |= 1 << lane;
+            for k in 0..5 {
+                xs[k][lane] = entry.x[k];
+                ys[k][lane] = entry.y[k];
+            }
+        } else {
+            // Lanes without an entry compute on p (= 0): meaningless, harmless, discarded.
+            for k in 0..5 {
+                xs[k][lane] = LanePoint::ONE[k];
+                ys[k][lane] = LanePoint::ONE[k];
             }
         }
-        if nonzero == 0 {
-            continue;
-        }
-        let (qx, qy) = (load(&xs), load(&ys));
-        let (sum, hit) = acc.add_affine(&qx, &qy);
-        let entering = nonzero & acc_infinite;
-        let adding = nonzero & !acc_infinite;
-        exceptional |= hit & adding;
-        acc = acc.select(adding, &sum).select(
-            entering,
-            &Point8 {
-                x: qx,
-                y: qy,
-                z: one,
-            },
-        );
-        acc_infinite &= !nonzero;
     }
-    (acc, acc_infinite, exceptional)
+    if present == 0 {
+        return (*acc, acc_infinite, 0);
+    }
+    let qx = load(&xs);
+    let qy = load(&ys);
+    let zero = Fe8([_mm512_setzero_si512(); 5]);
+    let qy = qy.select(negate, &zero.sub(&qy));
+    let (sum, hit) = acc.add_affine(&qx, &qy);
+    let entering = present & acc_infinite;
+    let adding = present & !acc_infinite;
+    let entered = Point8 {
+        x: qx,
+        y: qy,
+        z: Fe8::splat(&LanePoint::ONE),
+    };
+    let acc = acc.select(adding, &sum).select(entering, &entered);
+    (acc, acc_infinite & !present, hit & adding)
 }
 
-/// `[t]P` for eight keys: the odd multiples P, 3P, …, 31P per lane, then the regular signed
-/// digits of an odd scalar (every digit odd, so every step adds a table entry and the sum is
-/// never at infinity unless an addition was exceptional). An even `t` is replaced by the odd
-/// `n − t` and the result negated. Returns the sum and the exceptional lanes.
+/// Per lane, the entry of `tables[lane]` for bit column `j` of `scalars[lane]` (none for a
+/// zero column).
+#[inline]
+fn comb_entries<'a>(
+    tables: &[&'a LaneComb; 8],
+    scalars: &[[u64; 4]; 8],
+    j: usize,
+) -> [Option<&'a LanePoint>; 8] {
+    std::array::from_fn(|lane| tables[lane].entry(LaneComb::index(&scalars[lane], j)))
+}
+
+/// `[s]G + [t]P` from two combs per lane, sharing the doublings: 31 doublings and up to 64
+/// mixed additions. Returns the sum (Z = 0 in lanes at infinity) and the exceptional lanes.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn key_multiples(keys: &[LanePoint; 8], scalars: &[[u64; 4]; 8]) -> (Point8, __mmask8) {
+fn comb_sums(
+    g: &LaneComb,
+    keys: &[&LaneComb; 8],
+    s: &[[u64; 4]; 8],
+    t: &[[u64; 4]; 8],
+) -> (Point8, __mmask8) {
+    let zero = Fe8([_mm512_setzero_si512(); 5]);
+    let nowhere = Point8 {
+        x: zero,
+        y: zero,
+        z: zero,
+    };
+    let g_tables = [g; 8];
+    let (mut acc, mut infinite, mut exceptional) = (nowhere, 0xff, 0);
+    for j in (0..LaneComb::SPACING).rev() {
+        if j + 1 < LaneComb::SPACING {
+            // Lanes still at infinity double garbage here; they take their first entry whole.
+            acc = acc.double();
+        }
+        for (tables, scalars) in [(&g_tables, s), (keys, t)] {
+            let (sum, still, hit) =
+                add_entries(&acc, infinite, &comb_entries(tables, scalars, j), 0);
+            acc = sum;
+            infinite = still;
+            exceptional |= hit;
+        }
+    }
+    // With no exceptional addition, a lane still at infinity has its true sum there.
+    (acc.select(infinite, &nowhere), exceptional)
+}
+
+/// `[s]G + [t]P` for eight keys without combs: the odd multiples P, 3P, …, 31P per lane, the
+/// regular signed digits of an odd scalar (every digit odd, so every step adds a table entry
+/// and the sum is never at infinity unless an addition was exceptional), and `G`'s comb
+/// entries added between the last 32 doublings, where their weights 2^31 … 1 fall. An even
+/// `t` is replaced by the odd `n − t`, and then the lane computes `−([s]G + [t]P)`: its `G`
+/// entries enter negated and the result is negated. Returns the sum and the exceptional
+/// lanes.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn key_sums(
+    g: &LaneComb,
+    keys: &[LanePoint; 8],
+    s: &[[u64; 4]; 8],
+    t: &[[u64; 4]; 8],
+) -> (Point8, __mmask8) {
     const ENTRIES: usize = 16;
     let mut px = [[0u64; 8]; 5];
     let mut py = [[0u64; 8]; 5];
@@ -419,7 +465,7 @@ fn key_multiples(keys: &[LanePoint; 8], scalars: &[[u64; 4]; 8]) -> (Point8, __m
     let mut digits = [[0i8; 52]; 8];
     let mut negate: __mmask8 = 0;
     for lane in 0..8 {
-        let (d, negated) = regular_digits(&scalars[lane]);
+        let (d, negated) = regular_digits(&t[lane]);
         digits[lane] = d;
         if negated {
             negate |= 1 << lane;
@@ -448,10 +494,19 @@ fn key_multiples(keys: &[LanePoint; 8], scalars: &[[u64; 4]; 8]) -> (Point8, __m
             z,
         }
     };
+    let g_tables = [g; 8];
     let mut acc = pick(51);
     for position in (0..51).rev() {
-        for _ in 0..5 {
+        for step in 0..5 {
             acc = acc.double();
+            // Doublings still to come: what an entry added now is multiplied by.
+            let weight = 5 * position + 4 - step;
+            if weight < LaneComb::SPACING {
+                let entries = comb_entries(&g_tables, s, weight);
+                let (sum, _, hit) = add_entries(&acc, 0, &entries, negate);
+                acc = sum;
+                exceptional |= hit;
+            }
         }
         let (sum, hit) = acc.add(&pick(position));
         exceptional |= hit;
@@ -467,37 +522,20 @@ fn key_multiples(keys: &[LanePoint; 8], scalars: &[[u64; 4]; 8]) -> (Point8, __m
 fn joint_sums8_ifma(g: &LaneComb, jobs: &[Job<'_>; 8]) -> [Option<Jacobian>; 8] {
     let s: [[u64; 4]; 8] = std::array::from_fn(|i| jobs[i].s);
     let t: [[u64; 4]; 8] = std::array::from_fn(|i| jobs[i].t);
-    let g_combs = [g; 8];
-    let zero = Fe8([_mm512_setzero_si512(); 5]);
-    let nowhere = Point8 {
-        x: zero,
-        y: zero,
-        z: zero,
-    };
     let (sum, exceptional) = match jobs[0].key {
         KeyForm::Comb(_) => {
             let key_combs: [&LaneComb; 8] = std::array::from_fn(|i| match jobs[i].key {
                 KeyForm::Comb(comb) => comb,
                 KeyForm::Point(_) => unreachable!("a batch is all combs or all points"),
             });
-            let (acc, inf, hit_g) = add_comb_terms(nowhere, 0xff, &g_combs, &s);
-            let (acc, inf, hit_p) = add_comb_terms(acc, inf, &key_combs, &t);
-            // A lane still at infinity has a true sum at infinity (the comb sums are exact
-            // when no addition was exceptional); Z = 0 says so below.
-            let acc = acc.select(inf, &nowhere);
-            (acc, hit_g | hit_p)
+            comb_sums(g, &key_combs, &s, &t)
         }
         KeyForm::Point(_) => {
             let keys: [LanePoint; 8] = std::array::from_fn(|i| match jobs[i].key {
                 KeyForm::Point(p) => p,
                 KeyForm::Comb(_) => unreachable!("a batch is all combs or all points"),
             });
-            let (tp, hit_p) = key_multiples(&keys, &t);
-            let (sg, inf, hit_g) = add_comb_terms(nowhere, 0xff, &g_combs, &s);
-            let (sum, hit_sum) = sg.add(&tp);
-            // s ∈ [1, n − 1] so [s]G is finite unless an addition was exceptional; a lane at
-            // infinity is marked for the serial twin all the same.
-            (sum, hit_p | hit_g | (hit_sum & !inf) | inf)
+            key_sums(g, &keys, &s, &t)
         }
     };
     let (x, y, z) = (store(&sum.x), store(&sum.y), store(&sum.z));
