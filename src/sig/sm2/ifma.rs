@@ -214,9 +214,9 @@ impl Fe8 {
     fn is_zero(&self) -> __mmask8 {
         let mut zero: __mmask8 = 0xff;
         let mut p: __mmask8 = 0xff;
-        for k in 0..5 {
-            zero &= _mm512_cmpeq_epi64_mask(self.0[k], _mm512_setzero_si512());
-            p &= _mm512_cmpeq_epi64_mask(self.0[k], splat(P52[k]));
+        for (limb, p_limb) in self.0.iter().zip(P52) {
+            zero &= _mm512_cmpeq_epi64_mask(*limb, _mm512_setzero_si512());
+            p &= _mm512_cmpeq_epi64_mask(*limb, splat(p_limb));
         }
         zero | p
     }
