@@ -1,16 +1,23 @@
 //! The SM2 CPU engine: items verified one by one, in parallel on the verifier's pool, with a
 //! cache of issuers' keys.
 //!
+//! Per task, checks 1–5 run item by item, the digests `e` are hashed many at a time in the
+//! SM3 lanes, and the joint sums `[s]G + [t]P` are computed eight at a time in the AVX-512
+//! IFMA lanes (`super::ifma`) where the CPU has them — with the serial arithmetic as their
+//! twin, which computes the sums the lanes hand back (equal or opposite partial sums) and
+//! everything on other CPUs.
+//!
 //! Few issuers sign most records, so the key cache holds, per key encoding (33, 64 or 65
 //! bytes; other lengths are refused without being cached): the decoded key (or why it is not
-//! one) and its `Z_A` for the default ID. Once a key has been seen [`COMB_AFTER`] times its own
-//! comb is built, which turns `[t]P` from 256 doublings and ~43 additions into at most 64 mixed
-//! additions. A comb is 61 KiB, so combs live in a second, smaller cache ([`MAX_COMBS`]
-//! entries, about 16 MiB): whoever sends many distinct valid keys cannot make the engine hold
-//! a comb for each. Both caches are the scan-resistant one of the Ed25519 keys
-//! (`sig::key_cache`): keyed shard hashing, segmented LRU, so a flood of one-off hostile keys
-//! cannot evict the issuers that are seen again. Everything cached is a pure function of the
-//! key bytes, so verdicts never depend on the caches.
+//! one), its form in the lanes and its `Z_A` for the default ID. Once a key has been seen
+//! often lately ([`COMB_AFTER`]) its own comb is built: in the lanes a Lim–Lee comb (20 KB)
+//! that computes `[s]G + [t]P` in 31 doublings instead of 255; in the serial code a 4-bit
+//! fixed-base comb (61 KiB) that turns `[t]P` into at most 64 mixed additions. Combs live in a
+//! second, smaller cache ([`MAX_COMBS`] entries, at most 16 MiB): whoever sends many distinct
+//! valid keys cannot make the engine hold a comb for each. Both caches are the scan-resistant
+//! one of the Ed25519 keys (`sig::key_cache`): keyed shard hashing, segmented LRU, so a flood
+//! of one-off hostile keys cannot evict the issuers that are seen again. Everything cached is
+//! a pure function of the key bytes, so verdicts never depend on the caches.
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
@@ -36,7 +43,7 @@ use crate::sig::{Reason, Verdict};
 /// for each would only churn the comb cache, building tables that are evicted before use.
 pub(crate) const COMB_AFTER: u32 = 32;
 
-/// The most combs held at once (61 KiB each).
+/// The most combs held at once (20 KB each in the lanes' form, 61 KiB in the serial form).
 pub(crate) const MAX_COMBS: usize = 256;
 
 /// The fewest items per task: enough to hash their digests many at a time in the SM3 lanes
