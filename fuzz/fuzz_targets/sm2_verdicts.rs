@@ -1,8 +1,8 @@
 //! SM2 verdicts on arbitrary and near-valid items: this crate's verdict equals RustCrypto
-//! `sm2`'s (raw `r ‖ s` form, default ID), the engine (lanes and serial twin) equals single
-//! verification item by item,
-//! and the DER and envelope parsers never panic (a DER signature that parses re-encodes to
-//! itself: strictness means one encoding per signature).
+//! `sm2`'s (raw `r ‖ s` form, default ID), the engine (on the IFMA lanes and as its serial
+//! twin) equals single verification item by item, and the DER and envelope parsers never
+//! panic (a DER signature that parses re-encodes to itself: strictness means one encoding per
+//! signature).
 #![no_main]
 
 use blockverify::sig::sm2::{
