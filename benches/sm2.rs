@@ -1,6 +1,7 @@
-//! Criterion benchmark of SM2 verification (issue 19): this crate's engine beside RustCrypto
-//! `sm2` on the same items, on all threads: distinct keys, and 64 issuers with Zipf shares
-//! (the key cache warm), 32-byte messages (FISCO BCOS signs the record's 32-byte hash).
+//! Criterion benchmark of SM2 verification (issue 19): this crate's engine (and its serial
+//! twin without the IFMA lanes, where the CPU has them) beside RustCrypto `sm2` and libsm on
+//! the same items, on all threads: distinct keys, and 64 issuers with Zipf shares (the key
+//! cache warm), 32-byte messages (FISCO BCOS signs the record's 32-byte hash).
 //!
 //! `cargo bench --bench sm2`. `blockverify bench sigs` prints more shapes (256-byte messages,
 //! invalid items, the system OpenSSL); BENCHMARKS.md records both.
@@ -59,18 +60,41 @@ fn verify(c: &mut Criterion) {
         .key_cache_size(4 * n)
         .build()
         .expect("verifier");
+    let serial = Verifier::builder()
+        .backend(Backend::Cpu)
+        .key_cache_size(4 * n)
+        .sm2_lanes(false)
+        .build()
+        .expect("verifier");
     for (label, issuers) in [("distinct-keys", 0), ("64-issuers", 64)] {
         let t = traffic(n, issuers);
         let items: Vec<Sm2Item> = (0..n)
             .map(|i| Sm2Item::new(&t.keys[i], &t.sigs[i], &t.messages[i]))
             .collect();
         assert!(verifier.verify_sm2(&items).all_valid());
+        let libsm = libsm::sm2::signature::SigCtx::new();
+        let libsm_verify = |i: usize| {
+            let key = libsm.load_pubkey(&t.keys[i]).expect("key");
+            let sig = libsm::sm2::signature::Signature::new(&t.sigs[i][..32], &t.sigs[i][32..]);
+            libsm.verify(&t.messages[i], &key, &sig).unwrap_or(false)
+        };
+        assert!((0..n).all(libsm_verify));
         let mut group = c.benchmark_group(format!("sm2/{label}-{n}"));
         group.throughput(Throughput::Elements(n as u64));
         group.sample_size(10);
         group.bench_function(
             BenchmarkId::new("blockverify", format!("{threads}-threads")),
             |b| b.iter(|| verifier.verify_sm2(&items)),
+        );
+        if blockverify::unstable::cpu_has_ifma() {
+            group.bench_function(
+                BenchmarkId::new("blockverify-serial", format!("{threads}-threads")),
+                |b| b.iter(|| serial.verify_sm2(&items)),
+            );
+        }
+        group.bench_function(
+            BenchmarkId::new("libsm", format!("{threads}-threads")),
+            |b| b.iter(|| (0..n).into_par_iter().filter(|&i| libsm_verify(i)).count()),
         );
         group.bench_function(
             BenchmarkId::new("rustcrypto-sm2", format!("{threads}-threads")),

@@ -161,4 +161,9 @@ pub mod unstable {
 
     #[cfg(feature = "gpu")]
     pub use crate::gpu::{FIELD_CODE_ENV, KernelTiming, SigTiming};
+
+    /// Whether this CPU runs the AVX-512 IFMA lanes (the Ed25519 and SM2 engines use them).
+    pub fn cpu_has_ifma() -> bool {
+        crate::sig::cpu_has_ifma()
+    }
 }

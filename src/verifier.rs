@@ -106,6 +106,7 @@ pub struct VerifierBuilder {
     gpu_binding_limit: u64,
     gpu_min_leaves: usize,
     auto_allows_software_gpu: bool,
+    sm2_lanes: bool,
 }
 
 impl Default for VerifierBuilder {
@@ -119,6 +120,7 @@ impl Default for VerifierBuilder {
             gpu_binding_limit: 128 << 20,
             gpu_min_leaves: DEFAULT_GPU_MIN_LEAVES,
             auto_allows_software_gpu: false,
+            sm2_lanes: true,
         }
     }
 }
@@ -181,6 +183,15 @@ impl VerifierBuilder {
         self
     }
 
+    /// Whether SM2 verification may use the AVX-512 IFMA lanes where the CPU has them (the
+    /// default). Off, it runs the serial arithmetic alone, the lanes' twin: for benchmarks
+    /// that show what the lanes add, and tests that compare the two. Verdicts are the same.
+    #[doc(hidden)]
+    pub fn sm2_lanes(mut self, allow: bool) -> Self {
+        self.sm2_lanes = allow;
+        self
+    }
+
     /// Builds the verifier: creates its thread pool and, for [`Backend::Gpu`] and
     /// [`Backend::Auto`], opens the GPU (Auto quietly goes without one). [`Backend::Cpu`]
     /// never touches the GPU stack.
@@ -204,7 +215,11 @@ impl VerifierBuilder {
             }));
         }
         let cpu = CpuEngine::new(self.threads, self.key_cache_size)?;
-        let sm2 = Sm2Engine::new(self.key_cache_size);
+        let sm2 = if self.sm2_lanes {
+            Sm2Engine::new(self.key_cache_size)
+        } else {
+            Sm2Engine::with_lanes(self.key_cache_size, None)
+        };
         #[cfg(feature = "gpu")]
         {
             let options = |allow_software| GpuOptions {

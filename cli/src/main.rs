@@ -227,7 +227,8 @@ struct VerifyArgs {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Workload: sigs, merkle, blocks, or all of them in one run.
+    /// Workload: sigs (Ed25519 and SM2), sm2 (SM2 alone), merkle, blocks, or all of them in
+    /// one run.
     #[arg(default_value = "all")]
     workload: cli::bench::Workload,
     /// Smaller batches and fewer repetitions (a smoke run, not a measurement).

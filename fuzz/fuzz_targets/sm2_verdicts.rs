@@ -1,7 +1,8 @@
 //! SM2 verdicts on arbitrary and near-valid items: this crate's verdict equals RustCrypto
-//! `sm2`'s (raw `r ‖ s` form, default ID), the engine equals single verification item by item,
-//! and the DER and envelope parsers never panic (a DER signature that parses re-encodes to
-//! itself: strictness means one encoding per signature).
+//! `sm2`'s (raw `r ‖ s` form, default ID), the engine (on the IFMA lanes and as its serial
+//! twin) equals single verification item by item, and the DER and envelope parsers never
+//! panic (a DER signature that parses re-encodes to itself: strictness means one encoding per
+//! signature).
 #![no_main]
 
 use blockverify::sig::sm2::{
@@ -9,6 +10,8 @@ use blockverify::sig::sm2::{
     verify_sm2_single,
 };
 use blockverify::{Backend, Sm2Item, Verifier};
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
 use sm2::dsa::signature::{Signer, Verifier as _};
 
@@ -79,10 +82,19 @@ fuzz_target!(|data: &[u8]| {
             .unwrap_or(false);
         assert_eq!(v.is_valid(), oracle, "item {i}: {v:?}");
     }
-    let verifier = Verifier::builder()
-        .backend(Backend::Cpu)
-        .threads(1)
-        .build()
-        .expect("verifier");
-    assert_eq!(verifier.verify_sm2(&items).verdicts(), single.as_slice());
+    // The engine (on the IFMA lanes where the CPU has them) and its serial twin alone.
+    static VERIFIERS: OnceLock<[Verifier; 2]> = OnceLock::new();
+    let verifiers = VERIFIERS.get_or_init(|| {
+        [true, false].map(|lanes| {
+            Verifier::builder()
+                .backend(Backend::Cpu)
+                .threads(1)
+                .sm2_lanes(lanes)
+                .build()
+                .expect("verifier")
+        })
+    });
+    for verifier in verifiers {
+        assert_eq!(verifier.verify_sm2(&items).verdicts(), single.as_slice());
+    }
 });

@@ -46,6 +46,11 @@ mod rules;
 pub mod sm2;
 
 pub use report::{Reason, SigReport, Verdict};
+
+/// Whether this CPU runs the AVX-512 IFMA lanes (run-time detection).
+pub(crate) fn cpu_has_ifma() -> bool {
+    lanes::Lanes::detect().is_some()
+}
 pub use rules::verify_single;
 
 pub(crate) use engine::CpuEngine;

@@ -25,8 +25,10 @@ use progress::note;
 /// What to benchmark.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Workload {
-    /// Ed25519 signature verification.
+    /// Signature verification: Ed25519, then SM2.
     Sigs,
+    /// SM2 signature verification alone (the SM2 rows of `sigs`).
+    Sm2,
     /// Merkle roots (RFC 9162, Bitcoin) and node hashing.
     Merkle,
     /// Whole-block clearance beside the signature engine alone.
@@ -39,6 +41,7 @@ impl Workload {
     fn name(self) -> &'static str {
         match self {
             Workload::Sigs => "sigs",
+            Workload::Sm2 => "sm2",
             Workload::Merkle => "merkle",
             Workload::Blocks => "blocks",
             Workload::All => "all",
@@ -118,6 +121,14 @@ pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
         let report = match w {
             Workload::Sigs => {
                 let rows = bench_sigs(opts.quick, threads, &opts.gpu)?;
+                progress::suspend(|| print_table(&rows));
+                rows_report(threads, &rows)?
+            }
+            Workload::Sm2 => {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()?;
+                let rows = sm2_bench::rows(opts.quick, threads, &pool)?;
                 progress::suspend(|| print_table(&rows));
                 rows_report(threads, &rows)?
             }

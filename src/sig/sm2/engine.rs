@@ -1,16 +1,23 @@
 //! The SM2 CPU engine: items verified one by one, in parallel on the verifier's pool, with a
 //! cache of issuers' keys.
 //!
+//! Per task, checks 1–5 run item by item, the digests `e` are hashed many at a time in the
+//! SM3 lanes, and the joint sums `[s]G + [t]P` are computed eight at a time in the AVX-512
+//! IFMA lanes (`super::ifma`) where the CPU has them — with the serial arithmetic as their
+//! twin, which computes the sums the lanes hand back (equal or opposite partial sums) and
+//! everything on other CPUs.
+//!
 //! Few issuers sign most records, so the key cache holds, per key encoding (33, 64 or 65
 //! bytes; other lengths are refused without being cached): the decoded key (or why it is not
-//! one) and its `Z_A` for the default ID. Once a key has been seen [`COMB_AFTER`] times its own
-//! comb is built, which turns `[t]P` from 256 doublings and ~43 additions into at most 64 mixed
-//! additions. A comb is 61 KiB, so combs live in a second, smaller cache ([`MAX_COMBS`]
-//! entries, about 16 MiB): whoever sends many distinct valid keys cannot make the engine hold
-//! a comb for each. Both caches are the scan-resistant one of the Ed25519 keys
-//! (`sig::key_cache`): keyed shard hashing, segmented LRU, so a flood of one-off hostile keys
-//! cannot evict the issuers that are seen again. Everything cached is a pure function of the
-//! key bytes, so verdicts never depend on the caches.
+//! one), its form in the lanes and its `Z_A` for the default ID. Once a key has been seen
+//! often lately ([`COMB_AFTER`]) its own comb is built: in the lanes a Lim–Lee comb (20 KB)
+//! that computes `[s]G + [t]P` in 31 doublings instead of 255; in the serial code a 4-bit
+//! fixed-base comb (61 KiB) that turns `[t]P` into at most 64 mixed additions. Combs live in a
+//! second, smaller cache ([`MAX_COMBS`] entries, at most 16 MiB): whoever sends many distinct
+//! valid keys cannot make the engine hold a comb for each. Both caches are the scan-resistant
+//! one of the Ed25519 keys (`sig::key_cache`): keyed shard hashing, segmented LRU, so a flood
+//! of one-off hostile keys cannot evict the issuers that are seen again. Everything cached is
+//! a pure function of the key bytes, so verdicts never depend on the caches.
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
@@ -36,11 +43,15 @@ use crate::sig::{Reason, Verdict};
 /// for each would only churn the comb cache, building tables that are evicted before use.
 pub(crate) const COMB_AFTER: u32 = 32;
 
-/// The most combs held at once (61 KiB each).
+/// The most combs held at once (20 KB each in the lanes' form, 61 KiB in the serial form).
 pub(crate) const MAX_COMBS: usize = 256;
 
-/// Items per task: enough to hash their digests many at a time in the SM3 lanes.
-const CHUNK: usize = 64;
+/// The fewest items per task: enough to hash their digests many at a time in the SM3 lanes
+/// and to fill the IFMA lanes' batches of eight.
+const MIN_CHUNK: usize = 64;
+
+/// The most items per task.
+const MAX_CHUNK: usize = 512;
 
 /// A key as the cache keeps it.
 pub(crate) struct CachedKey {
@@ -100,9 +111,16 @@ impl Sm2Engine {
     pub(crate) fn verify(&self, items: &[Sm2Item<'_>]) -> Vec<Verdict> {
         let call = self.calls.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         let mut verdicts = vec![Verdict::Valid; items.len()];
+        // Large tasks, but about four per thread: a task's items with and without a key comb
+        // go to the lanes in separate batches of eight, so each task may leave two batches
+        // part-empty, a cost that shrinks as tasks grow.
+        let chunk = items
+            .len()
+            .div_ceil(4 * rayon::current_num_threads())
+            .clamp(MIN_CHUNK, MAX_CHUNK);
         verdicts
-            .par_chunks_mut(CHUNK)
-            .zip(items.par_chunks(CHUNK))
+            .par_chunks_mut(chunk)
+            .zip(items.par_chunks(chunk))
             .for_each(|(out, chunk)| self.verify_chunk(chunk, out, call));
         verdicts
     }
@@ -159,10 +177,9 @@ impl Sm2Engine {
             // Built once when the key reaches its sightings (and again only if its comb was
             // evicted and the key keeps coming).
             None if sightings % COMB_AFTER == 0 => {
-                let comb = Comb::new(&key.point);
                 let comb = Arc::new(match self.lanes {
-                    Some(_) => KeyComb::Lanes(LaneComb::from_comb(&comb)),
-                    None => KeyComb::Serial(comb),
+                    Some(_) => KeyComb::Lanes(LaneComb::new(&key.point)),
+                    None => KeyComb::Serial(Comb::new(&key.point)),
                 });
                 self.combs.insert(xy, Arc::clone(&comb));
                 Some(comb)

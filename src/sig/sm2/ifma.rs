@@ -34,8 +34,8 @@
 use std::arch::x86_64::{
     __m512i, __mmask8, _mm512_add_epi64, _mm512_and_si512, _mm512_cmpeq_epi64_mask,
     _mm512_cmplt_epi64_mask, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_blend_epi64,
-    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srai_epi64, _mm512_srli_epi64,
-    _mm512_sub_epi64,
+    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srai_epi64,
+    _mm512_srli_epi64, _mm512_sub_epi64,
 };
 
 use super::lanes::{Job, KeyForm, LaneComb, LaneLimbs, LanePoint, from_radix52, regular_digits};
@@ -164,9 +164,39 @@ impl Fe8 {
         Fe8(normalize([t[0], t[1], t[2], t[3], t[4]]))
     }
 
+    /// `self² · 2^−260 mod p`, for an input below 4p; the result is below 2p. The product
+    /// first (the ten products off the diagonal once, their columns doubled, then the five on
+    /// it: 30 multiplications instead of 50), then the five Montgomery steps.
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn square(&self) -> Fe8 {
-        self.mul(self)
+        let a = &self.0;
+        let zero = _mm512_setzero_si512();
+        let mask = splat(MASK52);
+        let p: [__m512i; 5] = P52.map(|l| splat(l));
+        let mut lo = [zero; 10];
+        let mut hi = [zero; 10];
+        for i in 0..5 {
+            for j in i + 1..5 {
+                lo[i + j] = _mm512_madd52lo_epu64(lo[i + j], a[i], a[j]);
+                hi[i + j + 1] = _mm512_madd52hi_epu64(hi[i + j + 1], a[i], a[j]);
+            }
+        }
+        // Column k (below 2^54 before doubling, 2^57 at the end of the reduction).
+        let mut t: [__m512i; 10] =
+            std::array::from_fn(|k| _mm512_slli_epi64::<1>(_mm512_add_epi64(lo[k], hi[k])));
+        for i in 0..5 {
+            t[2 * i] = _mm512_madd52lo_epu64(t[2 * i], a[i], a[i]);
+            t[2 * i + 1] = _mm512_madd52hi_epu64(t[2 * i + 1], a[i], a[i]);
+        }
+        for i in 0..5 {
+            let m = _mm512_and_si512(t[i], mask);
+            for k in 0..5 {
+                t[i + k] = _mm512_madd52lo_epu64(t[i + k], m, p[k]);
+                t[i + k + 1] = _mm512_madd52hi_epu64(t[i + k + 1], m, p[k]);
+            }
+            t[i + 1] = _mm512_add_epi64(t[i + 1], _mm512_srli_epi64::<52>(t[i]));
+        }
+        Fe8(normalize([t[5], t[6], t[7], t[8], t[9]]))
     }
 
     /// `self + b`, below 2p.
@@ -214,9 +244,9 @@ impl Fe8 {
     fn is_zero(&self) -> __mmask8 {
         let mut zero: __mmask8 = 0xff;
         let mut p: __mmask8 = 0xff;
-        for k in 0..5 {
-            zero &= _mm512_cmpeq_epi64_mask(self.0[k], _mm512_setzero_si512());
-            p &= _mm512_cmpeq_epi64_mask(self.0[k], splat(P52[k]));
+        for (limb, p_limb) in self.0.iter().zip(P52) {
+            zero &= _mm512_cmpeq_epi64_mask(*limb, _mm512_setzero_si512());
+            p &= _mm512_cmpeq_epi64_mask(*limb, splat(p_limb));
         }
         zero | p
     }
@@ -324,67 +354,113 @@ impl Point8 {
     }
 }
 
-/// The sum of one comb entry per nonzero nibble, eight combs and scalars at once, added to
-/// `acc` (whose lanes in `acc_infinite` are the point at infinity). Returns the sum, the lanes
-/// still at infinity, and the lanes where an addition met H = 0.
+/// `acc + entry` per lane for the lanes with an entry (the others keep `acc`), `y` negated in
+/// the lanes of `negate`; a lane in `acc_infinite` (the point at infinity) takes the entry
+/// itself. Returns the sum, the lanes still at infinity, and the lanes where the addition met
+/// H = 0.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn add_comb_terms(
-    mut acc: Point8,
-    mut acc_infinite: __mmask8,
-    combs: &[&LaneComb; 8],
-    scalars: &[[u64; 4]; 8],
+fn add_entries(
+    acc: &Point8,
+    acc_infinite: __mmask8,
+    entries: &[Option<&LanePoint>; 8],
+    negate: __mmask8,
 ) -> (Point8, __mmask8, __mmask8) {
-    let one = Fe8::splat(&LanePoint::ONE);
-    let mut exceptional: __mmask8 = 0;
-    for window in 0..LaneComb::WINDOWS {
-        let mut xs = [[0u64; 8]; 5];
-        let mut ys = [[0u64; 8]; 5];
-        let mut nonzero: __mmask8 = 0;
-        for lane in 0..8 {
-            let nibble = (scalars[lane][window / 16] >> (4 * (window % 16))) & 0xf;
-            if nibble != 0 {
-                nonzero |= 1 << lane;
-                let entry = combs[lane].entry(window, nibble as usize);
-                for k in 0..5 {
-                    xs[k][lane] = entry.x[k];
-                    ys[k][lane] = entry.y[k];
-                }
-            } else {
-                // A valid point keeps the arithmetic of this lane meaningless but harmless.
-                let entry = combs[lane].entry(window, 1);
-                for k in 0..5 {
-                    xs[k][lane] = entry.x[k];
-                    ys[k][lane] = entry.y[k];
-                }
+    let mut xs = [[0u64; 8]; 5];
+    let mut ys = [[0u64; 8]; 5];
+    let mut present: __mmask8 = 0;
+    for (lane, entry) in entries.iter().enumerate() {
+        if let Some(entry) = entry {
+            present |= 1 << lane;
+            for k in 0..5 {
+                xs[k][lane] = entry.x[k];
+                ys[k][lane] = entry.y[k];
+            }
+        } else {
+            // Lanes without an entry compute on p (= 0): meaningless, harmless, discarded.
+            for k in 0..5 {
+                xs[k][lane] = LanePoint::ONE[k];
+                ys[k][lane] = LanePoint::ONE[k];
             }
         }
-        if nonzero == 0 {
-            continue;
-        }
-        let (qx, qy) = (load(&xs), load(&ys));
-        let (sum, hit) = acc.add_affine(&qx, &qy);
-        let entering = nonzero & acc_infinite;
-        let adding = nonzero & !acc_infinite;
-        exceptional |= hit & adding;
-        acc = acc.select(adding, &sum).select(
-            entering,
-            &Point8 {
-                x: qx,
-                y: qy,
-                z: one,
-            },
-        );
-        acc_infinite &= !nonzero;
     }
-    (acc, acc_infinite, exceptional)
+    if present == 0 {
+        return (*acc, acc_infinite, 0);
+    }
+    let qx = load(&xs);
+    let qy = load(&ys);
+    let zero = Fe8([_mm512_setzero_si512(); 5]);
+    let qy = qy.select(negate, &zero.sub(&qy));
+    let (sum, hit) = acc.add_affine(&qx, &qy);
+    let entering = present & acc_infinite;
+    let adding = present & !acc_infinite;
+    let entered = Point8 {
+        x: qx,
+        y: qy,
+        z: Fe8::splat(&LanePoint::ONE),
+    };
+    let acc = acc.select(adding, &sum).select(entering, &entered);
+    (acc, acc_infinite & !present, hit & adding)
 }
 
-/// `[t]P` for eight keys: the odd multiples P, 3P, …, 31P per lane, then the regular signed
-/// digits of an odd scalar (every digit odd, so every step adds a table entry and the sum is
-/// never at infinity unless an addition was exceptional). An even `t` is replaced by the odd
-/// `n − t` and the result negated. Returns the sum and the exceptional lanes.
+/// Per lane, the entry of `tables[lane]` for bit column `j` of `scalars[lane]` (none for a
+/// zero column).
+#[inline]
+fn comb_entries<'a>(
+    tables: &[&'a LaneComb; 8],
+    scalars: &[[u64; 4]; 8],
+    j: usize,
+) -> [Option<&'a LanePoint>; 8] {
+    std::array::from_fn(|lane| tables[lane].entry(LaneComb::index(&scalars[lane], j)))
+}
+
+/// `[s]G + [t]P` from two combs per lane, sharing the doublings: 31 doublings and up to 64
+/// mixed additions. Returns the sum (Z = 0 in lanes at infinity) and the exceptional lanes.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn key_multiples(keys: &[LanePoint; 8], scalars: &[[u64; 4]; 8]) -> (Point8, __mmask8) {
+fn comb_sums(
+    g: &LaneComb,
+    keys: &[&LaneComb; 8],
+    s: &[[u64; 4]; 8],
+    t: &[[u64; 4]; 8],
+) -> (Point8, __mmask8) {
+    let zero = Fe8([_mm512_setzero_si512(); 5]);
+    let nowhere = Point8 {
+        x: zero,
+        y: zero,
+        z: zero,
+    };
+    let g_tables = [g; 8];
+    let (mut acc, mut infinite, mut exceptional) = (nowhere, 0xff, 0);
+    for j in (0..LaneComb::SPACING).rev() {
+        if j + 1 < LaneComb::SPACING {
+            // Lanes still at infinity double garbage here; they take their first entry whole.
+            acc = acc.double();
+        }
+        for (tables, scalars) in [(&g_tables, s), (keys, t)] {
+            let (sum, still, hit) =
+                add_entries(&acc, infinite, &comb_entries(tables, scalars, j), 0);
+            acc = sum;
+            infinite = still;
+            exceptional |= hit;
+        }
+    }
+    // With no exceptional addition, a lane still at infinity has its true sum there.
+    (acc.select(infinite, &nowhere), exceptional)
+}
+
+/// `[s]G + [t]P` for eight keys without combs: the odd multiples P, 3P, …, 31P per lane, the
+/// regular signed digits of an odd scalar (every digit odd, so every step adds a table entry
+/// and the sum is never at infinity unless an addition was exceptional), and `G`'s comb
+/// entries added between the last 32 doublings, where their weights 2^31 … 1 fall. An even
+/// `t` is replaced by the odd `n − t`, and then the lane computes `−([s]G + [t]P)`: its `G`
+/// entries enter negated and the result is negated. Returns the sum and the exceptional
+/// lanes.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn key_sums(
+    g: &LaneComb,
+    keys: &[LanePoint; 8],
+    s: &[[u64; 4]; 8],
+    t: &[[u64; 4]; 8],
+) -> (Point8, __mmask8) {
     const ENTRIES: usize = 16;
     let mut px = [[0u64; 8]; 5];
     let mut py = [[0u64; 8]; 5];
@@ -419,7 +495,7 @@ fn key_multiples(keys: &[LanePoint; 8], scalars: &[[u64; 4]; 8]) -> (Point8, __m
     let mut digits = [[0i8; 52]; 8];
     let mut negate: __mmask8 = 0;
     for lane in 0..8 {
-        let (d, negated) = regular_digits(&scalars[lane]);
+        let (d, negated) = regular_digits(&t[lane]);
         digits[lane] = d;
         if negated {
             negate |= 1 << lane;
@@ -448,10 +524,19 @@ fn key_multiples(keys: &[LanePoint; 8], scalars: &[[u64; 4]; 8]) -> (Point8, __m
             z,
         }
     };
+    let g_tables = [g; 8];
     let mut acc = pick(51);
     for position in (0..51).rev() {
-        for _ in 0..5 {
+        for step in 0..5 {
             acc = acc.double();
+            // Doublings still to come: what an entry added now is multiplied by.
+            let weight = 5 * position + 4 - step;
+            if weight < LaneComb::SPACING {
+                let entries = comb_entries(&g_tables, s, weight);
+                let (sum, _, hit) = add_entries(&acc, 0, &entries, negate);
+                acc = sum;
+                exceptional |= hit;
+            }
         }
         let (sum, hit) = acc.add(&pick(position));
         exceptional |= hit;
@@ -467,37 +552,20 @@ fn key_multiples(keys: &[LanePoint; 8], scalars: &[[u64; 4]; 8]) -> (Point8, __m
 fn joint_sums8_ifma(g: &LaneComb, jobs: &[Job<'_>; 8]) -> [Option<Jacobian>; 8] {
     let s: [[u64; 4]; 8] = std::array::from_fn(|i| jobs[i].s);
     let t: [[u64; 4]; 8] = std::array::from_fn(|i| jobs[i].t);
-    let g_combs = [g; 8];
-    let zero = Fe8([_mm512_setzero_si512(); 5]);
-    let nowhere = Point8 {
-        x: zero,
-        y: zero,
-        z: zero,
-    };
     let (sum, exceptional) = match jobs[0].key {
         KeyForm::Comb(_) => {
             let key_combs: [&LaneComb; 8] = std::array::from_fn(|i| match jobs[i].key {
                 KeyForm::Comb(comb) => comb,
                 KeyForm::Point(_) => unreachable!("a batch is all combs or all points"),
             });
-            let (acc, inf, hit_g) = add_comb_terms(nowhere, 0xff, &g_combs, &s);
-            let (acc, inf, hit_p) = add_comb_terms(acc, inf, &key_combs, &t);
-            // A lane still at infinity has a true sum at infinity (the comb sums are exact
-            // when no addition was exceptional); Z = 0 says so below.
-            let acc = acc.select(inf, &nowhere);
-            (acc, hit_g | hit_p)
+            comb_sums(g, &key_combs, &s, &t)
         }
         KeyForm::Point(_) => {
             let keys: [LanePoint; 8] = std::array::from_fn(|i| match jobs[i].key {
                 KeyForm::Point(p) => p,
                 KeyForm::Comb(_) => unreachable!("a batch is all combs or all points"),
             });
-            let (tp, hit_p) = key_multiples(&keys, &t);
-            let (sg, inf, hit_g) = add_comb_terms(nowhere, 0xff, &g_combs, &s);
-            let (sum, hit_sum) = sg.add(&tp);
-            // s ∈ [1, n − 1] so [s]G is finite unless an addition was exceptional; a lane at
-            // infinity is marked for the serial twin all the same.
-            (sum, hit_p | hit_g | (hit_sum & !inf) | inf)
+            key_sums(g, &keys, &s, &t)
         }
     };
     let (x, y, z) = (store(&sum.x), store(&sum.y), store(&sum.z));
@@ -532,4 +600,124 @@ pub(crate) fn joint_sums8(_: Ifma, g: &LaneComb, jobs: &[Job<'_>]) -> [Option<Ja
         *sum = None;
     }
     sums
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use num_bigint::BigUint;
+
+    fn p() -> BigUint {
+        limbs_value(&P52)
+    }
+
+    fn limbs_value(l: &[u64; 5]) -> BigUint {
+        l.iter()
+            .rev()
+            .fold(BigUint::from(0u8), |acc, limb| (acc << 52) + limb)
+    }
+
+    fn limbs_of(v: &BigUint) -> [u64; 5] {
+        let mask = BigUint::from((1u64 << 52) - 1);
+        std::array::from_fn(|k| {
+            let limb = (v >> (52 * k)) & &mask;
+            limb.iter_u64_digits().next().unwrap_or(0)
+        })
+    }
+
+    type Lanes = [[u64; 8]; 5];
+
+    fn to_lanes(values: &[BigUint; 8]) -> Lanes {
+        let limbs: Vec<[u64; 5]> = values.iter().map(limbs_of).collect();
+        std::array::from_fn(|k| std::array::from_fn(|j| limbs[j][k]))
+    }
+
+    fn from_lanes(l: &Lanes) -> [[u64; 5]; 8] {
+        std::array::from_fn(|j| std::array::from_fn(|k| l[k][j]))
+    }
+
+    /// mul, square, add, sub and is_zero on eight pairs.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn ops(a: &Lanes, b: &Lanes) -> ([Lanes; 4], u8) {
+        let (x, y) = (load(a), load(b));
+        (
+            [
+                store(&x.mul(&y)),
+                store(&x.square()),
+                store(&x.add(&y)),
+                store(&x.sub(&y)),
+            ],
+            x.is_zero(),
+        )
+    }
+
+    /// The field operations against big integers on the edges of their input ranges: every
+    /// result has 52-bit limbs, is below 2p and is congruent to the exact value.
+    #[test]
+    fn field_operations_match_big_integers_on_their_bounds() {
+        if Ifma::detect().is_none() {
+            assert!(
+                !std::arch::is_x86_feature_detected!("avx512ifma"),
+                "this CPU has IFMA but no token"
+            );
+            eprintln!("no AVX-512 IFMA on this CPU: the SM2 lanes cannot run here");
+            return;
+        }
+        let p = p();
+        let r_inv = BigUint::from(2u8)
+            .modpow(&BigUint::from(260u32), &p)
+            .modpow(&(&p - 2u8), &p);
+        let two_p = &p * 2u8;
+        let four_p = &p * 4u8;
+        let mut x = BigUint::from(0x1234_5678u64);
+        let mut random = |below: &BigUint| {
+            x = (&x * &x * 7u8 + 0x9e37_79b9u64) % (BigUint::from(1u8) << 300);
+            &x % below
+        };
+        // Inputs below 2p for every operation, and below 4p where only products take them.
+        let mut small: Vec<BigUint> = vec![
+            BigUint::from(0u8),
+            BigUint::from(1u8),
+            &p - 1u8,
+            p.clone(),
+            &p + 1u8,
+            &two_p - 1u8,
+            (BigUint::from(1u8) << 256) - 1u8,
+        ];
+        small.extend((0..25).map(|_| random(&two_p)));
+        let mut large = small.clone();
+        large.extend([&four_p - 1u8, two_p.clone(), &four_p - &p]);
+        large.extend((0..21).map(|_| random(&four_p)));
+        for (pairs, operands) in [(&small, true), (&large, false)] {
+            for a8 in pairs.chunks(8) {
+                for b8 in pairs.chunks(8) {
+                    if a8.len() < 8 || b8.len() < 8 {
+                        continue;
+                    }
+                    let a: [BigUint; 8] = std::array::from_fn(|j| a8[j].clone());
+                    let b: [BigUint; 8] = std::array::from_fn(|j| b8[(j + 3) % 8].clone());
+                    // SAFETY: an `Ifma` token exists (checked above), so the CPU has the
+                    // target features of `ops`.
+                    let (results, zero) = unsafe { ops(&to_lanes(&a), &to_lanes(&b)) };
+                    let [mul, square, add, sub] = results.map(|r| from_lanes(&r));
+                    for j in 0..8 {
+                        let check = |what: &str, limbs: &[u64; 5], want: &BigUint| {
+                            assert!(limbs.iter().all(|l| *l < 1 << 52), "{what}: limbs");
+                            let got = limbs_value(limbs);
+                            assert!(got < two_p, "{what} of {} and {}: not below 2p", a[j], b[j]);
+                            assert_eq!(got % &p, want % &p, "{what} of {} and {}", a[j], b[j]);
+                        };
+                        check("mul", &mul[j], &(&a[j] * &b[j] * &r_inv));
+                        check("square", &square[j], &(&a[j] * &a[j] * &r_inv));
+                        if operands {
+                            check("add", &add[j], &(&a[j] + &b[j]));
+                            check("sub", &sub[j], &(&a[j] + &two_p - &b[j]));
+                            let is_zero = (&a[j] % &p) == BigUint::from(0u8);
+                            assert_eq!(zero & (1 << j) != 0, is_zero, "is_zero of {}", a[j]);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -33,7 +33,15 @@
 //! records). The final check needs no inversion: with `c = (r − e) mod n`, `x₁ ≡ c (mod n)`
 //! holds iff `X = c·Z²` or `X = (c + n)·Z²` (the latter only when `c + n < p`) for the sum's
 //! Jacobian `(X, Y, Z)`. Field arithmetic is 4×64-bit Montgomery with p's special form
-//! (`field`).
+//! (`field`: −p⁻¹ ≡ 1 mod 2^64, so reduction needs no multiplier).
+//!
+//! On CPUs with AVX-512 IFMA the engine computes the joint sums eight items at a time
+//! (`ifma`: 52-bit limbs, Montgomery with R = 2^260, where again −p⁻¹ ≡ 1): `[t]P` by regular
+//! signed radix-32 digits with `G`'s Lim–Lee comb entries added between the last 32
+//! doublings, or, for a frequent issuer, two Lim–Lee combs sharing 31 doublings. The serial
+//! code above is their twin: the tests compare the two point by point and verdict by verdict,
+//! and the lanes hand back to it any sum whose partial sums meet (an adversary who knows the
+//! key's discrete log can arrange that; the generic addition formulas would be wrong there).
 // `deny`, not `forbid`: the IFMA kernels in `ifma` allow unsafe code for their intrinsics.
 #![deny(unsafe_code)]
 

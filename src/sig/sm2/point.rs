@@ -269,11 +269,6 @@ impl Comb {
         Comb { rows }
     }
 
-    /// Every entry, window by window (`d·16^i·P` for `d` in 1..=15).
-    pub(crate) fn entries(&self) -> impl Iterator<Item = &Affine> {
-        self.rows.iter().flatten()
-    }
-
     /// `[k]P` for a little-endian 256-bit `k`.
     pub(crate) fn mul(&self, k: &[u64; 4]) -> Jacobian {
         let mut acc = Jacobian::INFINITY;

@@ -1,5 +1,6 @@
-//! `bench sigs`'s SM2 rows: this crate's engine beside RustCrypto `sm2` and (with the
-//! `system-openssl` feature) the system OpenSSL, on the same items, 2 threads each.
+//! `bench sigs`'s SM2 rows: this crate's engine (and its serial twin without the IFMA lanes)
+//! beside RustCrypto `sm2`, libsm and (with the `system-openssl` feature) the system OpenSSL,
+//! on the same items, 2 threads each.
 //!
 //! Traffic: distinct keys, or 64 issuers with Zipf shares; all valid, 1% invalid or all
 //! invalid; 32-byte messages (FISCO BCOS signs the record's 32-byte hash) and 256-byte ones.
@@ -99,6 +100,16 @@ fn rustcrypto(t: &Traffic, i: usize) -> bool {
     key.verify(&t.messages[i], &sig).is_ok()
 }
 
+/// libsm (the Rust SM2 of CITA/cryptape): parse the key (`04 ‖ x ‖ y`) and `r`, `s`, verify
+/// with the default ID (it computes Z_A and e itself, on big integers).
+fn libsm_verify(ctx: &libsm::sm2::signature::SigCtx, t: &Traffic, i: usize) -> bool {
+    let Ok(key) = ctx.load_pubkey(&t.keys[i]) else {
+        return false;
+    };
+    let sig = libsm::sm2::signature::Signature::new(&t.sigs[i][..32], &t.sigs[i][32..]);
+    ctx.verify(&t.messages[i], &key, &sig).unwrap_or(false)
+}
+
 /// The system OpenSSL through the `openssl` crate: the SPKI of the key parsed, `e =
 /// SM3(Z_A ‖ M)` computed (OpenSSL's EVP SM2 verification takes the digest), the signature
 /// in DER, `EVP_PKEY_verify`.
@@ -144,6 +155,18 @@ pub(super) fn rows(
         .threads(threads)
         .key_cache_size(0)
         .build()?;
+    // The serial arithmetic alone (the lanes' twin), where the CPU has the lanes: what they add.
+    let serial = blockverify::unstable::cpu_has_ifma()
+        .then(|| {
+            Verifier::builder()
+                .backend(Backend::Cpu)
+                .threads(threads)
+                .key_cache_size(4 * n)
+                .sm2_lanes(false)
+                .build()
+        })
+        .transpose()?;
+    let libsm = libsm::sm2::signature::SigCtx::new();
     let scenarios: [(&str, usize, usize, f64); 6] = [
         ("distinct keys, 32 B, all valid", 0, 32, 0.0),
         ("64 issuers (Zipf), 32 B, all valid", 64, 32, 0.0),
@@ -186,6 +209,15 @@ pub(super) fn rows(
             std::hint::black_box(cold.verify_sm2(&items));
         });
         push(format!("blockverify sm2 (no key cache, {threads} thr)"), t);
+        if let Some(serial) = &serial {
+            let t = median_time(reps, || {
+                std::hint::black_box(serial.verify_sm2(&items));
+            });
+            push(
+                format!("blockverify sm2 serial, no IFMA (cache warm, {threads} thr)"),
+                t,
+            );
+        }
         let t = median_time(reps, || {
             pool.install(|| {
                 std::hint::black_box(
@@ -197,6 +229,30 @@ pub(super) fn rows(
             });
         });
         push(format!("RustCrypto sm2 0.14 ({threads} thr)"), t);
+        let ok: Vec<bool> = pool.install(|| {
+            (0..n)
+                .into_par_iter()
+                .map(|i| libsm_verify(&libsm, &traffic, i))
+                .collect()
+        });
+        if ok
+            .iter()
+            .zip(report.verdicts())
+            .any(|(p, v)| *p != v.is_valid())
+        {
+            return Err(format!("{name}: libsm disagrees with blockverify").into());
+        }
+        let t = median_time(reps, || {
+            pool.install(|| {
+                std::hint::black_box(
+                    (0..n)
+                        .into_par_iter()
+                        .filter(|&i| libsm_verify(&libsm, &traffic, i))
+                        .count(),
+                )
+            });
+        });
+        push(format!("libsm 0.6 ({threads} thr)"), t);
         #[cfg(feature = "system-openssl")]
         {
             let ok: Vec<bool> = pool.install(|| {
