@@ -33,7 +33,7 @@
 //!
 //! Groups of at most 128 items whose combinations were computed in the lanes (the engine's
 //! choice when failures are frequent: about one bad item per four groups) are first searched,
-//! when at least four of a call's groups fail ([`LOCATOR_MIN_FAILING`]; fewer are bisected),
+//! when at least four of a call's groups fail (`LOCATOR_MIN_FAILING`; fewer are bisected),
 //! for a *single* bad item: one more combination, `T1 = Σ (i+1)·z_i·e_i`, is `a·T0` (after
 //! clearing the cofactor) exactly when item `a-1` is the only bad one, so a point addition per
 //! item finds it, instead of `log2(g)` bisection steps each with its own multiscalar

@@ -12,7 +12,7 @@
 //! family, shared with SHA-256). Padding and lane scheduling are shared with SHA-256
 //! (`simd::hash_padded_into`): SM3 pads exactly as SHA-256 does. The fixed 64-byte node input
 //! gets its own kernel ([`Platform::hash_pairs`]): its second block is the constant padding
-//! block, expanded once at compile time ([`PAD64_EXPANDED`]).
+//! block, expanded once at compile time (`PAD64_EXPANDED`).
 //!
 //! The portable path is the reference; the RustCrypto `sm3` crate and the system OpenSSL are
 //! the independent oracles in the tests, with the standard's own vectors.

@@ -5,7 +5,7 @@
 //!
 //! An item is a public key `P`, a signature `(r, s)`, a message `M` and a user ID (default
 //! `"1234567812345678"`), or a key, a signature and a caller-computed digest `e`. It is valid
-//! iff, in this order (the first failure is the reported [`Reason`]):
+//! iff, in this order (the first failure is the reported [`Reason`](crate::Reason)):
 //!
 //! 1. `P` decodes: raw `x ‖ y` (64 bytes), `04 ‖ x ‖ y` (65) or compressed `02/03 ‖ x` (33),
 //!    coordinates `< p` → else [`Reason::KeyMalformed`](crate::Reason::KeyMalformed); the point is on the curve (for a
