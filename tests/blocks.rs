@@ -310,7 +310,11 @@ fn a_block_is_verified_under_the_policy_it_declares() {
             ..spec(40, 8)
         });
         let view = BlockView::parse(&generated.bytes).expect("block");
-        let items: Vec<_> = view.records().iter().map(|r| r.sig_item()).collect();
+        let items: Vec<_> = view
+            .records()
+            .iter()
+            .map(|r| r.sig_item().unwrap())
+            .collect();
         let expected: Vec<_> = items
             .iter()
             .map(|item| blockverify::verify_single(policy, item))
@@ -448,14 +452,23 @@ fn gpu_and_cpu_verify_blocks_identically() {
     );
 }
 
-/// `sig_item` is the Ed25519 item: on an SM2 record it panics, as documented (a caller
-/// matches on the header's algorithm first; the block path does).
+/// `sig_item` is the Ed25519 item and `sm2_item` the SM2 one: each is `None` on the other
+/// algorithm's records.
 #[test]
-#[should_panic(expected = "sig_item is for Ed25519 records")]
-fn sig_item_on_an_sm2_record_panics_as_documented() {
+fn each_algorithm_has_its_own_item() {
     let generated = blockverify_testkit::generate_block(&sm2_spec(1, 50));
     let view = BlockView::parse(&generated.bytes).unwrap();
-    let _ = view.records()[0].sig_item();
+    let record = view.records()[0];
+    assert!(record.sig_item().is_none());
+    assert!(record.sm2_item(&record.message_sm3()).is_some());
+    let generated = blockverify_testkit::generate_block(&BlockSpec {
+        records: 3,
+        ..BlockSpec::default()
+    });
+    let view = BlockView::parse(&generated.bytes).unwrap();
+    let record = view.records()[0];
+    assert!(record.sig_item().is_some());
+    assert!(record.sm2_item(&record.message_sm3()).is_none());
 }
 
 // ---- SM2 blocks (format version 2) ----
@@ -715,7 +728,7 @@ fn a_version_1_block_still_parses_and_verifies() {
         for (r, e) in view.records().iter().zip(&encodings) {
             assert_eq!(r.bytes(), e.as_slice());
             assert_eq!(r.issuer(), &key.public_key()[..]);
-            assert_eq!(r.sig_item().public_key, &key.public_key());
+            assert_eq!(r.sig_item().unwrap().public_key, &key.public_key());
             assert!(r.sm2_item(&[0; 32]).is_none());
             assert_eq!(r.payload(), &e[RECORD_OVERHEAD..]);
         }

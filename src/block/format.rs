@@ -375,19 +375,16 @@ impl<'a> RecordView<'a> {
         &self.bytes[self.algorithm.record_overhead()..]
     }
 
-    /// The Ed25519 signature item of this record, borrowed.
-    ///
-    /// # Panics
-    /// On a record of an SM2 block (its key is 64 bytes): check the header's
-    /// [`Header::algorithm`] first, or use [`RecordView::sm2_item`] for SM2 blocks. Every
-    /// record of a parsed block has its header's algorithm, so a caller that matches on it
-    /// once never reaches this panic, whatever the input.
-    pub fn sig_item(&self) -> crate::SigItem<'a> {
-        let key: &'a [u8; 32] = self
-            .issuer()
-            .try_into()
-            .expect("sig_item is for Ed25519 records; this record is SM2 (see sm2_item)");
-        crate::SigItem::new(key, self.signature(), self.signed_message())
+    /// The Ed25519 signature item of this record, borrowed; `None` for a record of an SM2
+    /// block (see [`RecordView::sm2_item`]). Every record of a parsed block has its header's
+    /// [`Header::algorithm`].
+    pub fn sig_item(&self) -> Option<crate::SigItem<'a>> {
+        let key: &'a [u8; 32] = self.issuer().try_into().ok()?;
+        Some(crate::SigItem::new(
+            key,
+            self.signature(),
+            self.signed_message(),
+        ))
     }
 
     /// The SM2 signature item of this record (default user ID), borrowing the key and the

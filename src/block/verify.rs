@@ -188,7 +188,8 @@ impl Verifier {
     fn verify_records(&self, algorithm: SigAlgorithm, records: &[RecordView<'_>]) -> SigReport {
         match algorithm {
             SigAlgorithm::Ed25519(policy) => {
-                let items: Vec<SigItem<'_>> = records.iter().map(|r| r.sig_item()).collect();
+                // Every record of an Ed25519 block has its item.
+                let items: Vec<SigItem<'_>> = records.iter().filter_map(|r| r.sig_item()).collect();
                 self.verify_ed25519(policy, &items)
             }
             SigAlgorithm::Sm2 => {

@@ -32,7 +32,7 @@ pub fn run(quick: bool, threads: usize) -> Result<Vec<Row>, CliError> {
         .threads(threads)
         .build()?;
     let view = BlockView::parse(bytes)?;
-    let items: Vec<SigItem<'_>> = view.records().iter().map(|r| r.sig_item()).collect();
+    let items: Vec<SigItem<'_>> = view.records().iter().filter_map(|r| r.sig_item()).collect();
     // Everything measured must agree before it is timed.
     let report = cpu.verify_block_bytes(bytes)?;
     if !report.is_valid() || !cpu.verify_signatures(&items).all_valid() {
