@@ -2,9 +2,11 @@
  * blockverify.h: the C ABI of blockverify (Ed25519 and SM2 signatures, Merkle roots, whole
  * blocks; on CPU cores and GPUs, with the same verdicts as the Rust library).
  *
- * Link: libblockverify_ffi.so (-lblockverify_ffi, with an rpath or LD_LIBRARY_PATH) or
- * libblockverify_ffi.a (add -lpthread -ldl -lm), both built by
- *     cargo build --release -p blockverify-ffi        (into target/release/)
+ * Build: cargo build --release -p blockverify-ffi   (into target/release/). Link either
+ *   libblockverify_ffi.so: -lblockverify_ffi, with an rpath or LD_LIBRARY_PATH, or
+ *   libblockverify_ffi.a:  add -lpthread -ldl -lm -Wl,-z,noexecstack (one assembly object of
+ *                          the SHA-256 code lacks the GNU-stack note; the flag keeps the stack
+ *                          non-executable, as rustc does for the shared library).
  *
  * THE SHAPE OF A CALL
  *   One call per batch. Fixed-size fields are rows (keys: n x 32 bytes, ...); variable-length

@@ -83,7 +83,7 @@ fn build_both(source: &Path, out: &Path, extra: &[&str]) -> [PathBuf; 2] {
         .arg(&exe_static)
         .arg(library("libblockverify_ffi.a"))
         .args(extra)
-        .args(["-lpthread", "-ldl", "-lm"]));
+        .args(["-lpthread", "-ldl", "-lm", "-Wl,-z,noexecstack"]));
     // The static executable really holds the library: it runs without the shared one.
     let ldd = Command::new("ldd").arg(&exe_static).output();
     if let Ok(ldd) = ldd {
@@ -92,6 +92,18 @@ fn build_both(source: &Path, out: &Path, extra: &[&str]) -> [PathBuf; 2] {
             !text.contains("blockverify"),
             "the static build links the shared library:\n{text}"
         );
+    }
+    // Neither executable asks for an executable stack (the header's link line sees to it).
+    for exe in [&exe_shared, &exe_static] {
+        if let Ok(out) = Command::new("readelf").arg("-lW").arg(exe).output() {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let stack = text.lines().find(|l| l.contains("GNU_STACK"));
+            assert!(
+                stack.is_some_and(|l| !l.contains("RWE")),
+                "{}: {stack:?}",
+                exe.display()
+            );
+        }
     }
     [exe_shared, exe_static]
 }

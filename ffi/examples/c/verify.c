@@ -6,7 +6,7 @@
  *   cc -Iffi/include ffi/examples/c/verify.c -Ltarget/release -lblockverify_ffi \
  *      -Wl,-rpath,"$PWD/target/release" -o verify               # shared library
  *   cc -Iffi/include ffi/examples/c/verify.c target/release/libblockverify_ffi.a \
- *      -lpthread -ldl -lm -o verify                               # static library
+ *      -lpthread -ldl -lm -Wl,-z,noexecstack -o verify            # static library
  *   ./verify
  */
 #include <stdio.h>

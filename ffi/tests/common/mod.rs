@@ -409,46 +409,43 @@ pub fn full_fixture() -> Fixture {
     f.sm2(&v, "sm2_ids", false, &sm2_cases("sm2_ids", false));
     f.sm2(&v, "sm2_ex", true, &sm2_cases("sm2_ex", true));
     f.sm2(&v, "sm2_ex", false, &sm2_cases("sm2_ex", false));
+    merkle_sections(&mut f, &v, &[0, 1, 2, 3, 5, 8, 100, 1025]);
+    f.block(&v, &test_block(300, Policy::Zip215, Scheme::Rfc9162));
+    f.block(&v, &test_block(300, Policy::Strict, Scheme::FiscoBcos));
+    f
+}
+
+/// Merkle sections for every scheme at each size (leaves seeded by the size's position), plus,
+/// for the schemes of 32-byte leaves, a CVE-2012-2459 shape (the last two leaves equal: a pair
+/// under Bitcoin and ChainMaker) and a leaf that is not 32 bytes (an error).
+pub fn merkle_sections(f: &mut Fixture, v: &Verifier, sizes: &[usize]) {
     for (scheme, code) in SCHEMES {
-        for (n, seed) in [
-            (0, 0),
-            (1, 1),
-            (2, 2),
-            (3, 3),
-            (5, 4),
-            (8, 5),
-            (100, 6),
-            (1025, 7),
-        ] {
-            f.merkle(&v, scheme, code, &merkle_leaves(scheme, n, seed));
+        for (seed, &n) in sizes.iter().enumerate() {
+            f.merkle(v, scheme, code, &merkle_leaves(scheme, n, seed as u8));
         }
         if scheme != Scheme::Rfc9162 {
-            // CVE-2012-2459 shape: the last two leaves equal (a pair under Bitcoin and
-            // ChainMaker), and a leaf that is not 32 bytes (an error).
             let mut leaves = merkle_leaves(scheme, 6, 9);
             leaves[5] = leaves[4].clone();
-            f.merkle(&v, scheme, code, &leaves);
+            f.merkle(v, scheme, code, &leaves);
             let mut leaves = merkle_leaves(scheme, 3, 9);
             leaves[1].pop();
-            f.merkle(&v, scheme, code, &leaves);
+            f.merkle(v, scheme, code, &leaves);
         }
     }
-    for (policy, scheme) in [
-        (Policy::Zip215, Scheme::Rfc9162),
-        (Policy::Strict, Scheme::FiscoBcos),
-    ] {
-        let generated = generate_block(&BlockSpec {
-            records: 300,
-            issuers: 7,
-            invalid_rate: 0.05,
-            policy,
-            scheme,
-            seed: 20,
-            ..BlockSpec::default()
-        });
-        f.block(&v, &generated.bytes);
-    }
-    f
+}
+
+/// A generated block of the reference format: `records` records, 5% corrupted.
+pub fn test_block(records: usize, policy: Policy, scheme: Scheme) -> Vec<u8> {
+    generate_block(&BlockSpec {
+        records,
+        issuers: 7,
+        invalid_rate: 0.05,
+        policy,
+        scheme,
+        seed: 20,
+        ..BlockSpec::default()
+    })
+    .bytes
 }
 
 /// The repository's root.
