@@ -38,10 +38,12 @@ fn run(cmd: &mut Command) -> String {
     stdout
 }
 
-/// The library file to link, wherever cargo left it (uplifted or in deps/).
+/// The library file to link: the one in deps/, which cargo wrote when it compiled the crate
+/// these tests link (`cargo test` does not copy it up to the profile directory, where an
+/// older `cargo build` may have left a stale one).
 fn library(name: &str) -> PathBuf {
     let dir = library_dir();
-    [dir.join(name), dir.join("deps").join(name)]
+    [dir.join("deps").join(name), dir.join(name)]
         .into_iter()
         .find(|p| p.exists())
         .expect("library_dir checked it exists")

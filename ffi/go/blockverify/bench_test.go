@@ -79,8 +79,9 @@ func BenchmarkEd25519(b *testing.B) {
 	}
 }
 
-// BenchmarkCallOverhead is the fixed cost of one call: an empty batch through cgo and the
-// ABI's checks.
+// BenchmarkCallOverhead is the fixed cost of one verification call: an empty batch through
+// cgo, the ABI's checks and the engine's hand-off to its worker pool (which the Rust API pays
+// too).
 func BenchmarkCallOverhead(b *testing.B) {
 	v, err := New(1, CPU)
 	if err != nil {
@@ -90,6 +91,21 @@ func BenchmarkCallOverhead(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		if _, err := v.VerifyEd25519(nil, nil, nil, ZIP215); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCgoCrossing is one cgo call that does no work in the engine (HasGPU): the floor
+// under every call from Go.
+func BenchmarkCgoCrossing(b *testing.B) {
+	v, err := New(1, CPU)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	for i := 0; i < b.N; i++ {
+		if v.HasGPU() {
+			b.Fatal("a CPU verifier with a GPU")
 		}
 	}
 }

@@ -456,8 +456,8 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Where cargo put this build's `libblockverify_ffi.{so,a}`: beside the `deps/` folder that
-/// holds this test binary.
+/// The profile directory of this build (`target/<profile>`): the test binary is in its
+/// `deps/`, with this build's `libblockverify_ffi.{so,a}`.
 pub fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let dir = exe
