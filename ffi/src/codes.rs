@@ -1,5 +1,6 @@
 //! The numbers the C ABI uses for reasons, backends, policies and schemes: the one place they
 //! are defined (the `BV_*` constants in `lib.rs` name them; the header lists them).
+#![forbid(unsafe_code)]
 
 use std::ffi::{CStr, c_int};
 

@@ -1,4 +1,6 @@
 //! The boundary: no panic crosses it, and every failure leaves a message for `bv_last_error`.
+// Safe code; only the unit tests read the message back through a raw pointer.
+#![cfg_attr(not(test), forbid(unsafe_code))]
 
 use std::any::Any;
 use std::cell::RefCell;

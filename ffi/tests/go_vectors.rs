@@ -138,7 +138,10 @@ fn the_go_block_vector_carries_the_rust_apis_verdicts() {
         .verify_block_bytes(&unhex(fields[0]))
         .expect("well-formed");
     assert_eq!(fields[1], report.bad_records().len().to_string());
-    assert!(report.bad_records().len() > 0, "the block has bad records");
+    assert!(
+        !report.bad_records().is_empty(),
+        "the block has bad records"
+    );
     assert_eq!(fields[2], u8::from(report.is_valid()).to_string());
     assert_eq!(fields[3], hex::encode(report.computed_root()));
     let codes: Vec<String> = report
