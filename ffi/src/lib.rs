@@ -591,8 +591,8 @@ pub unsafe extern "C" fn bv_block_record_count(block: *const u8, len: usize) -> 
 }
 
 /// Verifies a whole block in the library's reference block format (`blockverify::block`):
-/// every record's signature under the policy its header declares, the records' Merkle root against
-/// the header's, and that no record repeats an earlier one — the stages running at once.
+/// every record's signature under the algorithm (Ed25519 with its policy, or SM2) its header
+/// declares, the records' Merkle root against the header's, and that no record repeats an earlier one — the stages running at once.
 ///
 /// `verdicts` receives one byte per record: `BV_VALID`, a `BV_REASON_*` code, or
 /// `BV_DUPLICATE`. `verdicts_len` = 0 asks for no verdicts (`verdicts` may then be NULL);

@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use blockverify::block::SigAlgorithm;
 use blockverify::merkle::Scheme;
 use blockverify::sig::sm2::encode_der_signature;
 use blockverify::{Backend, Policy, Reason, SigItem, Sm2Item, Verdict, Verifier};
@@ -410,8 +411,9 @@ pub fn full_fixture() -> Fixture {
     f.sm2(&v, "sm2_ex", true, &sm2_cases("sm2_ex", true));
     f.sm2(&v, "sm2_ex", false, &sm2_cases("sm2_ex", false));
     merkle_sections(&mut f, &v, &[0, 1, 2, 3, 5, 8, 100, 1025]);
-    f.block(&v, &test_block(300, Policy::Zip215, Scheme::Rfc9162));
-    f.block(&v, &test_block(300, Policy::Strict, Scheme::FiscoBcos));
+    f.block(&v, &test_block(300, SigAlgorithm::Ed25519(Policy::Zip215), Scheme::Rfc9162));
+    f.block(&v, &test_block(300, SigAlgorithm::Ed25519(Policy::Strict), Scheme::FiscoBcos));
+    f.block(&v, &test_block(120, SigAlgorithm::Sm2, Scheme::ChainMakerSm3));
     f
 }
 
@@ -434,13 +436,14 @@ pub fn merkle_sections(f: &mut Fixture, v: &Verifier, sizes: &[usize]) {
     }
 }
 
-/// A generated block of the reference format: `records` records, 5% corrupted.
-pub fn test_block(records: usize, policy: Policy, scheme: Scheme) -> Vec<u8> {
+/// A generated block of the reference format: `records` records, 5% corrupted, signed with
+/// `algorithm`.
+pub fn test_block(records: usize, algorithm: SigAlgorithm, scheme: Scheme) -> Vec<u8> {
     generate_block(&BlockSpec {
         records,
         issuers: 7,
         invalid_rate: 0.05,
-        policy,
+        algorithm,
         scheme,
         seed: 20,
         ..BlockSpec::default()
