@@ -126,7 +126,10 @@ fn the_go_block_vector_carries_the_rust_apis_verdicts() {
     let v = rust_verifier();
     if bless() {
         let mut f = Fixture::default();
-        f.block(&v, &test_block(40, SigAlgorithm::Ed25519(Policy::Zip215), Scheme::FiscoBcos));
+        f.block(
+            &v,
+            &test_block(40, SigAlgorithm::Ed25519(Policy::Zip215), Scheme::FiscoBcos),
+        );
         std::fs::write(path("block.txt"), f.text).expect("write the Go vectors");
         return;
     }

@@ -411,9 +411,22 @@ pub fn full_fixture() -> Fixture {
     f.sm2(&v, "sm2_ex", true, &sm2_cases("sm2_ex", true));
     f.sm2(&v, "sm2_ex", false, &sm2_cases("sm2_ex", false));
     merkle_sections(&mut f, &v, &[0, 1, 2, 3, 5, 8, 100, 1025]);
-    f.block(&v, &test_block(300, SigAlgorithm::Ed25519(Policy::Zip215), Scheme::Rfc9162));
-    f.block(&v, &test_block(300, SigAlgorithm::Ed25519(Policy::Strict), Scheme::FiscoBcos));
-    f.block(&v, &test_block(120, SigAlgorithm::Sm2, Scheme::ChainMakerSm3));
+    f.block(
+        &v,
+        &test_block(300, SigAlgorithm::Ed25519(Policy::Zip215), Scheme::Rfc9162),
+    );
+    f.block(
+        &v,
+        &test_block(
+            300,
+            SigAlgorithm::Ed25519(Policy::Strict),
+            Scheme::FiscoBcos,
+        ),
+    );
+    f.block(
+        &v,
+        &test_block(120, SigAlgorithm::Sm2, Scheme::ChainMakerSm3),
+    );
     f
 }
 
