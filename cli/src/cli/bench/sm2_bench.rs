@@ -184,19 +184,27 @@ pub(super) fn rows(
         if report.invalid_indices() != traffic.corrupted {
             return Err(format!("{name}: verdicts differ from the generator's corruptions").into());
         }
-        let peer_ok: Vec<bool> = pool.install(|| {
-            (0..n)
-                .into_par_iter()
-                .map(|i| rustcrypto(&traffic, i))
-                .collect()
-        });
-        if peer_ok
-            .iter()
-            .zip(report.verdicts())
-            .any(|(p, v)| *p != v.is_valid())
-        {
-            return Err(format!("{name}: RustCrypto sm2 disagrees with blockverify").into());
-        }
+        // Each peer's verdicts are checked against ours, then it is timed on the same pool.
+        let peer =
+            |label: &str, verify: &(dyn Fn(usize) -> bool + Sync)| -> Result<f64, CliError> {
+                let ok: Vec<bool> = pool.install(|| (0..n).into_par_iter().map(verify).collect());
+                if ok
+                    .iter()
+                    .zip(report.verdicts())
+                    .any(|(p, v)| *p != v.is_valid())
+                {
+                    return Err(format!("{name}: {label} disagrees with blockverify").into());
+                }
+                Ok(median_time(reps, || {
+                    pool.install(|| {
+                        std::hint::black_box((0..n).into_par_iter().filter(|&i| verify(i)).count())
+                    });
+                }))
+            };
+        let rustcrypto_t = peer("RustCrypto sm2", &|i| rustcrypto(&traffic, i))?;
+        let libsm_t = peer("libsm", &|i| libsm_verify(&libsm, &traffic, i))?;
+        #[cfg(feature = "system-openssl")]
+        let openssl_t = peer("OpenSSL", &|i| openssl_verify(&traffic, i))?;
         let mut push = |engine: String, t: f64| rows.push(Row::measured(&name, engine, n, t));
         let t = median_time(reps, || {
             std::hint::black_box(verifier.verify_sm2(&items));
@@ -218,72 +226,16 @@ pub(super) fn rows(
                 t,
             );
         }
-        let t = median_time(reps, || {
-            pool.install(|| {
-                std::hint::black_box(
-                    (0..n)
-                        .into_par_iter()
-                        .filter(|&i| rustcrypto(&traffic, i))
-                        .count(),
-                )
-            });
-        });
-        push(format!("RustCrypto sm2 0.14 ({threads} thr)"), t);
-        let ok: Vec<bool> = pool.install(|| {
-            (0..n)
-                .into_par_iter()
-                .map(|i| libsm_verify(&libsm, &traffic, i))
-                .collect()
-        });
-        if ok
-            .iter()
-            .zip(report.verdicts())
-            .any(|(p, v)| *p != v.is_valid())
-        {
-            return Err(format!("{name}: libsm disagrees with blockverify").into());
-        }
-        let t = median_time(reps, || {
-            pool.install(|| {
-                std::hint::black_box(
-                    (0..n)
-                        .into_par_iter()
-                        .filter(|&i| libsm_verify(&libsm, &traffic, i))
-                        .count(),
-                )
-            });
-        });
-        push(format!("libsm 0.6 ({threads} thr)"), t);
+        push(format!("RustCrypto sm2 0.14 ({threads} thr)"), rustcrypto_t);
+        push(format!("libsm 0.6 ({threads} thr)"), libsm_t);
         #[cfg(feature = "system-openssl")]
         {
-            let ok: Vec<bool> = pool.install(|| {
-                (0..n)
-                    .into_par_iter()
-                    .map(|i| openssl_verify(&traffic, i))
-                    .collect()
-            });
-            if ok
-                .iter()
-                .zip(report.verdicts())
-                .any(|(p, v)| *p != v.is_valid())
-            {
-                return Err(format!("{name}: OpenSSL disagrees with blockverify").into());
-            }
-            let t = median_time(reps, || {
-                pool.install(|| {
-                    std::hint::black_box(
-                        (0..n)
-                            .into_par_iter()
-                            .filter(|&i| openssl_verify(&traffic, i))
-                            .count(),
-                    )
-                });
-            });
             let version = openssl::version::version()
                 .split_whitespace()
                 .take(2)
                 .collect::<Vec<_>>()
                 .join(" ");
-            push(format!("{version} ({threads} thr)"), t);
+            push(format!("{version} ({threads} thr)"), openssl_t);
         }
     }
     Ok(rows)
