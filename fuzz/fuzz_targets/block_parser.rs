@@ -71,7 +71,9 @@ fn check(data: &[u8]) {
             assert_eq!(report.verdicts().len(), view.records().len());
             for (v, r) in report.verdicts().iter().zip(view.records()) {
                 let single = match view.header().algorithm {
-                    SigAlgorithm::Ed25519(policy) => verify_single(policy, &r.sig_item().expect("an Ed25519 record")),
+                    SigAlgorithm::Ed25519(policy) => {
+                        verify_single(policy, &r.sig_item().expect("an Ed25519 record"))
+                    }
                     SigAlgorithm::Sm2 => {
                         let hash = r.message_sm3();
                         verify_sm2_single(&r.sm2_item(&hash).expect("an SM2 record"))
