@@ -9,8 +9,9 @@
 //!
 //! Few issuers sign most records, so the key cache holds, per key encoding (33, 64 or 65
 //! bytes; other lengths are refused without being cached): the decoded key (or why it is not
-//! one), its form in the lanes and its `Z_A` for the default ID. Once a key has been seen
-//! often lately ([`COMB_AFTER`]) its own comb is built: in the lanes a Lim–Lee comb (20 KB)
+//! one), its form in the lanes, its `Z_A` for the default ID and for the first other (short)
+//! ID it is seen with. Once a key has been seen often lately ([`COMB_AFTER`]) its own comb is
+//! built: in the lanes a Lim–Lee comb (20 KB)
 //! that computes `[s]G + [t]P` in 31 doublings instead of 255; in the serial code a 4-bit
 //! fixed-base comb (61 KiB) that turns `[t]P` into at most 64 mixed additions. Combs live in a
 //! second, smaller cache ([`MAX_COMBS`] entries, at most 16 MiB): whoever sends many distinct
@@ -20,8 +21,8 @@
 //! a pure function of the key bytes, so verdicts never depend on the caches.
 #![forbid(unsafe_code)]
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 
@@ -43,6 +44,10 @@ use crate::sig::{Reason, Verdict};
 /// for each would only churn the comb cache, building tables that are evicted before use.
 pub(crate) const COMB_AFTER: u32 = 32;
 
+/// The longest non-default user ID whose `Z_A` a cached key keeps (GB/T 32918's IDs are
+/// 16 bytes; bounding it bounds the cache's memory whatever IDs an adversary sends).
+const MAX_CACHED_ID: usize = 64;
+
 /// The most combs held at once (20 KB each in the lanes' form, 61 KiB in the serial form).
 pub(crate) const MAX_COMBS: usize = 256;
 
@@ -61,6 +66,9 @@ pub(crate) struct CachedKey {
     /// `x ‖ y`, 32 bytes each: the comb cache's key.
     xy: [u8; 64],
     z_default: [u8; 32],
+    /// The first other ID (of at most [`MAX_CACHED_ID`] bytes) the key was seen with, and
+    /// its `Z_A`: an issuer signs under one ID. Set once; later IDs are hashed per item.
+    z_other: OnceLock<(Vec<u8>, [u8; 32])>,
     sightings: AtomicU32,
     /// The engine call that last saw the key (see [`COMB_AFTER`]).
     seen_in: AtomicU32,
@@ -70,6 +78,26 @@ type Entry = Result<Arc<CachedKey>, Reason>;
 
 /// A key encoding as a cache key: its length, then its bytes (33, 64 or 65 of them).
 type KeyBytes = [u8; 66];
+
+impl CachedKey {
+    /// `Z_A` for a non-default `id` (checked not too long): from the key's slot when it holds
+    /// this ID, else hashed (and kept, if the slot is free and the ID short). The value is
+    /// the same either way, so what the slot holds never changes a verdict; a key first seen
+    /// with another ID only costs its issuer a hash per item (about a microsecond).
+    fn z_a(&self, id: &[u8]) -> [u8; 32] {
+        if let Some((held, z)) = self.z_other.get() {
+            if held.as_slice() == id {
+                return *z;
+            }
+            return z_a_of(&self.point, id);
+        }
+        let z = z_a_of(&self.point, id);
+        if id.len() <= MAX_CACHED_ID {
+            let _ = self.z_other.set((id.to_vec(), z));
+        }
+        z
+    }
+}
 
 /// A frequent issuer's comb, in the form the engine's point arithmetic reads.
 enum KeyComb {
@@ -141,6 +169,7 @@ impl Sm2Engine {
                     lane_point: LanePoint::from_affine(&point),
                     xy,
                     z_default: z_a_of(&point, DEFAULT_ID),
+                    z_other: OnceLock::new(),
                     sightings: AtomicU32::new(0),
                     seen_in: AtomicU32::new(call),
                 })
@@ -208,7 +237,7 @@ impl Sm2Engine {
                         Sm2Message::Message { message, id } => {
                             let z = match id {
                                 None => key.z_default,
-                                Some(id) => z_a_of(&key.point, id),
+                                Some(id) => key.z_a(id),
                             };
                             let mut data = Vec::with_capacity(32 + message.len());
                             data.extend_from_slice(&z);
@@ -397,5 +426,44 @@ mod tests {
             assert_eq!(serial.verify(&items), want);
         }
         assert!(fast.combs.held() > 0 && serial.combs.held() > 0);
+    }
+
+    #[test]
+    fn ids_other_than_the_default_get_the_verdicts_of_the_single_checks() {
+        use sm2::dsa::signature::Signer;
+        let long_id = vec![b'x'; MAX_CACHED_ID + 1];
+        let ids: [&[u8]; 4] = [b"ALICE123@YAHOO.COM", b"", b"another id", &long_id];
+        let mut owned = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let secret = sm2::SecretKey::from_slice(&[7u8; 32]).unwrap();
+            let id_text = std::str::from_utf8(id).unwrap();
+            let key = sm2::dsa::SigningKey::new(id_text, &secret).unwrap();
+            let public = key.verifying_key().to_sec1_bytes().to_vec();
+            for m in 0..3u8 {
+                let message = vec![m + i as u8; 20];
+                let sig: sm2::dsa::Signature = key.sign(&message);
+                let mut sig: [u8; 64] = sig.to_bytes().into();
+                if m == 2 {
+                    sig[40] ^= 4;
+                }
+                owned.push((public.clone(), sig, message, id.to_vec()));
+            }
+        }
+        let items: Vec<Sm2Item> = owned
+            .iter()
+            .map(|(k, s, m, id)| Sm2Item::new(k, s, m).with_id(id))
+            .collect();
+        let want: Vec<Verdict> = items.iter().map(rules::verify_sm2_single).collect();
+        assert_eq!(want.iter().filter(|v| v.is_valid()).count(), 8);
+        let engine = Sm2Engine::new(16);
+        for _ in 0..3 {
+            // One key under four IDs: the first is kept, the others hashed per item.
+            assert_eq!(engine.verify(&items), want);
+            let mut reversed = items.clone();
+            reversed.reverse();
+            let mut want_reversed = want.clone();
+            want_reversed.reverse();
+            assert_eq!(engine.verify(&reversed), want_reversed);
+        }
     }
 }
