@@ -144,26 +144,7 @@ fn every_record_corruption_is_attributed_to_its_record() {
         });
         assert!(generated.corrupted.len() > 20, "{how:?}");
         let report = verifier.verify_block_bytes(&generated.bytes).unwrap();
-        let expected: Vec<usize> = generated.corrupted.iter().map(|&(i, _)| i).collect();
-        assert_eq!(report.bad_records(), expected, "{how:?}");
-        for &(i, _) in &generated.corrupted {
-            let verdict = report.verdicts()[i];
-            match how {
-                Corruption::BadSignature | Corruption::TamperedPayload | Corruption::WrongKey => {
-                    assert_eq!(verdict, RecordVerdict::Invalid(Reason::EquationFailed))
-                }
-                Corruption::DuplicatedRecord => {
-                    let first = generated
-                        .duplicate_of
-                        .iter()
-                        .find(|&&(d, _)| d == i)
-                        .unwrap()
-                        .1;
-                    assert_eq!(verdict, RecordVerdict::Duplicate { first });
-                }
-                _ => unreachable!(),
-            }
-        }
+        assert_corruptions_named(&generated, &report, how);
         // Tampering in transit happens after the root was computed; the others are
         // included in it.
         assert_eq!(
@@ -581,26 +562,7 @@ fn every_sm2_record_corruption_is_attributed_to_its_record() {
         });
         assert!(generated.corrupted.len() > 12, "{how:?}");
         let report = verifier.verify_block_bytes(&generated.bytes).unwrap();
-        let expected: Vec<usize> = generated.corrupted.iter().map(|&(i, _)| i).collect();
-        assert_eq!(report.bad_records(), expected, "{how:?}");
-        for &(i, _) in &generated.corrupted {
-            let verdict = report.verdicts()[i];
-            match how {
-                Corruption::BadSignature | Corruption::TamperedPayload | Corruption::WrongKey => {
-                    assert_eq!(verdict, RecordVerdict::Invalid(Reason::EquationFailed))
-                }
-                Corruption::DuplicatedRecord => {
-                    let first = generated
-                        .duplicate_of
-                        .iter()
-                        .find(|&&(d, _)| d == i)
-                        .unwrap()
-                        .1;
-                    assert_eq!(verdict, RecordVerdict::Duplicate { first });
-                }
-                _ => unreachable!(),
-            }
-        }
+        assert_corruptions_named(&generated, &report, how);
         assert_eq!(
             report.root_matches(),
             how != Corruption::TamperedPayload,
@@ -994,5 +956,34 @@ fn the_algorithm_changes_the_signatures_not_the_traffic() {
     );
     for (a, b) in ed.records().iter().zip(sm.records()) {
         assert_eq!(a.signed_message(), b.signed_message());
+    }
+}
+
+/// Every corrupted record of `generated`, and no other, is bad in `report`, with the verdict
+/// its corruption `how` must give.
+fn assert_corruptions_named(
+    generated: &GeneratedBlock,
+    report: &block::BlockReport,
+    how: Corruption,
+) {
+    let expected: Vec<usize> = generated.corrupted.iter().map(|&(i, _)| i).collect();
+    assert_eq!(report.bad_records(), expected, "{how:?}");
+    for &(i, _) in &generated.corrupted {
+        let verdict = report.verdicts()[i];
+        match how {
+            Corruption::BadSignature | Corruption::TamperedPayload | Corruption::WrongKey => {
+                assert_eq!(verdict, RecordVerdict::Invalid(Reason::EquationFailed))
+            }
+            Corruption::DuplicatedRecord => {
+                let first = generated
+                    .duplicate_of
+                    .iter()
+                    .find(|&&(d, _)| d == i)
+                    .unwrap()
+                    .1;
+                assert_eq!(verdict, RecordVerdict::Duplicate { first });
+            }
+            _ => unreachable!(),
+        }
     }
 }
