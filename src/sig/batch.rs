@@ -60,7 +60,7 @@ use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{Identity, IsIdentity, VartimeMultiscalarMul};
 use rand::RngExt;
 
-use super::lanes::{Affine, Lanes, Term, scalar_bytes};
+use super::lanes::{Affine, Lanes, Single, SingleOutcome, Term, scalar_bytes};
 use super::rules::zip215_equation;
 use super::{Reason, Verdict};
 
@@ -118,10 +118,15 @@ pub(crate) struct Scratch {
     pub known_lanes_keys: Vec<Option<Affine>>,
     /// The key indices `lanes_ready` decoded in this call (for the caller to cache).
     fresh_lanes_keys: Vec<usize>,
+    /// Whether `lanes_keys` holds this call's keys (filled by `decode_keys_in_lanes`).
+    lanes_keys_ready: bool,
     /// How many sums the lanes have computed with this scratch (`sum_of_multiples` and
     /// `grouped_sums` calls), for tests that must see the lanes run where the CPU has them.
     #[cfg(test)]
     pub sums_in_lanes: usize,
+    /// How many items the lanes have checked alone with this scratch ([`Search::singles`]).
+    #[cfg(test)]
+    pub singles_in_lanes: usize,
 }
 
 impl Scratch {
@@ -166,6 +171,7 @@ pub(crate) fn check_zip215(
     // call's key encodings, so a list left from an earlier call would pair another call's
     // key forms with these keys' bytes.
     scratch.fresh_lanes_keys.clear();
+    scratch.lanes_keys_ready = false;
     if items.is_empty() {
         return 0;
     }
@@ -200,7 +206,8 @@ pub(crate) fn check_zip215(
             Some(p) if passes(&p) => {}
             Some(p) => failing.push((g, p)),
             None => {
-                let mut search = Search::new(lanes, keys, scratch, verdicts, part.len());
+                let mut search =
+                    Search::new(lanes, (keys, key_encodings), scratch, verdicts, part.len());
                 search.singles(part);
                 failures += search.failures;
             }
@@ -223,7 +230,7 @@ pub(crate) fn check_zip215(
     for (k, &(g, p)) in failing.iter().enumerate() {
         let range = group_range(g);
         let part = &items[range.clone()];
-        let mut search = Search::new(lanes, keys, scratch, verdicts, part.len());
+        let mut search = Search::new(lanes, (keys, key_encodings), scratch, verdicts, part.len());
         match &located {
             Some(t1) => {
                 // A sum returned as None has [8]sum = O: the identity stands in for it (only
@@ -243,7 +250,15 @@ pub(crate) fn check_zip215(
         failures += search.failures;
     }
     // Pending runs come only from the locator, so only when the lanes took this call.
-    failures += search_in_lanes(in_lanes, items, &z, pending, keys, scratch, verdicts);
+    failures += search_in_lanes(
+        in_lanes,
+        items,
+        &z,
+        pending,
+        (keys, key_encodings),
+        scratch,
+        verdicts,
+    );
     scratch.z = z;
     failures
 }
@@ -257,6 +272,7 @@ pub(crate) fn whole_passes(
     keys: &[EdwardsPoint],
     scratch: &mut Scratch,
 ) -> Option<bool> {
+    scratch.lanes_keys_ready = false;
     let z = draw_weights(items.len(), keys.len(), scratch);
     let passed = combination(lanes, items, &z, keys, scratch).map(|p| passes(&p));
     scratch.z = z;
@@ -311,9 +327,11 @@ const LANES_SEARCH_MIN_LEN: usize = 4;
 /// budget bounds what hostile input can cost there. A round's lane work is the length of the
 /// runs still pending (two sums over each left half). A run with two bad items leaves at most
 /// one half pending, so its search costs about two more combinations of it, where dalek's
-/// bisection took a multiscalar multiplication per step (see BENCHMARKS.md, "Tuning"). With
-/// every item bad every run stays pending, `log2(g)` rounds as for bisection; the engine
-/// checks items alone once failures are that dense. `lanes`: the lanes, if they took the
+/// bisection took a multiscalar multiplication per step (see BENCHMARKS.md, "Tuning"). A run
+/// whose two halves both stay pending (two or more bad items in each: a dense run, such as
+/// one issuer's broken batch) is not halved further: its items are checked alone, eight at a
+/// time in the lanes ([`singles_in_lanes`]), which costs about one check per item where
+/// halving would take `log2` of the run's length rounds of about that each. `lanes`: the lanes, if they took the
 /// call's combinations (their key table is then filled); without them every run is bisected
 /// on dalek's path. Returns the failures found.
 fn search_in_lanes(
@@ -321,11 +339,13 @@ fn search_in_lanes(
     items: &[Prepared],
     z: &[u128],
     mut pending: Vec<Pending>,
-    keys: &[EdwardsPoint],
+    (keys, key_encodings): (&[EdwardsPoint], &[[u8; 32]]),
     scratch: &mut Scratch,
     verdicts: &mut [Verdict],
 ) -> usize {
     let mut failures = 0;
+    // Items of dense runs, checked alone at the end, eight at a time.
+    let mut dense: Vec<usize> = Vec::new();
     while !pending.is_empty() {
         let (halved, dalek): (Vec<Pending>, Vec<Pending>) = match lanes {
             Some(_) if pending.len() >= LANES_SEARCH_MIN => pending
@@ -360,6 +380,7 @@ fn search_in_lanes(
         };
         let mut next = Vec::new();
         for (p, halves) in halved {
+            let mut unsettled: Vec<Pending> = Vec::with_capacity(2);
             let identity = EdwardsPoint::identity();
             let (t0_left, t1_left) = (halves[0].unwrap_or(identity), halves[1].unwrap_or(identity));
             let mid = p.range.start + p.range.len() / 2;
@@ -381,21 +402,38 @@ fn search_in_lanes(
                 }
                 // A failing half of one item is settled here too: its `t1` is `first·t0`.
                 let part = &items[half.range.clone()];
-                let mut search = Search::new(lanes, keys, scratch, verdicts, part.len());
+                let mut search =
+                    Search::new(lanes, (keys, key_encodings), scratch, verdicts, part.len());
                 let settled = search.locate_one(part, half.first, &half.t0, &half.t1);
                 failures += search.failures;
                 if !settled {
-                    next.push(half);
+                    unsettled.push(half);
                 }
+            }
+            if unsettled.len() == 2 {
+                // Two or more bad items in each half: a dense run (one issuer's broken batch,
+                // or an attacker's), which halving would take apart in log2 of its length
+                // rounds, each costing about a check per item. Checked alone instead, at
+                // one check per item.
+                dense.extend(unsettled.iter().flat_map(|half| half.range.clone()));
+            } else {
+                next.extend(unsettled);
             }
         }
         for p in dalek {
             let part = &items[p.range.clone()];
-            let mut search = Search::new(lanes, keys, scratch, verdicts, part.len());
+            let mut search =
+                Search::new(lanes, (keys, key_encodings), scratch, verdicts, part.len());
             search.settle(part, &z[p.range], p.t0);
             failures += search.failures;
         }
         pending = next;
+    }
+    if !dense.is_empty() {
+        let part: Vec<Prepared> = dense.into_iter().map(|i| items[i]).collect();
+        let mut search = Search::new(lanes, (keys, key_encodings), scratch, verdicts, 0);
+        search.singles(&part);
+        failures += search.failures;
     }
     failures
 }
@@ -443,19 +481,82 @@ enum Weights {
     Positional { first: u64 },
 }
 
-/// Whether the lanes can compute these items' combinations: every `R` decoded there, and every
-/// key decoded there too (into the scratch's key table, in the order of `key_encodings`).
-fn lanes_ready(
+/// The lanes' forms of the keys `key_encodings` (which must all decode: the caller got them
+/// from the key cache), index for index: those the caller knows
+/// (`scratch.known_lanes_keys`, filled beside the encodings), the others decoded eight at a
+/// time and listed for the caller to cache ([`Scratch::fresh_lanes_keys`]).
+/// `None` if the lanes refused a key (see [`decode_keys_in_lanes`]).
+pub(crate) fn lanes_key_forms<'s>(
+    lanes: Lanes,
+    key_encodings: &[[u8; 32]],
+    scratch: &'s mut Scratch,
+) -> Option<&'s [Affine]> {
+    scratch.lanes_keys_ready = false;
+    decode_keys_in_lanes(lanes, key_encodings, scratch).then_some(&scratch.lanes_keys)
+}
+
+/// Checks each of `items` alone against its own cofactored equation, eight at a time in the
+/// lanes (`Lanes::double_base8`), and writes `Invalid(EquationFailed)` for those that fail:
+/// the verdict `verify_single` gives an item that passed rules 1–3. Items whose `R` was not
+/// decoded in the lanes are checked on dalek's path. `key_forms`: the lanes' forms of the
+/// items' keys, by key index ([`lanes_key_forms`]). Returns the failures found.
+pub(crate) fn singles_in_lanes(
     lanes: Lanes,
     items: &[Prepared],
-    key_encodings: &[[u8; 32]],
-    scratch: &mut Scratch,
-) -> bool {
-    if !items
-        .iter()
-        .all(|it| matches!(it.r, DecodedR::Lanes { .. }))
-    {
-        return false;
+    keys: &[EdwardsPoint],
+    key_forms: &[Affine],
+    verdicts: &mut [Verdict],
+) -> usize {
+    let mut failures = 0;
+    let mut fail = |slot: usize, reason: Reason| {
+        verdicts[slot] = Verdict::Invalid(reason);
+        failures += 1;
+    };
+    let mut jobs: Vec<(usize, Single)> = Vec::with_capacity(8);
+    let run = |jobs: &mut Vec<(usize, Single)>, fail: &mut dyn FnMut(usize, Reason)| {
+        let singles: Vec<Single> = jobs.iter().map(|(_, job)| *job).collect();
+        for ((slot, _), outcome) in jobs.iter().zip(lanes.double_base8(&singles)) {
+            if outcome != SingleOutcome::Cofactored(true) {
+                fail(*slot, Reason::EquationFailed);
+            }
+        }
+        jobs.clear();
+    };
+    for it in items {
+        match it.r {
+            DecodedR::Lanes { point, .. } => {
+                jobs.push((
+                    it.slot,
+                    Single {
+                        key: key_forms[it.key],
+                        s: it.s.to_bytes(),
+                        k: it.k.to_bytes(),
+                        r: Some(point),
+                    },
+                ));
+                if jobs.len() == 8 {
+                    run(&mut jobs, &mut fail);
+                }
+            }
+            DecodedR::Dalek(r) => {
+                if let Err(reason) = zip215_equation(&it.s, &keys[it.key], &r, &it.k) {
+                    fail(it.slot, reason);
+                }
+            }
+        }
+    }
+    if !jobs.is_empty() {
+        run(&mut jobs, &mut fail);
+    }
+    failures
+}
+
+/// Fills `scratch.lanes_keys` for `key_encodings` (see [`lanes_key_forms`]); `false` if the
+/// lanes refused a key (not expected: they accept exactly what dalek accepts, tested, and the
+/// caller's keys were decoded by dalek), leaving no fresh forms listed.
+fn decode_keys_in_lanes(lanes: Lanes, key_encodings: &[[u8; 32]], scratch: &mut Scratch) -> bool {
+    if scratch.lanes_keys_ready && scratch.lanes_keys.len() == key_encodings.len() {
+        return true;
     }
     let n = key_encodings.len();
     scratch.lanes_keys.clear();
@@ -472,8 +573,6 @@ fn lanes_ready(
             std::array::from_fn(|i| batch.get(i).map_or([0; 32], |&j| key_encodings[j]));
         let decoded = lanes.decompress8(&encodings);
         for (&j, key) in batch.iter().zip(decoded) {
-            // The lanes accept exactly the encodings dalek does (tested), and every key
-            // here was decoded by dalek already; were one refused, dalek's path is taken.
             let Some(key) = key else {
                 scratch.fresh_lanes_keys.clear();
                 return false;
@@ -481,7 +580,26 @@ fn lanes_ready(
             scratch.lanes_keys[j] = key;
         }
     }
+    scratch.lanes_keys_ready = true;
     true
+}
+
+/// Whether the lanes can compute these items' combinations: every `R` decoded there, and every
+/// key decoded there too (into the scratch's key table, in the order of `key_encodings`).
+fn lanes_ready(
+    lanes: Lanes,
+    items: &[Prepared],
+    key_encodings: &[[u8; 32]],
+    scratch: &mut Scratch,
+) -> bool {
+    if !items
+        .iter()
+        .all(|it| matches!(it.r, DecodedR::Lanes { .. }))
+    {
+        return false;
+    }
+    // Were a key refused (see decode_keys_in_lanes), dalek's path is taken.
+    decode_keys_in_lanes(lanes, key_encodings, scratch)
 }
 
 /// The combinations `sums` (ranges of `items` with their weights), computed in the lanes a
@@ -539,9 +657,11 @@ fn grouped_combinations(
 }
 
 struct Search<'a> {
-    /// The lanes, where they may sum a bisection's halves (see [`combination`]).
+    /// The lanes, where they may sum a bisection's halves (see [`combination`]) and check
+    /// items alone ([`singles_in_lanes`]).
     lanes: Option<Lanes>,
     keys: &'a [EdwardsPoint],
+    key_encodings: &'a [[u8; 32]],
     scratch: &'a mut Scratch,
     verdicts: &'a mut [Verdict],
     /// Multiscalar work (in items) bisection may still spend before falling back to singles.
@@ -552,7 +672,7 @@ struct Search<'a> {
 impl<'a> Search<'a> {
     fn new(
         lanes: Option<Lanes>,
-        keys: &'a [EdwardsPoint],
+        (keys, key_encodings): (&'a [EdwardsPoint], &'a [[u8; 32]]),
         scratch: &'a mut Scratch,
         verdicts: &'a mut [Verdict],
         budget: usize,
@@ -560,6 +680,7 @@ impl<'a> Search<'a> {
         Search {
             lanes,
             keys,
+            key_encodings,
             scratch,
             verdicts,
             budget,
@@ -641,6 +762,22 @@ impl<'a> Search<'a> {
     }
 
     fn singles(&mut self, items: &[Prepared]) {
+        if let Some(lanes) = self.lanes
+            && decode_keys_in_lanes(lanes, self.key_encodings, self.scratch)
+        {
+            self.failures += singles_in_lanes(
+                lanes,
+                items,
+                self.keys,
+                &self.scratch.lanes_keys,
+                self.verdicts,
+            );
+            #[cfg(test)]
+            {
+                self.scratch.singles_in_lanes += items.len();
+            }
+            return;
+        }
         for it in items {
             let a = &self.keys[it.key];
             let checked =

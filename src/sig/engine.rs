@@ -44,11 +44,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::EdwardsPoint;
+use curve25519_dalek::scalar::Scalar;
 use rayon::prelude::*;
 
 use super::batch::{self, DecodedR, Prepared, Scratch};
-use super::key_cache::KeyCache;
-use super::lanes::Lanes;
+use super::key_cache::{DecodedKey, KeyCache};
+use super::lanes::{Lanes, Single, SingleOutcome};
 use super::rules::{
     challenge, decode_r, decode_s, strict_equation, strict_point_checks, zip215_equation,
 };
@@ -124,6 +125,8 @@ struct LanesRan {
     chunks_decoded: AtomicU64,
     /// Sums computed in the lanes (see `Scratch::sums_in_lanes`).
     sums: AtomicU64,
+    /// Items whose equations the lanes computed alone (`Strict`, dense failures, dense runs).
+    singles: AtomicU64,
 }
 
 #[derive(Default)]
@@ -133,6 +136,8 @@ struct ChunkState {
     /// The encodings of `key_points`, index for index.
     key_encodings: Vec<[u8; 32]>,
     prepared: Vec<Prepared>,
+    /// `Strict` items whose equations go to the lanes.
+    strict: Vec<StrictJob>,
     /// Buffers for putting `prepared` in key order.
     key_order: KeyOrder,
     scratch: Scratch,
@@ -202,11 +207,16 @@ impl CpuEngine {
                 .for_each_init(ChunkState::default, |state, (out, chunk)| {
                     match policy {
                         Policy::Zip215 => self.zip215_chunk(chunk, out, state),
-                        Policy::Strict => self.strict_chunk(chunk, out),
+                        Policy::Strict => self.strict_chunk(chunk, out, state),
                     }
                     #[cfg(test)]
                     self.lanes_ran.sums.fetch_add(
                         std::mem::take(&mut state.scratch.sums_in_lanes) as u64,
+                        Ordering::Relaxed,
+                    );
+                    #[cfg(test)]
+                    self.lanes_ran.singles.fetch_add(
+                        std::mem::take(&mut state.scratch.singles_in_lanes) as u64,
                         Ordering::Relaxed,
                     );
                 });
@@ -229,8 +239,9 @@ impl CpuEngine {
             .recent
             .group_size(chunk.len())
             .map(|g| g.min(MAX_CHUNK));
+        // Dense failures (no group) check every item alone, eight at a time in the lanes.
         let lanes = self.lanes.filter(|_| {
-            group.is_some_and(|g| g >= LANES_MIN_GROUP || chunk.len() / g >= LANES_GROUPS)
+            group.is_none_or(|g| g >= LANES_MIN_GROUP || chunk.len() / g >= LANES_GROUPS)
         });
         for (slot, item) in chunk.iter().enumerate() {
             match self.prepare(item, slot, lanes, st) {
@@ -246,19 +257,7 @@ impl CpuEngine {
                 .fetch_add(1, Ordering::Relaxed);
         }
         let failures = match group {
-            None => {
-                let mut failures = 0;
-                for p in &st.prepared {
-                    let checked =
-                        p.r.dalek()
-                            .and_then(|r| zip215_equation(&p.s, &st.key_points[p.key], &r, &p.k));
-                    if let Err(reason) = checked {
-                        out[p.slot] = Verdict::Invalid(reason);
-                        failures += 1;
-                    }
-                }
-                failures
-            }
+            None => self.zip215_singles(lanes, st, out),
             Some(group) => {
                 // No failures seen lately, so one equation for the whole chunk. Should it fail
                 // (a node's first bad block), the chunk is checked again in small groups, as
@@ -305,6 +304,41 @@ impl CpuEngine {
         self.recent.record(st.prepared.len(), failures);
     }
 
+    /// Every prepared item of the chunk checked alone (failures dense): eight at a time in the
+    /// lanes where they run, else on dalek's path. Returns the failures found.
+    fn zip215_singles(
+        &self,
+        lanes: Option<Lanes>,
+        st: &mut ChunkState,
+        out: &mut [Verdict],
+    ) -> usize {
+        if let Some(lanes) = lanes
+            && let Some(forms) = batch::lanes_key_forms(lanes, &st.key_encodings, &mut st.scratch)
+        {
+            let failures = batch::singles_in_lanes(lanes, &st.prepared, &st.key_points, forms, out);
+            #[cfg(test)]
+            self.lanes_ran
+                .singles
+                .fetch_add(st.prepared.len() as u64, Ordering::Relaxed);
+            for (j, form) in st.scratch.fresh_lanes_keys() {
+                lanes.keep_form(&self.keys, &st.key_encodings[j], form);
+            }
+            return failures;
+        }
+        // Without the lanes (or, not expected, were the lanes to refuse a key dalek decoded).
+        let mut failures = 0;
+        for p in &st.prepared {
+            let checked =
+                p.r.dalek()
+                    .and_then(|r| zip215_equation(&p.s, &st.key_points[p.key], &r, &p.k));
+            if let Err(reason) = checked {
+                out[p.slot] = Verdict::Invalid(reason);
+                failures += 1;
+            }
+        }
+        failures
+    }
+
     /// Rules 1–3 for one item, with its key coalesced into the chunk's key table.
     fn prepare(
         &self,
@@ -346,9 +380,84 @@ impl CpuEngine {
         })
     }
 
-    fn strict_chunk(&self, chunk: &[SigItem<'_>], out: &mut [Verdict]) {
-        for (item, verdict) in chunk.iter().zip(out) {
-            *verdict = self.strict_one(item).into();
+    /// `Strict`, item by item. With the lanes, the items that take the fast path (see
+    /// [`strict_rest`]) have their equations computed eight at a time there
+    /// (`Lanes::double_base8`, the same `[S]B − [k]A` and encoding as curve25519-dalek's), and
+    /// only their verdicts' reasons, where the equation failed, are found one by one.
+    fn strict_chunk(&self, chunk: &[SigItem<'_>], out: &mut [Verdict], st: &mut ChunkState) {
+        let Some(lanes) = self.lanes else {
+            for (item, verdict) in chunk.iter().zip(out) {
+                *verdict = self.strict_one(item).into();
+            }
+            return;
+        };
+        st.strict.clear();
+        st.key_slots.clear();
+        st.key_encodings.clear();
+        st.scratch.known_lanes_keys.clear();
+        for (slot, item) in chunk.iter().enumerate() {
+            let prepared = decode_s(item.s_bytes()).and_then(|s| {
+                let key = self.keys.get(item.public_key)?;
+                Ok((s, key, challenge(item)))
+            });
+            let (s, key, k) = match prepared {
+                Ok(prepared) => prepared,
+                Err(reason) => {
+                    out[slot] = Verdict::Invalid(reason);
+                    continue;
+                }
+            };
+            if !takes_fast_path(&key, item) {
+                out[slot] = strict_rest(item, &key, &s, &k, None).into();
+                continue;
+            }
+            // The key's index in this chunk's table of keys, whose lanes' forms are found
+            // (cached, or decoded eight at a time) below.
+            let index = *st.key_slots.entry(*item.public_key).or_insert_with(|| {
+                st.key_encodings.push(*item.public_key);
+                st.scratch.known_lanes_keys.push(lanes.cached_form(&key));
+                Some(st.key_encodings.len() - 1)
+            });
+            st.strict.push(StrictJob {
+                slot,
+                s,
+                k,
+                key,
+                index: index.unwrap_or_default(),
+            });
+        }
+        let Some(forms) = batch::lanes_key_forms(lanes, &st.key_encodings, &mut st.scratch) else {
+            // Not expected (the lanes decode what dalek decodes): each item on dalek's path.
+            for job in &st.strict {
+                out[job.slot] = self.strict_one(&chunk[job.slot]).into();
+            }
+            return;
+        };
+        #[cfg(test)]
+        self.lanes_ran
+            .singles
+            .fetch_add(st.strict.len() as u64, Ordering::Relaxed);
+        for jobs in st.strict.chunks(8) {
+            let singles: Vec<Single> = jobs
+                .iter()
+                .map(|job| Single {
+                    key: forms[job.index],
+                    s: job.s.to_bytes(),
+                    k: job.k.to_bytes(),
+                    r: None,
+                })
+                .collect();
+            for (job, outcome) in jobs.iter().zip(lanes.double_base8(&singles)) {
+                let item = &chunk[job.slot];
+                let equation = match outcome {
+                    SingleOutcome::Encoding(encoding) if encoding == *item.r_bytes() => Ok(()),
+                    _ => Err(Reason::EquationFailed),
+                };
+                out[job.slot] = strict_rest(item, &job.key, &job.s, &job.k, Some(equation)).into();
+            }
+        }
+        for (j, form) in st.scratch.fresh_lanes_keys() {
+            lanes.keep_form(&self.keys, &st.key_encodings[j], form);
         }
     }
 
@@ -356,21 +465,51 @@ impl CpuEngine {
         let s = decode_s(item.s_bytes())?;
         let key = self.keys.get(item.public_key)?;
         let k = challenge(item);
-        // Fast path, exact: if compress([S]B − [k]A) equals R's bytes, then R decodes and is
-        // canonically encoded (it is the encoding of a point), and R is of small order exactly
-        // when those canonical bytes are one of the 8 torsion points' encodings. So rules 3, 5
-        // and 6 hold without decompressing R, saving a field square root per valid signature.
-        let equation = (!key.small_order && !SMALL_ORDER_ENCODINGS.contains(item.r_bytes()))
+        let equation = takes_fast_path(&key, item)
             .then(|| strict_equation(&s, &key.point, item.r_bytes(), &k));
-        if equation == Some(Ok(())) {
-            return Ok(());
-        }
-        // Otherwise the checks in reference order, so the reason is the reference's; the
-        // equation already computed is reused, so a bad signature costs no more than before.
-        let r = decode_r(item.r_bytes())?;
-        strict_point_checks(key.small_order, &r, item.r_bytes())?;
-        equation.unwrap_or_else(|| strict_equation(&s, &key.point, item.r_bytes(), &k))
+        strict_rest(item, &key, &s, &k, equation)
     }
+}
+
+/// A `Strict` item whose equation goes to the lanes (rules 1 and 2 passed).
+#[derive(Clone, Copy)]
+struct StrictJob {
+    slot: usize,
+    s: Scalar,
+    k: Scalar,
+    key: DecodedKey,
+    /// Index of the key in the chunk's key table.
+    index: usize,
+}
+
+/// Whether `Strict`'s fast path applies: neither the key nor `R`'s bytes are of small order,
+/// so an equation that holds settles rules 3–7 at once (see [`strict_rest`]).
+fn takes_fast_path(key: &DecodedKey, item: &SigItem<'_>) -> bool {
+    !key.small_order && !SMALL_ORDER_ENCODINGS.contains(item.r_bytes())
+}
+
+/// `Strict`'s rules 3–7 for an item that passed rules 1 and 2, given its equation where it was
+/// computed already (only for items that [`takes_fast_path`]).
+///
+/// Fast path, exact: if compress([S]B − [k]A) equals R's bytes, then R decodes and is
+/// canonically encoded (it is the encoding of a point), and R is of small order exactly when
+/// those canonical bytes are one of the 8 torsion points' encodings. So rules 3, 5 and 6 hold
+/// without decompressing R, saving a field square root per valid signature. Otherwise the
+/// checks run in reference order, so the reason is the reference's; the equation already
+/// computed is reused, so a bad signature costs no more than one check.
+fn strict_rest(
+    item: &SigItem<'_>,
+    key: &DecodedKey,
+    s: &Scalar,
+    k: &Scalar,
+    equation: Option<Result<(), Reason>>,
+) -> Result<(), Reason> {
+    if equation == Some(Ok(())) {
+        return Ok(());
+    }
+    let r = decode_r(item.r_bytes())?;
+    strict_point_checks(key.small_order, &r, item.r_bytes())?;
+    equation.unwrap_or_else(|| strict_equation(s, &key.point, item.r_bytes(), k))
 }
 
 /// Puts a chunk's prepared items in key order, stably, by counting sort: key indices are dense
@@ -607,6 +746,140 @@ mod tests {
                 assert_eq!((decoded, summed), (0, 0), "lanes off");
             }
         }
+    }
+
+    /// Traffic for the tests of single checks: `n` items by 16 issuers and every fifth by a key
+    /// of its own, with these corrupted (the indices given, each kind once in a while):
+    /// `S + 1` (the equation fails), `R` random bytes, of small order or non-canonical, `S ≥ L`,
+    /// a key of small order or of mixed order (a torsion point added), a key off the curve.
+    fn hostile_traffic(
+        n: usize,
+        bad: impl Fn(usize) -> bool,
+    ) -> Vec<([u8; 32], [u8; 64], Vec<u8>)> {
+        use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+        use rand::RngExt;
+        let mut rng = rand::rng();
+        let off_curve = (2u8..=255)
+            .map(|y| [y; 32])
+            .find(|r| decode_r(r).is_err())
+            .expect("about half of all y are off the curve");
+        (0..n)
+            .map(|i| {
+                let signer = if i % 5 == 0 {
+                    100 + i as u64
+                } else {
+                    i as u64 % 16
+                };
+                let secret = Scalar::from(1000 + signer);
+                let mut key_point = ED25519_BASEPOINT_POINT * secret;
+                if i % 89 == 7 {
+                    key_point += EIGHT_TORSION[1 + i % 7];
+                }
+                let mut key = key_point.compress().to_bytes();
+                let message = format!("record {i}").into_bytes();
+                let nonce = Scalar::from(rng.random::<u64>());
+                let r = (ED25519_BASEPOINT_POINT * nonce).compress().to_bytes();
+                let mut sig = [0u8; 64];
+                sig[..32].copy_from_slice(&r);
+                let k = challenge(&SigItem::new(&key, &sig, &message));
+                let mut s = nonce + k * secret;
+                if bad(i) {
+                    s += Scalar::ONE;
+                }
+                sig[32..].copy_from_slice(s.as_bytes());
+                match i % 101 {
+                    0 => sig[..32].copy_from_slice(&rng.random::<[u8; 32]>()),
+                    1 => sig[..32].copy_from_slice(&EIGHT_TORSION[i % 8].compress().to_bytes()),
+                    2 => {
+                        let mut y = [0xff; 32];
+                        y[0] = 0xee;
+                        y[31] = 0x7f;
+                        sig[..32].copy_from_slice(&y);
+                    }
+                    3 => sig[63] |= 0xf0,
+                    4 => key = EIGHT_TORSION[i % 8].compress().to_bytes(),
+                    5 => key = off_curve,
+                    _ => {}
+                }
+                (key, sig, message)
+            })
+            .collect()
+    }
+
+    /// `engine`'s verdicts under `policy` against `verify_single`'s, item by item.
+    fn assert_reference_verdicts(
+        engine: &CpuEngine,
+        policy: Policy,
+        traffic: &[([u8; 32], [u8; 64], Vec<u8>)],
+        what: &str,
+    ) {
+        let items: Vec<SigItem<'_>> = traffic
+            .iter()
+            .map(|(key, sig, message)| SigItem::new(key, sig, message))
+            .collect();
+        let want: Vec<Verdict> = items
+            .iter()
+            .map(|it| crate::verify_single(policy, it))
+            .collect();
+        let got = engine.verify(policy, &items);
+        for (i, (got, want)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(got, want, "{what}, {policy:?}, item {i}");
+        }
+    }
+
+    /// Where the CPU has IFMA, the lanes computed at least one item's equation alone.
+    fn assert_singles_ran(engine: &CpuEngine, what: &str) {
+        let singles = engine.lanes_ran.singles.load(Ordering::Relaxed);
+        assert_eq!(
+            singles > 0,
+            super::super::lanes::cpu_has_ifma(),
+            "{what}: {singles} items checked alone in the lanes"
+        );
+    }
+
+    /// `Strict` with its equations in the lanes gives `verify_single`'s verdicts (every reason,
+    /// in the reference's order), as does dalek's path, on every kind of corruption, with
+    /// repeated keys (cached lanes' forms) and keys seen once (decoded in the lanes).
+    #[test]
+    fn strict_in_the_lanes_gives_the_reference_verdicts() {
+        let traffic = hostile_traffic(700, |i| i % 7 == 3);
+        for lanes in [true, false] {
+            let engine = CpuEngine::new(2, 64).expect("engine").with_lanes(lanes);
+            for round in 0..2 {
+                let what = format!("lanes {lanes}, round {round}");
+                assert_reference_verdicts(&engine, Policy::Strict, &traffic, &what);
+            }
+            if lanes {
+                assert_singles_ran(&engine, "strict");
+            }
+        }
+    }
+
+    /// Once failures are dense, `Zip215` checks every item alone, in the lanes where they run:
+    /// the verdicts are `verify_single`'s.
+    #[test]
+    fn dense_failures_are_checked_alone_with_the_reference_verdicts() {
+        let traffic = hostile_traffic(600, |i| i % 3 == 0);
+        let engine = CpuEngine::new(2, 64).expect("engine");
+        engine.recent.record(4 * MAX_CHUNK, 2 * MAX_CHUNK);
+        assert_eq!(engine.recent.group_size(MAX_CHUNK), None);
+        assert_reference_verdicts(&engine, Policy::Zip215, &traffic, "dense");
+        assert_singles_ran(&engine, "dense failures");
+    }
+
+    /// A contiguous run of bad signatures (one issuer's broken batch) in otherwise valid
+    /// traffic, first with no failure history (the chunk's equation fails and it is checked
+    /// again in small groups), then with the groups of a 1% history: the groups the run fills
+    /// are found dense and their items checked alone, with `verify_single`'s verdicts.
+    #[test]
+    fn a_run_of_bad_items_gives_the_reference_verdicts() {
+        let traffic = hostile_traffic(2048, |i| (700..860).contains(&i));
+        let engine = CpuEngine::new(2, 1024).expect("engine");
+        assert_reference_verdicts(&engine, Policy::Zip215, &traffic, "no history");
+        for round in 0..2 {
+            assert_reference_verdicts(&engine, Policy::Zip215, &traffic, &format!("round {round}"));
+        }
+        assert_singles_ran(&engine, "a run of bad items");
     }
 
     /// A chunk whose items all fail rules 1–3 runs no batch equation, and so must cache no

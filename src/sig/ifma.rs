@@ -39,9 +39,10 @@
 
 use std::arch::x86_64::{
     __m512i, __mmask8, _mm_cvtsi64_si128, _mm512_abs_epi64, _mm512_add_epi64, _mm512_and_si512,
-    _mm512_cmpeq_epi64_mask, _mm512_cmplt_epi64_mask, _mm512_cvtepi8_epi64, _mm512_madd52hi_epu64,
-    _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_set1_epi64, _mm512_setzero_si512,
-    _mm512_slli_epi64, _mm512_srli_epi64, _mm512_sub_epi64, _mm512_test_epi64_mask,
+    _mm512_cmpeq_epi64_mask, _mm512_cmplt_epi64_mask, _mm512_cvtepi8_epi64, _mm512_i64gather_epi64,
+    _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_set_epi64,
+    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srli_epi64,
+    _mm512_sub_epi64, _mm512_test_epi64_mask,
 };
 
 /// Proof that this CPU has AVX-512F and AVX-512 IFMA, the instructions of every kernel here.
@@ -402,6 +403,18 @@ struct Completed8 {
 }
 
 impl Completed8 {
+    /// The point with `X`, `Y`, `Z` only (three products instead of four): enough for a
+    /// doubling, which never reads `T`. `T` is left zero, so the result must be doubled next.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn projective(&self) -> Point8 {
+        Point8 {
+            x: self.x.mul(&self.t),
+            y: self.y.mul(&self.z),
+            z: self.z.mul(&self.t),
+            t: Fe8([_mm512_setzero_si512(); 5]),
+        }
+    }
+
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn extended(&self) -> Point8 {
         Point8 {
@@ -467,6 +480,23 @@ impl Point8 {
     /// `2 · self`.
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn double(&self) -> Point8 {
+        self.doubled().extended()
+    }
+
+    /// `2^n · self` (`n ≥ 1`), the intermediate doublings without `T`
+    /// ([`Completed8::projective`]).
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn double_n(&self, n: u32) -> Point8 {
+        let mut p = *self;
+        for _ in 1..n {
+            p = p.doubled().projective();
+        }
+        p.doubled().extended()
+    }
+
+    /// The doubling before its conversion; reads `X`, `Y`, `Z` only.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn doubled(&self) -> Completed8 {
         let xx = self.x.square();
         let yy = self.y.square();
         let zz = self.z.square();
@@ -480,7 +510,15 @@ impl Point8 {
             z: yy_minus_xx,
             t: zz2.sub(&yy_minus_xx),
         }
-        .extended()
+    }
+
+    /// The lanes whose point times the cofactor 8 is the identity.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn cofactor_cleared(&self) -> __mmask8 {
+        // [8]P is the identity exactly when X = 0 and Y = Z (Z is never 0); T is not needed.
+        let eight = self.double_n(3);
+        let zero = Fe8([_mm512_setzero_si512(); 5]);
+        eight.x.equal(&zero) & eight.y.equal(&eight.z)
     }
 
     /// Canonical encodings of the eight points.
@@ -501,16 +539,6 @@ impl Cached8 {
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn identity() -> Cached8 {
         Point8::identity().cached()
-    }
-
-    #[target_feature(enable = "avx512f,avx512ifma")]
-    fn select(&self, mask: __mmask8, b: &Cached8) -> Cached8 {
-        Cached8 {
-            y_plus_x: self.y_plus_x.select(mask, &b.y_plus_x),
-            y_minus_x: self.y_minus_x.select(mask, &b.y_minus_x),
-            z: self.z.select(mask, &b.z),
-            t2d: self.t2d.select(mask, &b.t2d),
-        }
     }
 
     /// The lanes in `mask` negated: −(x, y) = (−x, y) swaps Y + X and Y − X and negates T.
@@ -628,85 +656,212 @@ fn decode(encoding: &[u8; 32]) -> Option<curve25519_dalek::EdwardsPoint> {
 }
 
 /// Eight Straus sums side by side: lane `j` sums the terms `term(column, j)` for `column` in
-/// `0..columns` (`None`: nothing there, the lane idles). The doubling chain is as long as the
-/// largest scalar needs (128 doublings when every scalar is below 2^128), and a column whose
-/// eight digits are all zero at a position skips its addition there. Returns each lane's sum,
-/// compressed, and the lanes whose sum times the cofactor 8 is the identity.
+/// `0..columns` (`None`: nothing there, the lane idles). Returns each lane's sum, compressed,
+/// and the lanes whose sum times the cofactor 8 is the identity.
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn lane_sums(
     columns: usize,
     term: &dyn Fn(usize, usize) -> Option<Term>,
 ) -> ([[u8; 32]; 8], __mmask8) {
-    // The identity (0, 1) fills idle lanes (its scalar is 0).
-    let identity = Affine {
-        x: [0; 5],
-        y: [1, 0, 0, 0, 0],
-    };
-    let mut tables: Vec<[Cached8; 8]> = Vec::with_capacity(columns);
-    // Position-major: digits[column][t][lane], so a position's eight digits are one load.
-    let mut digits: Vec<[[i8; 8]; 65]> = Vec::with_capacity(columns);
-    // Digit positions in use: one past the highest non-zero digit of any term.
-    let mut top = 0;
-    for column in 0..columns {
-        let at: [Option<Term>; 8] = std::array::from_fn(|j| term(column, j));
-        // Limb-major: xs[i][j] is limb i of lane j's x.
-        let (mut xs, mut ys) = ([[0u64; 8]; 5], [[0u64; 8]; 5]);
-        for (j, t) in at.iter().enumerate() {
-            let point = t.as_ref().map_or(&identity, |(point, _)| point);
-            for i in 0..5 {
-                xs[i][j] = point.x[i];
-                ys[i][j] = point.y[i];
-            }
-        }
-        let p1 = Point8::affine(&from_lanes(xs), &from_lanes(ys));
-        // Multiples 1..8.
-        let c1 = p1.cached();
-        let mut multiples = [c1; 8];
-        let mut acc = p1.double();
-        multiples[1] = acc.cached();
-        for multiple in &mut multiples[2..] {
+    let columns: Vec<Column> = (0..columns)
+        .map(|column| {
+            let at: [Option<Term>; 8] = std::array::from_fn(|j| term(column, j));
+            let point = |j: usize| at[j].as_ref().map(|(point, _)| point);
+            let (x, y) = load_affine(point);
+            let scalar = |j: usize| at[j].as_ref().map(|(_, scalar)| scalar);
+            Column::new(&Point8::affine(&x, &y), scalar)
+        })
+        .collect();
+    let acc = straus8(&columns);
+    (acc.compress(), acc.cofactor_cleared())
+}
+
+/// One lane's share of a Straus sum: the multiples 1..8 of each lane's point, and the signed
+/// radix-16 digits of each lane's scalar, position-major (a position's eight digits are one
+/// load).
+struct Column {
+    /// Entry `m` (0..=8) is `m` times each lane's point (0: the identity), as the 20 limb
+    /// vectors of a [`Cached8`], lane-minor: `entries[m][v][j]` is limb vector `v`, lane `j`.
+    /// Each lane gathers its own entry ([`Column::lookup`]).
+    entries: [[[u64; 8]; 20]; 9],
+    digits: [[i8; 8]; 65],
+}
+
+impl Column {
+    /// `point` in every lane, with lane `j`'s scalar `scalar(j)` (`None`: zero).
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn new<'s>(point: &Point8, scalar: impl Fn(usize) -> Option<&'s [u8; 32]>) -> Column {
+        let c1 = point.cached();
+        let mut table = [Cached8::identity(), c1, c1, c1, c1, c1, c1, c1, c1];
+        let mut acc = point.double();
+        table[2] = acc.cached();
+        for multiple in &mut table[3..] {
             acc = acc.add(&c1);
             *multiple = acc.cached();
         }
-        tables.push(multiples);
         let lane_digits: [[i8; 65]; 8] =
-            std::array::from_fn(|j| at[j].map_or([0; 65], |(_, scalar)| radix16(&scalar)));
-        let column_digits: [[i8; 8]; 65] =
-            std::array::from_fn(|t| std::array::from_fn(|j| lane_digits[j][t]));
-        if let Some(highest) = column_digits.iter().rposition(|d| *d != [0; 8]) {
-            top = top.max(highest + 1);
+            std::array::from_fn(|j| scalar(j).map_or([0; 65], radix16));
+        Column {
+            entries: table.map(|c| {
+                let v = [c.y_plus_x, c.y_minus_x, c.z, c.t2d].map(|f| to_lanes(&f));
+                std::array::from_fn(|k| v[k / 5][k % 5])
+            }),
+            digits: std::array::from_fn(|t| std::array::from_fn(|j| lane_digits[j][t])),
         }
-        digits.push(column_digits);
     }
-    let identity_cached = Cached8::identity();
+
+    /// Each lane's entry `magnitude[j]` (every one in 0..=8), gathered.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn lookup(&self, magnitude: __m512i) -> Cached8 {
+        // Lane j of vector v of entry m is u64 number 160·m + 8·v + j.
+        let lanes = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+        // 160·m = 128·m + 32·m.
+        let times160 = _mm512_add_epi64(
+            _mm512_slli_epi64::<7>(magnitude),
+            _mm512_slli_epi64::<5>(magnitude),
+        );
+        let index = _mm512_add_epi64(times160, lanes);
+        let base = self.entries.as_ptr().cast::<i64>();
+        let vector = |v: usize| {
+            // SAFETY: every index is 160·m + j + 8·v with m ≤ 8, j ≤ 7, v ≤ 19, so below
+            // 9 · 160 = 1440, the number of u64 in `entries`; the gather reads only those.
+            unsafe { _mm512_i64gather_epi64::<8>(index, base.add(8 * v)) }
+        };
+        let fe = |first: usize| Fe8(std::array::from_fn(|i| vector(first + i)));
+        Cached8 {
+            y_plus_x: fe(0),
+            y_minus_x: fe(5),
+            z: fe(10),
+            t2d: fe(15),
+        }
+    }
+
+    /// One past the highest digit position where some lane's digit is non-zero.
+    fn top(&self) -> usize {
+        self.digits
+            .iter()
+            .rposition(|d| *d != [0; 8])
+            .map_or(0, |highest| highest + 1)
+    }
+}
+
+/// The eight lanes of the points `point(j)` (`None`: the identity (0, 1)), as x and y.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn load_affine<'p>(point: impl Fn(usize) -> Option<&'p Affine>) -> (Fe8, Fe8) {
+    let (mut xs, mut ys) = ([[0u64; 8]; 5], [[0u64; 8]; 5]);
+    for j in 0..8 {
+        let (x, y) = point(j).map_or(([0; 5], [1, 0, 0, 0, 0]), |p| (p.x, p.y));
+        for i in 0..5 {
+            xs[i][j] = x[i];
+            ys[i][j] = y[i];
+        }
+    }
+    (from_lanes(xs), from_lanes(ys))
+}
+
+/// `Σ` over the columns of each lane's multiple, all lanes and columns sharing one doubling
+/// chain, as long as the largest scalar needs (128 doublings when every scalar is below
+/// 2^128); a column whose eight digits are all zero at a position skips its addition there.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn straus8(columns: &[Column]) -> Point8 {
+    let top = columns.iter().map(Column::top).max().unwrap_or(0);
     let mut acc = Point8::identity();
     for t in (0..top).rev() {
         if t + 1 != top {
-            acc = acc.double().double().double().double();
+            acc = acc.double_n(4);
         }
-        for (table, digits) in tables.iter().zip(&digits) {
-            let lane_digits = i64::from_le_bytes(digits[t].map(|d| d as u8));
+        for column in columns {
+            let lane_digits = i64::from_le_bytes(column.digits[t].map(|d| d as u8));
             if lane_digits == 0 {
                 continue;
             }
             // The eight digits widened to 64-bit lanes; per multiple k + 1 the lanes whose
             // digit has that magnitude take it from the table.
             let widened = _mm512_cvtepi8_epi64(_mm_cvtsi64_si128(lane_digits));
-            let magnitude = _mm512_abs_epi64(widened);
-            let mut entry = identity_cached;
-            for (k, multiple) in table.iter().enumerate() {
-                let mask = _mm512_cmpeq_epi64_mask(magnitude, splat(k as u64 + 1));
-                entry = entry.select(mask, multiple);
-            }
+            let entry = column.lookup(_mm512_abs_epi64(widened));
             let negative = _mm512_cmplt_epi64_mask(widened, _mm512_setzero_si512());
             acc = acc.add(&entry.negate_lanes(negative));
         }
     }
-    // [8]acc is the identity exactly when X = 0 and Y = Z (Z is never 0).
-    let eight = acc.double().double().double();
-    let zero = Fe8([_mm512_setzero_si512(); 5]);
-    let cleared = eight.x.equal(&zero) & eight.y.equal(&eight.z);
-    (acc.compress(), cleared)
+    acc
+}
+
+/// One signature's equation for [`double_base8`]: the key `A`, `S` and the challenge `k`
+/// (canonical scalars, little-endian), and for `Zip215` the decoded `R`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Single {
+    pub key: Affine,
+    pub s: [u8; 32],
+    pub k: [u8; 32],
+    /// `Some(R)`: `Zip215`'s cofactored equation is checked against it; `None`: `Strict`,
+    /// whose equation compares the encoding of `[S]B − [k]A` with `R`'s bytes.
+    pub r: Option<Affine>,
+}
+
+/// What [`double_base8`] found for one signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SingleOutcome {
+    /// The canonical encoding of `[S]B − [k]A` (a job without `R`).
+    Encoding([u8; 32]),
+    /// Whether `[8](R − ([S]B − [k]A)) = O` (a job with `R`).
+    Cofactored(bool),
+}
+
+/// Up to eight signatures' equations at once, one per lane: `[S]B − [k]A` by a Straus sum over
+/// two columns (`B`'s multiples and `−A`'s, 252 doublings shared by the eight), then per job
+/// either its encoding or the cofactored comparison with `R` (see [`Single`]). `−[k]A` is
+/// computed as `[k](−A)`, as curve25519-dalek's `vartime_double_scalar_mul_basepoint` does, not
+/// as `[L − k]A`: the two differ by `[L]A`, the torsion component of a mixed-order key, which
+/// `Strict`'s uncofactored comparison would see.
+pub(crate) fn double_base8(ifma: Ifma, jobs: &[Single]) -> Vec<SingleOutcome> {
+    assert!(jobs.len() <= 8, "at most eight jobs, one per lane");
+    let basepoint = basepoint(ifma);
+    // SAFETY: the `Ifma` argument exists only if `Ifma::detect` found the target features
+    // `double_base_lanes` needs on this CPU.
+    unsafe { double_base_lanes(&basepoint, jobs) }
+}
+
+/// The base point in the lanes' form, decoded once.
+fn basepoint(ifma: Ifma) -> Affine {
+    static BASEPOINT: std::sync::OnceLock<Affine> = std::sync::OnceLock::new();
+    *BASEPOINT.get_or_init(|| {
+        let mut encodings = [[0u8; 32]; 8];
+        encodings[0] = curve25519_dalek::constants::ED25519_BASEPOINT_COMPRESSED.to_bytes();
+        decompress8(ifma, &encodings)[0].expect("the base point decodes")
+    })
+}
+
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn double_base_lanes(basepoint: &Affine, jobs: &[Single]) -> Vec<SingleOutcome> {
+    let job = |j: usize| jobs.get(j);
+    let (bx, by) = load_affine(|_| Some(basepoint));
+    let b = Column::new(&Point8::affine(&bx, &by), |j| job(j).map(|job| &job.s));
+    let (ax, ay) = load_affine(|j| job(j).map(|job| &job.key));
+    let minus_a = Column::new(&Point8::affine(&ax.neg(), &ay), |j| {
+        job(j).map(|job| &job.k)
+    });
+    let sum = straus8(&[b, minus_a]);
+    let any_r = jobs.iter().any(|job| job.r.is_some());
+    let any_encoding = jobs.iter().any(|job| job.r.is_none());
+    let cleared = if any_r {
+        let (rx, ry) = load_affine(|j| job(j).and_then(|job| job.r.as_ref()));
+        let minus_r = Point8::affine(&rx, &ry).cached().negate_lanes(0xff);
+        sum.add(&minus_r).cofactor_cleared()
+    } else {
+        0
+    };
+    let encodings = if any_encoding {
+        sum.compress()
+    } else {
+        [[0; 32]; 8]
+    };
+    jobs.iter()
+        .enumerate()
+        .map(|(j, job)| match job.r {
+            Some(_) => SingleOutcome::Cofactored(cleared >> j & 1 == 1),
+            None => SingleOutcome::Encoding(encodings[j]),
+        })
+        .collect()
 }
 
 /// Limb-major lanes into an element.
@@ -1141,6 +1296,64 @@ mod tests {
         }
     }
 
+    /// Each job's outcome against curve25519-dalek's double-scalar multiplication, for every
+    /// job count 1..=8, `Strict` and `Zip215` jobs mixed in one call, keys of mixed order (a
+    /// torsion component, where `[L − k]A` and `−[k]A` differ), small-order keys, and `R`s
+    /// that are right, right up to torsion (cofactored equation holds), or wrong.
+    #[test]
+    fn double_base8_matches_dalek() {
+        let Some(ifma) = token() else { return };
+        use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+        use curve25519_dalek::traits::IsIdentity;
+        use curve25519_dalek::{EdwardsPoint, Scalar};
+        let mut rng = rand::rng();
+        let decode = |p: &EdwardsPoint| {
+            let mut encodings = [[0u8; 32]; 8];
+            encodings[0] = p.compress().to_bytes();
+            decompress8(ifma, &encodings)[0].expect("a point decodes")
+        };
+        for round in 0..40 {
+            let n = round % 8 + 1;
+            let mut jobs = Vec::new();
+            let mut want = Vec::new();
+            for j in 0..n {
+                let torsion = EIGHT_TORSION[rng.random_range(0..8)];
+                let a = match (round + j) % 5 {
+                    0 => torsion,
+                    _ => {
+                        Scalar::from_bytes_mod_order(rng.random()) * ED25519_BASEPOINT_POINT
+                            + torsion
+                    }
+                };
+                let s = Scalar::from_bytes_mod_order(rng.random());
+                let k = match j % 4 {
+                    0 => Scalar::ZERO,
+                    1 => -Scalar::ONE,
+                    _ => Scalar::from_bytes_mod_order(rng.random()),
+                };
+                let r_prime = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-a, &s);
+                let r = match (round + 2 * j) % 3 {
+                    0 => r_prime,
+                    1 => r_prime + EIGHT_TORSION[rng.random_range(0..8)],
+                    _ => r_prime + ED25519_BASEPOINT_POINT,
+                };
+                let strict = (round + j) % 2 == 0;
+                jobs.push(Single {
+                    key: decode(&a),
+                    s: s.to_bytes(),
+                    k: k.to_bytes(),
+                    r: (!strict).then(|| decode(&r)),
+                });
+                want.push(if strict {
+                    SingleOutcome::Encoding(r_prime.compress().to_bytes())
+                } else {
+                    SingleOutcome::Cofactored((r - r_prime).mul_by_cofactor().is_identity())
+                });
+            }
+            assert_eq!(double_base8(ifma, &jobs), want, "round {round}");
+        }
+    }
+
     /// Throughput beside curve25519-dalek's decompression, for the measurement in
     /// BENCHMARKS.md; not a test of speed (it asserts nothing about time).
     #[test]
@@ -1210,6 +1423,53 @@ mod tests {
             1e6 * dalek_msm / n,
             1e6 * ours_msm / n,
             dalek_msm / ours_msm
+        );
+        // One signature's equation, [S]B − [k]A compressed (Strict's), eight at a time against
+        // dalek's double-scalar multiplication and compression, keys decoded beforehand.
+        use curve25519_dalek::{EdwardsPoint, Scalar};
+        let keys: Vec<EdwardsPoint> = points[..1024]
+            .iter()
+            .map(|p| CompressedEdwardsY(*p).decompress().expect("valid"))
+            .collect();
+        let lanes_keys: Vec<Affine> = decompress_all(ifma, &points[..1024])
+            .into_iter()
+            .flatten()
+            .collect();
+        let scalars: Vec<(Scalar, Scalar)> = (0..1024)
+            .map(|_| {
+                (
+                    Scalar::from_bytes_mod_order(rng.random()),
+                    Scalar::from_bytes_mod_order(rng.random()),
+                )
+            })
+            .collect();
+        let dalek_single = time(&|| {
+            for (a, (s, k)) in keys.iter().zip(&scalars) {
+                std::hint::black_box(
+                    EdwardsPoint::vartime_double_scalar_mul_basepoint(k, &-a, s).compress(),
+                );
+            }
+        });
+        let jobs: Vec<Single> = lanes_keys
+            .iter()
+            .zip(&scalars)
+            .map(|(a, (s, k))| Single {
+                key: *a,
+                s: s.to_bytes(),
+                k: k.to_bytes(),
+                r: None,
+            })
+            .collect();
+        let ours_single = time(&|| {
+            for eight in jobs.chunks(8) {
+                std::hint::black_box(double_base8(ifma, eight));
+            }
+        });
+        eprintln!(
+            "[S]B − [k]A compressed, 1 thread, µs per signature: dalek {:.2}, ifma x8 {:.2} ({:.2}x)",
+            1e6 * dalek_single / 1024.0,
+            1e6 * ours_single / 1024.0,
+            dalek_single / ours_single
         );
     }
 }

@@ -17,7 +17,7 @@ use curve25519_dalek::EdwardsPoint;
 
 use super::key_cache::{DecodedKey, KeyCache};
 
-pub(crate) use imp::{Affine, Term, scalar_bytes};
+pub(crate) use imp::{Affine, Single, SingleOutcome, Term, scalar_bytes};
 
 /// Proof that this CPU runs the IFMA lanes; see the module docs. Copy it freely: it is
 /// zero-sized, and where one exists every copy tells the truth.
@@ -50,6 +50,11 @@ impl Lanes {
         imp::grouped_sums(self.0, terms, bounds)
     }
 
+    /// Up to eight signatures' equations, one per lane (`ifma::double_base8`).
+    pub(crate) fn double_base8(self, jobs: &[Single]) -> Vec<SingleOutcome> {
+        imp::double_base8(self.0, jobs)
+    }
+
     /// The lanes' form of a key, where the key cache kept it beside the decoded point.
     pub(crate) fn cached_form(self, key: &DecodedKey) -> Option<Affine> {
         imp::cached_form(self.0, key)
@@ -72,7 +77,8 @@ pub(crate) fn cpu_has_ifma() -> bool {
 #[cfg(target_arch = "x86_64")]
 mod imp {
     pub(crate) use super::super::ifma::{
-        Affine, Ifma, Term, decompress8, grouped_sums, scalar_bytes, sum_of_multiples,
+        Affine, Ifma, Single, SingleOutcome, Term, decompress8, double_base8, grouped_sums,
+        scalar_bytes, sum_of_multiples,
     };
     use super::super::key_cache::{DecodedKey, KeyCache};
 
@@ -112,6 +118,26 @@ mod imp {
     pub(crate) struct Affine;
 
     pub(crate) type Term = (Affine, [u8; 32]);
+
+    /// As on x86_64; no lanes ever take one here.
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct Single {
+        pub key: Affine,
+        pub s: [u8; 32],
+        pub k: [u8; 32],
+        pub r: Option<Affine>,
+    }
+
+    /// As on x86_64; never produced here.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum SingleOutcome {
+        Encoding([u8; 32]),
+        Cofactored(bool),
+    }
+
+    pub(crate) fn double_base8(ifma: Ifma, _: &[Single]) -> Vec<SingleOutcome> {
+        match ifma {}
+    }
 
     /// A 128-bit weight as a [`Term`]'s scalar, as on x86_64.
     pub(crate) fn scalar_bytes(z: u128) -> [u8; 32] {
