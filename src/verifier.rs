@@ -71,7 +71,8 @@ impl std::str::FromStr for Backend {
     }
 }
 
-/// Default capacity of the decompressed-key cache, in keys (about 200 bytes each).
+/// Default capacity of the decompressed-key cache, in keys (about 300 bytes each; the Ed25519
+/// cache may grow to eight times this, see [`VerifierBuilder::key_cache_size`]).
 pub const DEFAULT_KEY_CACHE_SIZE: usize = 16_384;
 /// The most worker threads a builder accepts.
 pub const MAX_THREADS: usize = 4096;
@@ -146,7 +147,9 @@ impl VerifierBuilder {
     }
 
     /// Capacity of the decompressed-public-key cache, in keys; `0` disables it. The cache
-    /// changes cost, never verdicts.
+    /// changes cost, never verdicts. The Ed25519 cache starts at this size and grows, up to
+    /// eight times it, when its misses are of keys it evicted (traffic whose recurring keys
+    /// outnumber it); a flood of one-off keys never grows it. The SM2 caches keep this size.
     pub fn key_cache_size(mut self, keys: usize) -> Self {
         self.key_cache_size = keys;
         self

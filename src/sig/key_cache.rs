@@ -33,6 +33,20 @@
 //! hostile key seen twice while it is in probation, and more of them than the protected
 //! segments hold (spread over all shards, as it cannot aim) between two sightings of that
 //! issuer.
+//!
+//! # Growth
+//!
+//! A node whose issuers outnumber the cache (65,536 accounts signing once every few blocks,
+//! against 16,384 keys cached) would decode most keys on every sighting, since each is evicted
+//! before it returns. So the Ed25519 cache sizes itself to the traffic, between the capacity it
+//! was built with and [`GROWTH_LIMIT`] times that: each shard remembers the fingerprints (a
+//! keyed 64-bit hash) of the keys it evicted, up to its largest size, and doubles when, over a
+//! window of as many misses as it holds keys, at least one miss in [`GHOST_SHARE`] was such a
+//! key: the evictions were of keys that come back. One-off keys never come back, so a flood
+//! of them never grows the cache; keys repeated on purpose can grow it, but only up to the
+//! limit, a bound on memory (about 40 MB at the default 16,384 × 8 keys), and growing evicts
+//! no one. The cache never shrinks. The SM2 caches keep a fixed size (their entries are the
+//! costlier to hold, and SM2 traffic comes from few issuers).
 #![forbid(unsafe_code)]
 
 use std::collections::hash_map::RandomState;
@@ -51,6 +65,13 @@ const SHARDS: usize = 16;
 /// One part in `PROBATION_SHARE` of each shard is always left to probation, so a new key can
 /// stay long enough to be seen again even when the protected segment is full.
 const PROBATION_SHARE: usize = 5;
+
+/// How far the Ed25519 key cache may grow past the capacity it was built with (see
+/// "Growth" in the module docs).
+pub(crate) const GROWTH_LIMIT: usize = 8;
+/// A shard grows when, over a window of as many misses as it holds keys, at least one miss in
+/// `GHOST_SHARE` was a key it had evicted (and would have hit, had it been larger).
+const GHOST_SHARE: usize = 4;
 
 /// A public key as the checks need it.
 #[derive(Clone, Copy, Debug)]
@@ -77,8 +98,14 @@ impl KeyCache {
     /// count); `0` disables caching.
     pub fn new(capacity: usize) -> Self {
         KeyCache {
-            cache: ScanResistantCache::new(capacity),
+            cache: ScanResistantCache::growing(capacity, capacity.saturating_mul(GROWTH_LIMIT)),
         }
+    }
+
+    /// How many keys the cache may hold now (tests only).
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.cache.capacity()
     }
 
     /// Decodes `bytes`, from the cache when it is there.
@@ -124,15 +151,30 @@ impl<K: Hash + Eq + Clone, V: Clone> ScanResistantCache<K, V> {
     /// A cache holding at most about `capacity` entries (rounded up to a multiple of the shard
     /// count); `0` disables caching.
     pub fn new(capacity: usize) -> Self {
+        Self::growing(capacity, capacity)
+    }
+
+    /// A cache that starts at `capacity` and may grow to `ceiling` entries as misses on keys
+    /// it evicted show it is too small (see "Growth" in the module docs).
+    pub fn growing(capacity: usize, ceiling: usize) -> Self {
         let per_shard = capacity.div_ceil(SHARDS);
+        let ceiling_per_shard = ceiling.div_ceil(SHARDS).max(per_shard);
         let shards = match NonZeroUsize::new(per_shard) {
             None => Vec::new(),
-            Some(n) => (0..SHARDS).map(|_| Mutex::new(Shard::new(n))).collect(),
+            Some(n) => (0..SHARDS)
+                .map(|_| Mutex::new(Shard::new(n, ceiling_per_shard)))
+                .collect(),
         };
         ScanResistantCache {
             shards,
             shard_key: RandomState::new(),
         }
+    }
+
+    /// How many entries the cache may hold now, summed over its shards (tests only).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).capacity).sum()
     }
 
     /// The value of `key`, from the cache when it is there, else `make()` (called outside the
@@ -209,19 +251,84 @@ struct Shard<K, V> {
     /// Keys seen again while in probation; `None` when the shard has room for one key only.
     protected: Option<LruCache<K, V, RandomState>>,
     capacity: usize,
+    /// The most `capacity` may grow to.
+    ceiling: usize,
+    /// Fingerprints of the keys evicted lately (at most `ceiling`), for growth; unused when the
+    /// shard cannot grow.
+    ghosts: LruCache<u64, (), RandomState>,
+    /// The key of the fingerprints, secret (so an attacker cannot make its keys collide with
+    /// evicted ones).
+    fingerprint: RandomState,
+    /// Misses in the current window, and how many of them were of evicted keys.
+    misses: usize,
+    ghost_hits: usize,
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
-    fn new(capacity: NonZeroUsize) -> Self {
+    fn new(capacity: NonZeroUsize, ceiling: usize) -> Self {
         let hasher = RandomState::new();
-        let reserved = capacity.get().div_ceil(PROBATION_SHARE);
-        let protected = NonZeroUsize::new(capacity.get() - reserved)
-            .map(|n| LruCache::with_hasher(n, hasher.clone()));
+        let ceiling = ceiling.max(capacity.get());
         Shard {
-            probation: LruCache::with_hasher(capacity, hasher),
-            protected,
+            probation: LruCache::with_hasher(capacity, hasher.clone()),
+            protected: Self::protected_segment(capacity.get(), &hasher),
             capacity: capacity.get(),
+            ceiling,
+            ghosts: LruCache::with_hasher(
+                NonZeroUsize::new(ceiling).unwrap_or(NonZeroUsize::MIN),
+                hasher,
+            ),
+            fingerprint: RandomState::new(),
+            misses: 0,
+            ghost_hits: 0,
         }
+    }
+
+    /// The protected segment of a shard of `capacity` keys (`None` below two keys).
+    fn protected_segment(
+        capacity: usize,
+        hasher: &RandomState,
+    ) -> Option<LruCache<K, V, RandomState>> {
+        let reserved = capacity.div_ceil(PROBATION_SHARE);
+        NonZeroUsize::new(capacity - reserved).map(|n| LruCache::with_hasher(n, hasher.clone()))
+    }
+
+    /// Counts a miss on `key` toward growth, and grows the shard if this window's misses show
+    /// it is too small (see "Growth" in the module docs).
+    fn count_miss(&mut self, key: &K) {
+        if self.capacity >= self.ceiling {
+            return;
+        }
+        if self.ghosts.pop(&self.fingerprint.hash_one(key)).is_some() {
+            self.ghost_hits += 1;
+        }
+        self.misses += 1;
+        if self.misses < self.capacity {
+            return;
+        }
+        if self.ghost_hits * GHOST_SHARE >= self.misses {
+            self.grow((2 * self.capacity).min(self.ceiling));
+        }
+        self.misses = 0;
+        self.ghost_hits = 0;
+    }
+
+    /// Room for `capacity` keys: both segments resized, every key kept where it is.
+    fn grow(&mut self, capacity: usize) {
+        let Some(room) = NonZeroUsize::new(capacity) else {
+            return;
+        };
+        self.probation.resize(room);
+        let reserved = capacity.div_ceil(PROBATION_SHARE);
+        if let Some(protected_room) = NonZeroUsize::new(capacity - reserved) {
+            match &mut self.protected {
+                Some(protected) => protected.resize(protected_room),
+                None => {
+                    let hasher = RandomState::new();
+                    self.protected = Self::protected_segment(capacity, &hasher);
+                }
+            }
+        }
+        self.capacity = capacity;
     }
 
     /// A hit: refreshes the key in the protected segment, or promotes it there from probation
@@ -248,9 +355,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
         if self.contains(key) {
             return;
         }
+        self.count_miss(key);
         if self.len() >= self.capacity {
             // Probation is never empty here: the protected segment holds less than the shard.
-            self.probation.pop_lru();
+            if let Some((evicted, _)) = self.probation.pop_lru()
+                && self.capacity < self.ceiling
+            {
+                self.ghosts.push(self.fingerprint.hash_one(&evicted), ());
+            }
         }
         self.probation.push(key.clone(), value);
     }
@@ -313,8 +425,11 @@ mod tests {
                 assert!(!got.small_order);
             }
         }
+        // The 199 keys recur, so the cache may have grown (see "Growth"), never past its
+        // current capacity or the limit.
         let held = cache.held();
-        assert!(held <= 32, "cache holds {held} > capacity");
+        assert!(held <= cache.capacity(), "cache holds {held} > capacity");
+        assert!(cache.capacity() <= GROWTH_LIMIT * 32);
         // The first small y that is not on the curve: its refusal is cached and stays a refusal.
         let bad = (2u8..=255)
             .map(|y| {
@@ -392,6 +507,39 @@ mod tests {
     /// lookups in between. Every issuer must still be held at the end. Under the old design
     /// (plain LRU per shard, shard = first byte) this fails: the last 15,000 flood keys alone
     /// put hundreds of fresh keys into every one of those 64-key shards.
+    /// A working set four times the cache's capacity, cycled: the misses on keys it evicted
+    /// grow it (within `GROWTH_LIMIT`) until the set fits, and then every key hits. A flood of
+    /// one-off keys, as many misses, grows nothing.
+    #[test]
+    fn the_cache_grows_to_a_recurring_working_set_and_not_for_one_off_keys() {
+        let cache = KeyCache::new(256);
+        let start = cache.capacity();
+        let working_set: Vec<[u8; 32]> = (1..=1024).map(point).collect();
+        for _ in 0..8 {
+            for key in &working_set {
+                cache.get(key).expect("a point");
+            }
+        }
+        let grown = cache.capacity();
+        assert!(
+            grown >= 1024 && grown <= GROWTH_LIMIT * start,
+            "{start} → {grown}"
+        );
+        let hits = working_set.iter().filter(|k| cache.contains(k)).count();
+        assert!(
+            hits * 10 >= working_set.len() * 9,
+            "{hits} of 1024 cached after growth"
+        );
+
+        let flooded = KeyCache::new(256);
+        let mut state = 7;
+        for _ in 0..8 * 1024 {
+            // Mostly off the curve, and never repeated: refusals are cached like points.
+            let _ = flooded.get(&random_bytes(&mut state));
+        }
+        assert_eq!(flooded.capacity(), start, "one-off keys grew the cache");
+    }
+
     #[test]
     fn a_flood_of_one_off_keys_leaves_frequent_issuers_cached() {
         const CAPACITY: usize = 1024;
@@ -542,7 +690,8 @@ mod tests {
                         assert_same(cache.get(k), *want, k);
                     }
                 }
-                assert!(cache.held() <= capacity.div_ceil(SHARDS) * SHARDS);
+                assert!(cache.held() <= cache.capacity());
+                assert!(cache.capacity() <= GROWTH_LIMIT * capacity.div_ceil(SHARDS) * SHARDS);
             }
         }
     }
