@@ -274,6 +274,7 @@ fn bench_quick_writes_json_with_every_row() {
         "ed25519-dalek verify_batch",
         "ed25519-zebra batch",
         "ring verify each",
+        "ed25519-dalek verify_strict each",
     ] {
         assert!(
             rows.iter()
@@ -281,6 +282,30 @@ fn bench_quick_writes_json_with_every_row() {
             "{engine}"
         );
     }
+    // The workloads of issue 21, each with this crate's row.
+    for scenario in [
+        "distinct keys, 1% invalid in one run",
+        "64 issuers (Zipf), 1% invalid in one run",
+        "1,000 issuers (Zipf), all valid",
+        "1,000 issuers (Zipf), 1% invalid",
+        "distinct keys beyond the cache, all valid",
+        "distinct keys, all valid, calls of 512",
+        "64 issuers (Zipf), all valid, calls of 512",
+    ] {
+        assert!(
+            rows.iter().any(|r| r["scenario"] == scenario
+                && r["engine"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("blockverify zip215")),
+            "{scenario}"
+        );
+    }
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("blockverify strict / ed25519-dalek verify_strict each"),
+        "{table}"
+    );
     assert!(
         rows.iter()
             .all(|r| r["per_s"].as_f64().unwrap_or(0.0) > 0.0)

@@ -9,7 +9,7 @@
 //! - [`Sm2SigningKey`]: an SM2 signer (RustCrypto `sm2`, default user ID), deterministic by
 //!   seed, with the key as blocks carry it (`x ‖ y`).
 //! - [`Workload`]: batches of signed records from Zipf-distributed issuers, with a chosen
-//!   fraction corrupted.
+//!   fraction corrupted, scattered or in one run ([`InvalidPlacement`]).
 //! - [`block`]: whole blocks in the library's reference format
 //!   ([`blockverify::block`]), Ed25519 or SM2, with chosen corruptions.
 //!
@@ -25,4 +25,4 @@ mod workload;
 
 pub use block::{BlockSpec, Corruption as BlockCorruption, GeneratedBlock, generate_block};
 pub use sm2_signer::Sm2SigningKey;
-pub use workload::{Corruption, SigningKey, Workload, WorkloadSpec};
+pub use workload::{Corruption, InvalidPlacement, SigningKey, Workload, WorkloadSpec};
