@@ -138,6 +138,8 @@ struct ChunkState {
     prepared: Vec<Prepared>,
     /// `Strict` items whose equations go to the lanes.
     strict: Vec<StrictJob>,
+    /// The slots of those whose equation failed there.
+    strict_failed: Vec<usize>,
     /// Buffers for putting `prepared` in key order.
     key_order: KeyOrder,
     scratch: Scratch,
@@ -422,7 +424,6 @@ impl CpuEngine {
                 slot,
                 s,
                 k,
-                key,
                 index: index.unwrap_or_default(),
             });
         }
@@ -448,14 +449,15 @@ impl CpuEngine {
                 })
                 .collect();
             for (job, outcome) in jobs.iter().zip(lanes.double_base8(&singles)) {
-                let item = &chunk[job.slot];
-                let equation = match outcome {
-                    SingleOutcome::Encoding(encoding) if encoding == *item.r_bytes() => Ok(()),
-                    _ => Err(Reason::EquationFailed),
-                };
-                out[job.slot] = strict_rest(item, &job.key, &job.s, &job.k, Some(equation)).into();
+                match outcome {
+                    SingleOutcome::Encoding(encoding) if encoding == *chunk[job.slot].r_bytes() => {
+                    }
+                    _ => st.strict_failed.push(job.slot),
+                }
             }
         }
+        strict_failures_in_lanes(lanes, chunk, &st.strict_failed, out);
+        st.strict_failed.clear();
         for (j, form) in st.scratch.fresh_lanes_keys() {
             lanes.keep_form(&self.keys, &st.key_encodings[j], form);
         }
@@ -477,9 +479,53 @@ struct StrictJob {
     slot: usize,
     s: Scalar,
     k: Scalar,
-    key: DecodedKey,
     /// Index of the key in the chunk's key table.
     index: usize,
+}
+
+/// The verdicts of `Strict` items (at `slots` of `chunk`) that took the fast path and whose
+/// equation failed in the lanes: what [`strict_rest`] gives them, with `R` decoded eight at a
+/// time in the lanes and its rules read off its canonical encoding, so that a block of bad
+/// signatures costs no field square root and inversion per item on top of its equations.
+/// Exact: the lanes decode exactly what dalek decodes, to the same point, and re-encode it as
+/// dalek's `compress` does (tested); a point is of small order exactly when its canonical
+/// encoding is one of the eight small-order points' (encoding is one-to-one), and `R` is
+/// canonically encoded exactly when its bytes are its point's canonical encoding. The key is
+/// not of small order (the fast path's condition), so rule 4 holds.
+fn strict_failures_in_lanes(
+    lanes: Lanes,
+    chunk: &[SigItem<'_>],
+    slots: &[usize],
+    out: &mut [Verdict],
+) {
+    for eight in slots.chunks(8) {
+        let encodings: [[u8; 32]; 8] =
+            std::array::from_fn(|j| eight.get(j).map_or([0; 32], |&slot| *chunk[slot].r_bytes()));
+        let decoded = lanes.decompress8(&encodings);
+        let points: Vec<_> = decoded
+            .iter()
+            .take(eight.len())
+            .flatten()
+            .copied()
+            .collect();
+        let mut canonical = lanes.compress8(&points).into_iter();
+        for (j, &slot) in eight.iter().enumerate() {
+            let reason = match decoded[j] {
+                None => Reason::RNotOnCurve,
+                Some(_) => {
+                    let encoding = canonical.next().unwrap_or_default();
+                    if SMALL_ORDER_ENCODINGS.contains(&encoding) {
+                        Reason::SmallOrderR
+                    } else if encoding != encodings[j] {
+                        Reason::NonCanonicalR
+                    } else {
+                        Reason::EquationFailed
+                    }
+                }
+            };
+            out[slot] = Verdict::Invalid(reason);
+        }
+    }
 }
 
 /// Whether `Strict`'s fast path applies: neither the key nor `R`'s bytes are of small order,
@@ -750,7 +796,8 @@ mod tests {
 
     /// Traffic for the tests of single checks: `n` items by 16 issuers and every fifth by a key
     /// of its own, with these corrupted (the indices given, each kind once in a while):
-    /// `S + 1` (the equation fails), `R` random bytes, of small order or non-canonical, `S ≥ L`,
+    /// `S + 1` (the equation fails), `R` random bytes, of small order (canonical, and `y = p + 1`)
+    /// or non-canonical, `S ≥ L`,
     /// a key of small order or of mixed order (a torsion point added), a key off the curve.
     fn hostile_traffic(
         n: usize,
@@ -763,6 +810,15 @@ mod tests {
             .map(|y| [y; 32])
             .find(|r| decode_r(r).is_err())
             .expect("about half of all y are off the curve");
+        let non_canonical_r = (2u8..=18)
+            .map(|k| {
+                let mut y = [0xff; 32];
+                y[0] = 0xed + k;
+                y[31] = 0x7f;
+                y
+            })
+            .find(|y| decode_r(y).is_ok_and(|r| !r.is_small_order()))
+            .expect("some y = p + k decodes to a point of large order");
         (0..n)
             .map(|i| {
                 let signer = if i % 5 == 0 {
@@ -797,6 +853,8 @@ mod tests {
                         sig[..32].copy_from_slice(&y);
                     }
                     3 => sig[63] |= 0xf0,
+                    // R: y = p + k, a non-canonical encoding of a point not of small order.
+                    6 => sig[..32].copy_from_slice(&non_canonical_r),
                     4 => key = EIGHT_TORSION[i % 8].compress().to_bytes(),
                     5 => key = off_curve,
                     _ => {}
@@ -812,7 +870,7 @@ mod tests {
         policy: Policy,
         traffic: &[([u8; 32], [u8; 64], Vec<u8>)],
         what: &str,
-    ) {
+    ) -> Vec<Verdict> {
         let items: Vec<SigItem<'_>> = traffic
             .iter()
             .map(|(key, sig, message)| SigItem::new(key, sig, message))
@@ -825,6 +883,7 @@ mod tests {
         for (i, (got, want)) in got.iter().zip(&want).enumerate() {
             assert_eq!(got, want, "{what}, {policy:?}, item {i}");
         }
+        want
     }
 
     /// Where the CPU has IFMA, the lanes computed at least one item's equation alone.
@@ -847,7 +906,21 @@ mod tests {
             let engine = CpuEngine::new(2, 64).expect("engine").with_lanes(lanes);
             for round in 0..2 {
                 let what = format!("lanes {lanes}, round {round}");
-                assert_reference_verdicts(&engine, Policy::Strict, &traffic, &what);
+                let want = assert_reference_verdicts(&engine, Policy::Strict, &traffic, &what);
+                for reason in [
+                    Reason::NonCanonicalS,
+                    Reason::KeyNotOnCurve,
+                    Reason::RNotOnCurve,
+                    Reason::SmallOrderKey,
+                    Reason::SmallOrderR,
+                    Reason::NonCanonicalR,
+                    Reason::EquationFailed,
+                ] {
+                    assert!(
+                        want.contains(&Verdict::Invalid(reason)),
+                        "{reason:?} untested"
+                    );
+                }
             }
             if lanes {
                 assert_singles_ran(&engine, "strict");

@@ -786,6 +786,26 @@ fn straus8(columns: &[Column]) -> Point8 {
     acc
 }
 
+/// The canonical encodings of up to eight decoded points (`y`, with `x`'s sign in bit 255), as
+/// curve25519-dalek's `compress` gives them.
+pub(crate) fn compress8(_: Ifma, points: &[Affine]) -> Vec<[u8; 32]> {
+    assert!(points.len() <= 8, "at most eight points, one per lane");
+    // SAFETY: the `Ifma` argument exists only if `Ifma::detect` found the target features
+    // `compress_lanes` needs on this CPU.
+    unsafe { compress_lanes(points) }
+}
+
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn compress_lanes(points: &[Affine]) -> Vec<[u8; 32]> {
+    let (x, y) = load_affine(|j| points.get(j));
+    let mut encodings = to_bytes(&y);
+    let negative = x.is_negative();
+    for (j, encoding) in encodings.iter_mut().enumerate() {
+        encoding[31] |= (negative >> j & 1) << 7;
+    }
+    encodings[..points.len()].to_vec()
+}
+
 /// One signature's equation for [`double_base8`]: the key `A`, `S` and the challenge `k`
 /// (canonical scalars, little-endian), and for `Zip215` the decoded `R`.
 #[derive(Clone, Copy, Debug)]
@@ -1075,6 +1095,17 @@ mod tests {
             assert_eq!(got.is_some(), dalek.is_some(), "{enc:02x?}");
             let want_x = reference::decompress_x(enc);
             assert_eq!(got.map(|(x, _)| x), want_x, "{enc:02x?}");
+            let lanes_encoding = decompress8(ifma, batch)
+                .iter()
+                .zip(batch)
+                .find(|(_, e)| *e == enc)
+                .and_then(|(p, _)| *p)
+                .map(|p| compress8(ifma, &[p])[0]);
+            assert_eq!(
+                lanes_encoding,
+                dalek.map(|p| p.compress().to_bytes()),
+                "{enc:02x?}"
+            );
             if let (Some((x, y)), Some(point)) = (got, dalek) {
                 // dalek's re-encoding: canonical y, and x's sign in bit 255.
                 let mut canonical_y = point.compress().to_bytes();

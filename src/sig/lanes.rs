@@ -55,6 +55,11 @@ impl Lanes {
         imp::double_base8(self.0, jobs)
     }
 
+    /// The canonical encodings of up to eight decoded points (`ifma::compress8`).
+    pub(crate) fn compress8(self, points: &[Affine]) -> Vec<[u8; 32]> {
+        imp::compress8(self.0, points)
+    }
+
     /// The lanes' form of a key, where the key cache kept it beside the decoded point.
     pub(crate) fn cached_form(self, key: &DecodedKey) -> Option<Affine> {
         imp::cached_form(self.0, key)
@@ -77,8 +82,8 @@ pub(crate) fn cpu_has_ifma() -> bool {
 #[cfg(target_arch = "x86_64")]
 mod imp {
     pub(crate) use super::super::ifma::{
-        Affine, Ifma, Single, SingleOutcome, Term, decompress8, double_base8, grouped_sums,
-        scalar_bytes, sum_of_multiples,
+        Affine, Ifma, Single, SingleOutcome, Term, compress8, decompress8, double_base8,
+        grouped_sums, scalar_bytes, sum_of_multiples,
     };
     use super::super::key_cache::{DecodedKey, KeyCache};
 
@@ -136,6 +141,10 @@ mod imp {
     }
 
     pub(crate) fn double_base8(ifma: Ifma, _: &[Single]) -> Vec<SingleOutcome> {
+        match ifma {}
+    }
+
+    pub(crate) fn compress8(ifma: Ifma, _: &[Affine]) -> Vec<[u8; 32]> {
         match ifma {}
     }
 
