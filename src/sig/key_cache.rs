@@ -41,10 +41,12 @@
 //! before it returns. So the Ed25519 cache sizes itself to the traffic, between the capacity it
 //! was built with and [`GROWTH_LIMIT`] times that: each shard remembers the fingerprints (a
 //! keyed 64-bit hash) of the keys it evicted, up to its largest size, and doubles when, over a
-//! window of as many misses as it holds keys, at least one miss in [`GHOST_SHARE`] was such a
+//! window of as many misses as half the keys it holds, at least one miss in [`GHOST_SHARE`]
+//! was such a
 //! key: the evictions were of keys that come back. One-off keys never come back, so a flood
 //! of them never grows the cache; keys repeated on purpose can grow it, but only up to the
-//! limit, a bound on memory (about 40 MB at the default 16,384 × 8 keys), and growing evicts
+//! limit, a bound on memory (about 50 MB at the default 16,384 × 8 keys, fingerprints
+//! included), and growing evicts
 //! no one. The cache never shrinks. The SM2 caches keep a fixed size (their entries are the
 //! costlier to hold, and SM2 traffic comes from few issuers).
 #![forbid(unsafe_code)]
@@ -69,8 +71,8 @@ const PROBATION_SHARE: usize = 5;
 /// How far the Ed25519 key cache may grow past the capacity it was built with (see
 /// "Growth" in the module docs).
 pub(crate) const GROWTH_LIMIT: usize = 8;
-/// A shard grows when, over a window of as many misses as it holds keys, at least one miss in
-/// `GHOST_SHARE` was a key it had evicted (and would have hit, had it been larger).
+/// A shard grows when, over a window of as many misses as half the keys it holds, at least one
+/// miss in `GHOST_SHARE` was a key it had evicted (and would have hit, had it been larger).
 const GHOST_SHARE: usize = 4;
 
 /// A public key as the checks need it.
@@ -302,7 +304,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             self.ghost_hits += 1;
         }
         self.misses += 1;
-        if self.misses < self.capacity {
+        if 2 * self.misses < self.capacity {
             return;
         }
         if self.ghost_hits * GHOST_SHARE >= self.misses {
