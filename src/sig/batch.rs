@@ -45,6 +45,13 @@
 //! wrong answer needs a random 128-bit weight to hit one value, probability ≤ 2⁻¹¹⁷ per
 //! group over every position tried in every round.
 //!
+//! Runs of bad items (one issuer's broken batch, or an attacker's choice of where to put its
+//! bad signatures) fill whole groups: a pending run whose two halves both still hold two or
+//! more bad items is not halved further, its items are checked alone, eight at a time in the
+//! lanes ([`singles_in_lanes`]): about one check per item, where halving would spend about that
+//! in each of `log2(g)` rounds. Single checks are exact, so the bound above is unchanged: it
+//! covers the locator's answers only.
+//!
 //! An adversary who fills a block with bad signatures would make plain bisection cost
 //! `O(n log n)`. Two limits prevent that: within a group, once bisection has spent as much
 //! multiscalar work as the group's first check, the unresolved rest goes straight to single
@@ -438,6 +445,11 @@ fn search_in_lanes(
     failures
 }
 
+/// The fewest items the search checks alone in the lanes: a round of the lanes costs the same
+/// for one item as for eight, about 5.5 of curve25519-dalek's single checks (each equation
+/// there is about 1.4× faster, BENCHMARKS.md), so fewer items are checked on dalek's path.
+const LANES_SINGLES_MIN: usize = 6;
+
 /// The largest group searched with the one-bad-item locator ([`Search::locate_one`]) (larger
 /// groups are chosen only when failures are rare, and may well hold two bad items).
 const LOCATOR_MAX_GROUP: usize = 128;
@@ -763,6 +775,7 @@ impl<'a> Search<'a> {
 
     fn singles(&mut self, items: &[Prepared]) {
         if let Some(lanes) = self.lanes
+            && items.len() >= LANES_SINGLES_MIN
             && decode_keys_in_lanes(lanes, self.key_encodings, self.scratch)
         {
             self.failures += singles_in_lanes(

@@ -9,9 +9,18 @@
 //! terms over the eight lanes and leaves its `A` and `B` terms to curve25519-dalek's
 //! multiscalar multiplication. Small groups (failures seen recently), when the chunk holds at
 //! least [`LANES_GROUPS`] of them, are computed whole in the lanes, a group per lane, so eight
-//! groups share every doubling (`batch::check_zip215`). A chunk of fewer, smaller groups, and
-//! single checks, keep curve25519-dalek's decoding and multiscalar multiplication: the lanes'
-//! fixed cost per sum does not pay there (see BENCHMARKS.md, "Tuning").
+//! groups share every doubling (`batch::check_zip215`). A chunk of fewer, smaller groups
+//! keeps curve25519-dalek's decoding and multiscalar multiplication: the lanes' fixed cost per
+//! sum does not pay there (see BENCHMARKS.md, "Tuning").
+//!
+//! Items checked alone go to the lanes too, eight equations `[S]B − [k]A` at once
+//! (`Lanes::double_base8`, one doubling chain for the eight): every `Strict` item whose key
+//! and `R` bytes are not of small order (its fast path, [`strict_rest`]), with the reasons of
+//! those that fail read off `R` decoded and re-encoded in the lanes; every `Zip215` item once
+//! failures are dense; and the items of dense runs and exhausted searches (`batch.rs`). Keys
+//! the key cache holds without their lanes' form are decoded there eight at a time and the
+//! form kept. Per item this is about 1.4× curve25519-dalek's double-scalar multiplication
+//! (BENCHMARKS.md), a bound set by the 252 doublings a full-size `k` needs.
 //!
 //! When groups are smaller than the chunk, its items are put in key order first: each group
 //! pays one full-size (253-bit) term per distinct key, so a group of issuer traffic in key

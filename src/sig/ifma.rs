@@ -39,10 +39,9 @@
 
 use std::arch::x86_64::{
     __m512i, __mmask8, _mm_cvtsi64_si128, _mm512_abs_epi64, _mm512_add_epi64, _mm512_and_si512,
-    _mm512_cmpeq_epi64_mask, _mm512_cmplt_epi64_mask, _mm512_cvtepi8_epi64, _mm512_i64gather_epi64,
-    _mm512_madd52hi_epu64, _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_set_epi64,
-    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srli_epi64,
-    _mm512_sub_epi64, _mm512_test_epi64_mask,
+    _mm512_cmpeq_epi64_mask, _mm512_cmplt_epi64_mask, _mm512_cvtepi8_epi64, _mm512_madd52hi_epu64,
+    _mm512_madd52lo_epu64, _mm512_mask_blend_epi64, _mm512_set1_epi64, _mm512_setzero_si512,
+    _mm512_slli_epi64, _mm512_srli_epi64, _mm512_sub_epi64, _mm512_test_epi64_mask,
 };
 
 /// Proof that this CPU has AVX-512F and AVX-512 IFMA, the instructions of every kernel here.
@@ -542,6 +541,17 @@ impl Cached8 {
     }
 
     /// The lanes in `mask` negated: −(x, y) = (−x, y) swaps Y + X and Y − X and negates T.
+    /// Lanes in `mask` from `b`, the others from `self`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn select(&self, mask: __mmask8, b: &Cached8) -> Cached8 {
+        Cached8 {
+            y_plus_x: self.y_plus_x.select(mask, &b.y_plus_x),
+            y_minus_x: self.y_minus_x.select(mask, &b.y_minus_x),
+            z: self.z.select(mask, &b.z),
+            t2d: self.t2d.select(mask, &b.t2d),
+        }
+    }
+
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn negate_lanes(&self, mask: __mmask8) -> Cached8 {
         Cached8 {
@@ -680,10 +690,8 @@ fn lane_sums(
 /// radix-16 digits of each lane's scalar, position-major (a position's eight digits are one
 /// load).
 struct Column {
-    /// Entry `m` (0..=8) is `m` times each lane's point (0: the identity), as the 20 limb
-    /// vectors of a [`Cached8`], lane-minor: `entries[m][v][j]` is limb vector `v`, lane `j`.
-    /// Each lane gathers its own entry ([`Column::lookup`]).
-    entries: [[[u64; 8]; 20]; 9],
+    /// Each lane's multiples 1..8 of its point.
+    table: [Cached8; 8],
     digits: [[i8; 8]; 65],
 }
 
@@ -692,48 +700,31 @@ impl Column {
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn new<'s>(point: &Point8, scalar: impl Fn(usize) -> Option<&'s [u8; 32]>) -> Column {
         let c1 = point.cached();
-        let mut table = [Cached8::identity(), c1, c1, c1, c1, c1, c1, c1, c1];
+        let mut table = [c1; 8];
         let mut acc = point.double();
-        table[2] = acc.cached();
-        for multiple in &mut table[3..] {
+        table[1] = acc.cached();
+        for multiple in &mut table[2..] {
             acc = acc.add(&c1);
             *multiple = acc.cached();
         }
         let lane_digits: [[i8; 65]; 8] =
             std::array::from_fn(|j| scalar(j).map_or([0; 65], radix16));
         Column {
-            entries: table.map(|c| {
-                let v = [c.y_plus_x, c.y_minus_x, c.z, c.t2d].map(|f| to_lanes(&f));
-                std::array::from_fn(|k| v[k / 5][k % 5])
-            }),
+            table,
             digits: std::array::from_fn(|t| std::array::from_fn(|j| lane_digits[j][t])),
         }
     }
 
-    /// Each lane's entry `magnitude[j]` (every one in 0..=8), gathered.
+    /// Each lane's multiple `magnitude[j]` (every one in 0..=8; 0: the identity), by masked
+    /// blends over the table (cheaper here than a gather per limb vector, measured).
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn lookup(&self, magnitude: __m512i) -> Cached8 {
-        // Lane j of vector v of entry m is u64 number 160·m + 8·v + j.
-        let lanes = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-        // 160·m = 128·m + 32·m.
-        let times160 = _mm512_add_epi64(
-            _mm512_slli_epi64::<7>(magnitude),
-            _mm512_slli_epi64::<5>(magnitude),
-        );
-        let index = _mm512_add_epi64(times160, lanes);
-        let base = self.entries.as_ptr().cast::<i64>();
-        let vector = |v: usize| {
-            // SAFETY: every index is 160·m + j + 8·v with m ≤ 8, j ≤ 7, v ≤ 19, so below
-            // 9 · 160 = 1440, the number of u64 in `entries`; the gather reads only those.
-            unsafe { _mm512_i64gather_epi64::<8>(index, base.add(8 * v)) }
-        };
-        let fe = |first: usize| Fe8(std::array::from_fn(|i| vector(first + i)));
-        Cached8 {
-            y_plus_x: fe(0),
-            y_minus_x: fe(5),
-            z: fe(10),
-            t2d: fe(15),
+        let mut entry = Cached8::identity();
+        for (k, multiple) in self.table.iter().enumerate() {
+            let mask = _mm512_cmpeq_epi64_mask(magnitude, splat(k as u64 + 1));
+            entry = entry.select(mask, multiple);
         }
+        entry
     }
 
     /// One past the highest digit position where some lane's digit is non-zero.
