@@ -445,6 +445,36 @@ fn search_in_lanes(
     failures
 }
 
+/// The lanes' forms of `items`' keys alone, item by item: known (`known[key]`), or decoded
+/// eight at a time. `None` if the lanes refused a key (not expected: they decode what dalek
+/// decodes, and these keys were decoded by dalek).
+fn items_key_forms(
+    lanes: Lanes,
+    items: &[Prepared],
+    key_encodings: &[[u8; 32]],
+    known: &[Option<Affine>],
+) -> Option<Vec<Affine>> {
+    let mut forms: Vec<Affine> = vec![Affine::default(); items.len()];
+    let mut fresh: Vec<usize> = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        match known.get(it.key).copied().flatten() {
+            Some(form) => forms[i] = form,
+            None => fresh.push(i),
+        }
+    }
+    for batch in fresh.chunks(8) {
+        let encodings: [[u8; 32]; 8] = std::array::from_fn(|b| {
+            batch
+                .get(b)
+                .map_or([0; 32], |&i| key_encodings[items[i].key])
+        });
+        for (&i, form) in batch.iter().zip(lanes.decompress8(&encodings)) {
+            forms[i] = form?;
+        }
+    }
+    Some(forms)
+}
+
 /// The fewest items the search checks alone in the lanes: a round of the lanes costs the same
 /// for one item as for eight, about 5.5 of curve25519-dalek's single checks (each equation
 /// there is about 1.4× faster, BENCHMARKS.md), so fewer items are checked on dalek's path.
@@ -510,13 +540,13 @@ pub(crate) fn lanes_key_forms<'s>(
 /// Checks each of `items` alone against its own cofactored equation, eight at a time in the
 /// lanes (`Lanes::double_base8`), and writes `Invalid(EquationFailed)` for those that fail:
 /// the verdict `verify_single` gives an item that passed rules 1–3. Items whose `R` was not
-/// decoded in the lanes are checked on dalek's path. `key_forms`: the lanes' forms of the
-/// items' keys, by key index ([`lanes_key_forms`]). Returns the failures found.
+/// decoded in the lanes are checked on dalek's path. `key_form(i, item)`: the lanes' form of
+/// the key of `items[i]`. Returns the failures found.
 pub(crate) fn singles_in_lanes(
     lanes: Lanes,
     items: &[Prepared],
     keys: &[EdwardsPoint],
-    key_forms: &[Affine],
+    key_form: impl Fn(usize, &Prepared) -> Affine,
     verdicts: &mut [Verdict],
 ) -> usize {
     let mut failures = 0;
@@ -534,13 +564,13 @@ pub(crate) fn singles_in_lanes(
         }
         jobs.clear();
     };
-    for it in items {
+    for (i, it) in items.iter().enumerate() {
         match it.r {
             DecodedR::Lanes { point, .. } => {
                 jobs.push((
                     it.slot,
                     Single {
-                        key: key_forms[it.key],
+                        key: key_form(i, it),
                         s: it.s.to_bytes(),
                         k: it.k.to_bytes(),
                         r: Some(point),
@@ -776,21 +806,41 @@ impl<'a> Search<'a> {
     fn singles(&mut self, items: &[Prepared]) {
         if let Some(lanes) = self.lanes
             && items.len() >= LANES_SINGLES_MIN
-            && decode_keys_in_lanes(lanes, self.key_encodings, self.scratch)
         {
-            self.failures += singles_in_lanes(
-                lanes,
-                items,
-                self.keys,
-                &self.scratch.lanes_keys,
-                self.verdicts,
-            );
+            let n = self.key_encodings.len();
+            let failures = if self.scratch.lanes_keys_ready && self.scratch.lanes_keys.len() == n {
+                let forms = &self.scratch.lanes_keys;
+                singles_in_lanes(
+                    lanes,
+                    items,
+                    self.keys,
+                    |_, it| forms[it.key],
+                    self.verdicts,
+                )
+            } else {
+                // Not the whole call's keys: a search in a chunk of distinct keys checks a few
+                // items alone.
+                let Some(forms) = items_key_forms(
+                    lanes,
+                    items,
+                    self.key_encodings,
+                    &self.scratch.known_lanes_keys,
+                ) else {
+                    return self.singles_on_dalek(items);
+                };
+                singles_in_lanes(lanes, items, self.keys, |i, _| forms[i], self.verdicts)
+            };
+            self.failures += failures;
             #[cfg(test)]
             {
                 self.scratch.singles_in_lanes += items.len();
             }
             return;
         }
+        self.singles_on_dalek(items);
+    }
+
+    fn singles_on_dalek(&mut self, items: &[Prepared]) {
         for it in items {
             let a = &self.keys[it.key];
             let checked =

@@ -326,7 +326,13 @@ impl CpuEngine {
         if let Some(lanes) = lanes
             && let Some(forms) = batch::lanes_key_forms(lanes, &st.key_encodings, &mut st.scratch)
         {
-            let failures = batch::singles_in_lanes(lanes, &st.prepared, &st.key_points, forms, out);
+            let failures = batch::singles_in_lanes(
+                lanes,
+                &st.prepared,
+                &st.key_points,
+                |_, it| forms[it.key],
+                out,
+            );
             #[cfg(test)]
             self.lanes_ran
                 .singles
