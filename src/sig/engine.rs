@@ -970,6 +970,20 @@ mod tests {
         assert_singles_ran(&engine, "a run of bad items");
     }
 
+    /// Rare failures seen (groups of 128, too few per chunk for the grouped sums, so the
+    /// call's key table is not filled in the lanes) and then a run of bad items: a failing
+    /// group is bisected until its budget runs out and the rest is checked alone, in the lanes
+    /// with only those items' keys decoded there; the verdicts are `verify_single`'s.
+    #[test]
+    fn an_exhausted_bisection_checks_the_rest_alone_with_the_reference_verdicts() {
+        let traffic = hostile_traffic(1024, |i| (300..380).contains(&i));
+        let engine = CpuEngine::new(2, 1024).expect("engine");
+        engine.recent.record(100_000, 100);
+        assert_eq!(engine.recent.group_size(MAX_CHUNK), Some(128));
+        assert_reference_verdicts(&engine, Policy::Zip215, &traffic, "groups of 128");
+        assert_singles_ran(&engine, "an exhausted bisection");
+    }
+
     /// A chunk whose items all fail rules 1–3 runs no batch equation, and so must cache no
     /// lanes' forms of keys: in particular not, under its own keys' bytes, the forms of the
     /// keys an earlier chunk of the same worker decoded. (A list of fresh keys left over from
