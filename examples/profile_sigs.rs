@@ -7,10 +7,11 @@
 //! ```
 //!
 //! Arguments: issuers (0 = every item its own key), invalid fraction, policy, repetitions
-//! (timed, after one untimed warm-up call).
+//! (timed, after one untimed warm-up call), and `run` to put the invalid items in one
+//! contiguous run instead of scattering them, and the generator's seed.
 
 use blockverify::{Policy, Verifier};
-use blockverify_testkit::{Workload, WorkloadSpec};
+use blockverify_testkit::{InvalidPlacement, Workload, WorkloadSpec};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -19,13 +20,24 @@ fn main() {
     let invalid: f64 = arg(2, "0").parse().expect("invalid fraction: a number");
     let policy: Policy = arg(3, "zip215").parse().expect("policy");
     let reps: usize = arg(4, "100").parse().expect("repetitions: a number");
-    let traffic = Workload::generate(&WorkloadSpec {
+    let placement = match arg(5, "scattered").as_str() {
+        "run" => InvalidPlacement::OneRun,
+        _ => InvalidPlacement::Scattered,
+    };
+    let spec = WorkloadSpec {
         items: 16_384,
         issuers,
         message_len: 256,
         invalid_fraction: invalid,
-        seed: 1,
-    });
+        seed: arg(6, "1").parse().expect("seed: a number"),
+    };
+    let traffic = Workload::generate_with_placement(&spec, placement);
+    if let (Some(first), Some(last)) = (traffic.corrupted.first(), traffic.corrupted.last()) {
+        eprintln!(
+            "{} invalid items, from {first} to {last}",
+            traffic.corrupted.len()
+        );
+    }
     let items = traffic.items();
     let verifier = Verifier::builder()
         .policy(policy)

@@ -211,13 +211,14 @@ impl CpuEngine {
             .len()
             .div_ceil(self.threads())
             .clamp(MIN_CHUNK, max_chunk);
+        let call = CallFailures::default();
         self.pool.install(|| {
             verdicts
                 .par_chunks_mut(chunk)
                 .zip(items.par_chunks(chunk))
                 .for_each_init(ChunkState::default, |state, (out, chunk)| {
                     match policy {
-                        Policy::Zip215 => self.zip215_chunk(chunk, out, state),
+                        Policy::Zip215 => self.zip215_chunk(chunk, out, state, &call),
                         Policy::Strict => self.strict_chunk(chunk, out, state),
                     }
                     #[cfg(test)]
@@ -232,10 +233,35 @@ impl CpuEngine {
                     );
                 });
         });
+        let (n, failures) = call.totals();
+        if n > 0 {
+            self.recent.record(n, failures);
+        }
         verdicts
     }
 
-    fn zip215_chunk(&self, chunk: &[SigItem<'_>], out: &mut [Verdict], st: &mut ChunkState) {
+    /// Counts a chunk's equations and failures toward the failure estimate: into the call's
+    /// totals, recorded when the call ends, so that the estimate the next call sizes its groups
+    /// by is the whole call's rate, not that of whichever chunk finished last (a run of bad
+    /// items in one chunk of four made the next call's groups four times too small,
+    /// BENCHMARKS.md); or at once where the chunk's own failures are dense, so that the rest of
+    /// a call full of bad signatures is checked item by item.
+    fn record_chunk(&self, call: &CallFailures, items: usize, failures: usize) {
+        if failures as f64 > DENSE_FAILURE_RATE * items as f64 {
+            self.recent.record(items, failures);
+        } else {
+            call.items.fetch_add(items as u64, Ordering::Relaxed);
+            call.failures.fetch_add(failures as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn zip215_chunk(
+        &self,
+        chunk: &[SigItem<'_>],
+        out: &mut [Verdict],
+        st: &mut ChunkState,
+        call: &CallFailures,
+    ) {
         st.key_slots.clear();
         st.key_points.clear();
         st.key_encodings.clear();
@@ -281,7 +307,7 @@ impl CpuEngine {
                     match batch::whole_passes(lanes, &st.prepared, &st.key_points, &mut st.scratch)
                     {
                         Some(true) => {
-                            self.recent.record(st.prepared.len(), 0);
+                            self.record_chunk(call, st.prepared.len(), 0);
                             return;
                         }
                         _ => COLD_RECHECK_GROUP,
@@ -312,7 +338,7 @@ impl CpuEngine {
                 failures
             }
         };
-        self.recent.record(st.prepared.len(), failures);
+        self.record_chunk(call, st.prepared.len(), failures);
     }
 
     /// Every prepared item of the chunk checked alone (failures dense): eight at a time in the
@@ -573,6 +599,20 @@ fn strict_rest(
     equation.unwrap_or_else(|| strict_equation(s, &key.point, item.r_bytes(), k))
 }
 
+/// A call's equations and failures, summed over its chunks (see [`CpuEngine::record_chunk`]).
+#[derive(Default)]
+struct CallFailures {
+    items: AtomicU64,
+    failures: AtomicU64,
+}
+
+impl CallFailures {
+    fn totals(&self) -> (usize, usize) {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as usize;
+        (load(&self.items), load(&self.failures))
+    }
+}
+
 /// Puts a chunk's prepared items in key order, stably, by counting sort: key indices are dense
 /// (`0..keys`, in order of first appearance), so each item moves twice, where a comparison sort
 /// moves each of these ~190-byte items about log2(n) times.
@@ -640,8 +680,9 @@ fn decode_r_in_lanes(lanes: Lanes, prepared: &mut Vec<Prepared>, out: &mut [Verd
 /// its own). Once a window of honest traffic has filled, an earlier burst of failures no
 /// longer counts at all.
 ///
-/// Updated with relaxed atomics from every chunk; races only blur the estimate, which steers
-/// cost, never verdicts.
+/// Updated once per call with the call's totals, and at once by a chunk whose own failures
+/// are dense ([`CpuEngine::record_chunk`]); with relaxed atomics, whose races only blur the
+/// estimate, which steers cost, never verdicts.
 #[derive(Default)]
 struct FailureRate {
     items: AtomicU64,
@@ -984,6 +1025,37 @@ mod tests {
         assert_singles_ran(&engine, "an exhausted bisection");
     }
 
+    /// The failure estimate is the whole call's: 1% of a call's items bad, all in one run
+    /// inside one of its four chunks, sizes the next call's groups for 1% (16), whichever chunk
+    /// finished last. (Recorded chunk by chunk, the run's chunk alone, 4% bad, could set the
+    /// estimate: groups of 4 for every chunk of the next call.)
+    #[test]
+    fn a_call_records_its_own_failure_rate_not_its_last_chunks() {
+        use blockverify_testkit::{InvalidPlacement, Workload, WorkloadSpec};
+        let spec = WorkloadSpec {
+            items: 4 * MAX_CHUNK,
+            issuers: 64,
+            message_len: 64,
+            invalid_fraction: 0.01,
+            seed: 11,
+        };
+        let traffic = Workload::generate_with_placement(&spec, InvalidPlacement::OneRun);
+        let (items, _) = items_and_reference(&traffic, &traffic.signatures, spec.message_len);
+        for threads in [1, 2, 4] {
+            let engine = CpuEngine::new(threads, 1024).expect("engine");
+            let verdicts = engine.verify(Policy::Zip215, &items);
+            let invalid: Vec<usize> = (0..items.len())
+                .filter(|&i| !verdicts[i].is_valid())
+                .collect();
+            assert_eq!(invalid, traffic.corrupted, "{threads} threads");
+            assert_eq!(
+                engine.recent.group_size(MAX_CHUNK),
+                Some(16),
+                "{threads} threads"
+            );
+        }
+    }
+
     /// A chunk whose items all fail rules 1–3 runs no batch equation, and so must cache no
     /// lanes' forms of keys: in particular not, under its own keys' bytes, the forms of the
     /// keys an earlier chunk of the same worker decoded. (A list of fresh keys left over from
@@ -1037,7 +1109,7 @@ mod tests {
                 .map(|it| crate::verify_single(Policy::Zip215, it))
                 .collect();
             let mut out = vec![Verdict::Valid; items.len()];
-            engine.zip215_chunk(&items, &mut out, &mut state);
+            engine.zip215_chunk(&items, &mut out, &mut state, &CallFailures::default());
             assert_eq!(out, want, "chunk {what}");
         }
         // Chunk b's keys (signers 8..16) come back with chunk c's: their cached forms, if any,
@@ -1048,7 +1120,7 @@ mod tests {
             .map(|(key, sig, message)| SigItem::new(key, sig, message))
             .collect();
         let mut out = vec![Verdict::Valid; items.len()];
-        engine.zip215_chunk(&items, &mut out, &mut state);
+        engine.zip215_chunk(&items, &mut out, &mut state, &CallFailures::default());
         assert!(
             out.iter().all(|v| v.is_valid()),
             "chunk b, signed properly: {out:?}"
