@@ -255,8 +255,9 @@ struct Shard<K, V> {
     capacity: usize,
     /// The most `capacity` may grow to.
     ceiling: usize,
-    /// Fingerprints of the keys evicted lately (at most `ceiling`), for growth; unused when the
-    /// shard cannot grow.
+    /// Fingerprints of the keys evicted lately (at most `ceiling`), for growth: allocated as
+    /// evictions fill it, not up front, and emptied (its memory freed) once the shard can grow
+    /// no more, so a cache that never grows, or has grown all it may, pays nothing for it.
     ghosts: LruCache<u64, (), RandomState>,
     /// The key of the fingerprints, secret (so an attacker cannot make its keys collide with
     /// evicted ones).
@@ -275,10 +276,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             protected: Self::protected_segment(capacity.get(), &hasher),
             capacity: capacity.get(),
             ceiling,
-            ghosts: LruCache::with_hasher(
-                NonZeroUsize::new(ceiling).unwrap_or(NonZeroUsize::MIN),
-                hasher,
-            ),
+            ghosts: LruCache::unbounded_with_hasher(hasher),
             fingerprint: RandomState::new(),
             misses: 0,
             ghost_hits: 0,
@@ -331,6 +329,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
             }
         }
         self.capacity = capacity;
+        if capacity >= self.ceiling {
+            self.ghosts = LruCache::unbounded_with_hasher(RandomState::new());
+        }
     }
 
     /// A hit: refreshes the key in the protected segment, or promotes it there from probation
@@ -364,6 +365,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Shard<K, V> {
                 && self.capacity < self.ceiling
             {
                 self.ghosts.push(self.fingerprint.hash_one(&evicted), ());
+                if self.ghosts.len() > self.ceiling {
+                    self.ghosts.pop_lru();
+                }
             }
         }
         self.probation.push(key.clone(), value);
