@@ -462,17 +462,26 @@ fn items_key_forms(
             None => fresh.push(i),
         }
     }
-    for batch in fresh.chunks(8) {
-        let encodings: [[u8; 32]; 8] = std::array::from_fn(|b| {
-            batch
-                .get(b)
-                .map_or([0; 32], |&i| key_encodings[items[i].key])
-        });
-        for (&i, form) in batch.iter().zip(lanes.decompress8(&encodings)) {
-            forms[i] = form?;
+    decode_into(lanes, &mut forms, &fresh, |i| key_encodings[items[i].key]).then_some(forms)
+}
+
+/// Decodes `encoding(j)` into `forms[j]` for every `j` in `slots`, eight at a time; `false`
+/// (some slots left as they were) if the lanes refused one.
+fn decode_into(
+    lanes: Lanes,
+    forms: &mut [Affine],
+    slots: &[usize],
+    encoding: impl Fn(usize) -> [u8; 32],
+) -> bool {
+    for batch in slots.chunks(8) {
+        let encodings: [[u8; 32]; 8] =
+            std::array::from_fn(|b| batch.get(b).map_or([0; 32], |&j| encoding(j)));
+        for (&j, form) in batch.iter().zip(lanes.decompress8(&encodings)) {
+            let Some(form) = form else { return false };
+            forms[j] = form;
         }
     }
-    Some(forms)
+    true
 }
 
 /// The fewest items the search checks alone in the lanes: a round of the lanes costs the same
@@ -610,17 +619,10 @@ fn decode_keys_in_lanes(lanes: Lanes, key_encodings: &[[u8; 32]], scratch: &mut 
             None => scratch.fresh_lanes_keys.push(j),
         }
     }
-    for batch in scratch.fresh_lanes_keys.chunks(8) {
-        let encodings: [[u8; 32]; 8] =
-            std::array::from_fn(|i| batch.get(i).map_or([0; 32], |&j| key_encodings[j]));
-        let decoded = lanes.decompress8(&encodings);
-        for (&j, key) in batch.iter().zip(decoded) {
-            let Some(key) = key else {
-                scratch.fresh_lanes_keys.clear();
-                return false;
-            };
-            scratch.lanes_keys[j] = key;
-        }
+    let fresh = &scratch.fresh_lanes_keys;
+    if !decode_into(lanes, &mut scratch.lanes_keys, fresh, |j| key_encodings[j]) {
+        scratch.fresh_lanes_keys.clear();
+        return false;
     }
     scratch.lanes_keys_ready = true;
     true
