@@ -22,7 +22,7 @@ pub(crate) use gpu::GpuEd25519;
 mod gpu {
     use std::time::Instant;
 
-    use super::SignatureEngine;
+    use crate::engine::DeviceEngine;
     use crate::gpu::{self, GpuContext, SigTiming};
     use crate::sig::{CpuEngine, Policy, SigItem};
     use crate::{GpuFault, Verdict};
@@ -34,37 +34,50 @@ mod gpu {
     }
 
     impl GpuEd25519<'_> {
-        /// The verdicts, with the two halves of the job timed: packing (each challenge `k`
-        /// hashed on the pool) and the device's part (upload, kernel, readback). A readback of
-        /// the wrong length is a fault (it would misalign every verdict after it).
+        /// The verdicts of a whole job on the device, with its two halves timed: packing
+        /// (each challenge `k` hashed on the pool) and the device's part (upload, kernel,
+        /// readback).
         pub(crate) fn verify_timed(
             &self,
             policy: Policy,
             items: &[SigItem<'_>],
         ) -> (Result<Vec<Verdict>, GpuFault>, SigTiming) {
             let started = Instant::now();
-            let mut packed = Vec::new();
-            self.pool
-                .install(|| gpu::sig::pack_items(items, &mut packed));
+            let packed = self.pack(items);
             let pack = started.elapsed();
             let started = Instant::now();
-            let verdicts = self.context.verify_packed(policy, &packed).and_then(|v| {
-                if v.len() == items.len() {
-                    Ok(v)
-                } else {
-                    Err(GpuFault::ReadbackFailed)
-                }
-            });
+            let verdicts = self.run(policy, &packed, items.len());
             let device = started.elapsed();
             (verdicts, SigTiming { pack, device })
         }
     }
 
-    impl<'a> SignatureEngine<SigItem<'a>> for GpuEd25519<'_> {
+    impl<'a> DeviceEngine<SigItem<'a>> for GpuEd25519<'_> {
         type Rules = Policy;
+        type Packed = Vec<u32>;
 
-        fn verify(&self, policy: Policy, items: &[SigItem<'a>]) -> Result<Vec<Verdict>, GpuFault> {
-            self.verify_timed(policy, items).0
+        fn pack(&self, items: &[SigItem<'a>]) -> Vec<u32> {
+            let mut packed = Vec::new();
+            self.pool
+                .install(|| gpu::sig::pack_items(items, &mut packed));
+            packed
+        }
+
+        /// A readback of the wrong length is a fault (it would misalign every verdict after
+        /// it).
+        fn run(
+            &self,
+            policy: Policy,
+            packed: &Vec<u32>,
+            items: usize,
+        ) -> Result<Vec<Verdict>, GpuFault> {
+            self.context.verify_packed(policy, packed).and_then(|v| {
+                if v.len() == items {
+                    Ok(v)
+                } else {
+                    Err(GpuFault::ReadbackFailed)
+                }
+            })
         }
     }
 }

@@ -8,8 +8,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::SignatureEngine;
-use crate::{AUTO_GPU_MIN_SIGNATURES, GpuFault, SigReport, Verdict};
+use super::{DeviceEngine, SignatureEngine};
+use crate::{AUTO_GPU_MIN_SIGNATURES, SigReport, Verdict};
 
 /// One batch in this many re-measures a GPU whose share fell to nothing (at most one slow
 /// batch in 32 when the GPU really is slower).
@@ -18,7 +18,8 @@ const AUTO_REPROBE_EVERY: u32 = 32;
 /// What `Auto` has measured of its two engines, for sizing each batch's GPU share.
 ///
 /// Rates are items per second of wall time, each engine measured while the other runs beside
-/// it (the GPU's rate includes hashing and packing on the CPU pool and the round trip), and
+/// it (the GPU's rate is the device's half: upload, kernel, readback; its share's packing on
+/// every core comes before, see [`verify_split`]), and
 /// smoothed over batches: `new = (old + measured) / 2`, so the split follows a change of load
 /// within a few batches. Until both are measured the batch is split in half. A batch that
 /// gives the GPU nothing measures nothing, so while the GPU's share is under the minimum every
@@ -87,14 +88,17 @@ impl Rates {
     }
 }
 
-/// Verifies the first `gpu_items` items on `gpu` while `cpu` takes the rest, as the two
-/// halves of a `rayon::join`: call it on the verifier's pool (inside `install`), where the
-/// worker that runs the GPU half waits on the device while the others take the CPU half. No
-/// wait here is outside rayon's knowledge, so jobs submitted to the same pool
-/// ([`crate::task`]) cannot deadlock on it, whatever the thread count (with one thread the
-/// halves simply run one after the other). With `calibration`, both engines' rates are
-/// recorded for the next split. If the GPU fails, `cpu` verifies the GPU's share too and the
-/// report carries the fault; the verdicts are the same either way.
+/// Verifies the first `gpu_items` items on `gpu` while `cpu` takes the rest. Call it on the
+/// verifier's pool (inside `install`). First the GPU's share is packed with every core of
+/// the pool; then the device half and the CPU half run as the two halves of a
+/// `rayon::join`, where the worker that runs the device half waits on the device while the
+/// others take the CPU half. No wait here is outside rayon's knowledge, so jobs submitted to
+/// the same pool ([`crate::task`]) cannot deadlock on it, whatever the thread count (with one
+/// thread the halves simply run one after the other). With `calibration`, the device's and
+/// the CPU engine's rates during the join are recorded for the next split: balancing those
+/// two is what makes both halves finish together (the packing before them is the same
+/// whatever the split). If the GPU fails, `cpu` verifies the GPU's share too and the report
+/// carries the fault; the verdicts are the same either way.
 pub(crate) fn verify_split<Item, Cpu, Gpu>(
     cpu: &Cpu,
     gpu: &Gpu,
@@ -106,18 +110,18 @@ pub(crate) fn verify_split<Item, Cpu, Gpu>(
 where
     Item: Sync,
     Cpu: SignatureEngine<Item>,
-    Gpu: SignatureEngine<Item, Rules = Cpu::Rules>,
+    Gpu: DeviceEngine<Item, Rules = Cpu::Rules>,
 {
     let (gpu_part, cpu_part) = items.split_at(gpu_items.min(items.len()));
     // `Cpu` is a CPU engine, whose `verify` never fails (the trait's `Err` is a device's).
     let cpu_verdicts = |part: &[Item]| cpu.verify(rules, part).unwrap_or_default();
-    let timed = |work: &dyn Fn() -> Result<Vec<Verdict>, GpuFault>| {
-        let started = Instant::now();
-        let result = work();
-        (result, started.elapsed())
-    };
+    let packed = gpu.pack(gpu_part);
     let ((gpu_result, gpu_time), (cpu_tail, cpu_time)) = rayon::join(
-        || timed(&|| gpu.verify(rules, gpu_part)),
+        || {
+            let started = Instant::now();
+            let result = gpu.run(rules, &packed, gpu_part.len());
+            (result, started.elapsed())
+        },
         || {
             if cpu_part.is_empty() {
                 (Vec::new(), Duration::ZERO)
@@ -154,6 +158,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::GpuFault;
 
     #[test]
     fn first_batch_is_halved_then_the_split_follows_measured_rates() {
@@ -217,8 +222,19 @@ mod tests {
                     .collect())
             }
         }
+        /// The same parity as a device engine: packs by copying, fails if told to.
+        impl DeviceEngine<u32> for Parity {
+            type Rules = ();
+            type Packed = Vec<u32>;
+            fn pack(&self, items: &[u32]) -> Vec<u32> {
+                items.to_vec()
+            }
+            fn run(&self, _: (), packed: &Vec<u32>, _: usize) -> Result<Vec<Verdict>, GpuFault> {
+                SignatureEngine::verify(self, (), packed)
+            }
+        }
         let items: Vec<u32> = (0..5000).collect();
-        let reference = Parity(false).verify((), &items).expect("cpu");
+        let reference = SignatureEngine::verify(&Parity(false), (), &items).expect("cpu");
         let calibration = Calibration::default();
         let report = verify_split(
             &Parity(false),
