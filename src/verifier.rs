@@ -12,7 +12,7 @@ use crate::engine::trees::CpuTrees;
 #[cfg(feature = "gpu")]
 use crate::engine::{TreeEngine, TreeFailure};
 #[cfg(feature = "gpu")]
-use crate::engine::{ed25519::GpuEd25519, split, trees::GpuTrees};
+use crate::engine::{ed25519::GpuEd25519, sm2::GpuSm2, split, trees::GpuTrees};
 #[cfg(feature = "gpu")]
 use crate::gpu::{
     self, AdapterSummary, GpuContext, GpuOptions, KernelTiming, ShaderCompileTime, SigTiming,
@@ -245,6 +245,7 @@ impl VerifierBuilder {
                 gpu,
                 gpu_min_leaves: self.gpu_min_leaves,
                 split: split::Calibration::default(),
+                split_sm2: split::Calibration::default(),
             })
         }
         #[cfg(not(feature = "gpu"))]
@@ -292,6 +293,9 @@ pub struct Verifier {
     gpu_min_leaves: usize,
     #[cfg(feature = "gpu")]
     split: split::Calibration,
+    /// `Auto`'s measurements of the SM2 engines (their rates are not Ed25519's).
+    #[cfg(feature = "gpu")]
+    split_sm2: split::Calibration,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -413,15 +417,40 @@ impl Verifier {
     }
 
     /// Verifies SM2 signatures (GB/T 32918.2; the rules and their order: [`crate::sig::sm2`]):
-    /// one verdict per item, in input order, each the first check that failed. Items are
-    /// verified one by one in parallel on this verifier's pool, with the issuers' keys, their
-    /// default-ID `Z_A` and (for frequent issuers) their precomputed tables in the key cache
-    /// ([`VerifierBuilder::key_cache_size`]); verdicts never depend on the cache.
+    /// one verdict per item, in input order, each the first check that failed. On the CPU
+    /// engine items are verified one by one in parallel on this verifier's pool, with the
+    /// issuers' keys, their default-ID `Z_A` and (for frequent issuers) their precomputed
+    /// tables in the key cache ([`VerifierBuilder::key_cache_size`]); verdicts never depend
+    /// on the cache.
     ///
-    /// **CPU only for now**, whatever the backend: the SM2 GPU kernel is a later step, so under
-    /// `Backend::Gpu` and `Backend::Auto` SM2 runs on the CPU engine and the report's
-    /// [`SigReport::placement`] says `Cpu`. An empty slice gives an empty, all-valid report.
+    /// Where, as for [`Verifier::verify_ed25519`]: [`Backend::Cpu`] on the CPU engine;
+    /// [`Backend::Gpu`] on the GPU (checks 1–5 and the digests on the pool with the CPU
+    /// engine's code and key cache, the joint sum and checks 6–7 on the device);
+    /// [`Backend::Auto`] with a GPU splits the batch, sized from both engines' measured rates
+    /// (SM2's own, apart from Ed25519's). A GPU fault is redone on the CPU engine and reported
+    /// in [`SigReport::gpu_fault`]. The verdicts are the same in every case. An empty slice
+    /// gives an empty, all-valid report.
     pub fn verify_sm2(&self, items: &[Sm2Item<'_>]) -> SigReport {
+        #[cfg(feature = "gpu")]
+        if let Some(context) = &self.gpu
+            && !items.is_empty()
+        {
+            let gpu_items = match self.backend {
+                Backend::Gpu => items.len(),
+                _ => self.split_sm2.gpu_share(items.len()),
+            };
+            if gpu_items > 0 {
+                let gpu = GpuSm2 {
+                    context,
+                    pool: &self.cpu,
+                    engine: &self.sm2,
+                };
+                let calibration = (self.backend == Backend::Auto).then_some(&self.split_sm2);
+                return self.install(|| {
+                    split::verify_split(&self.sm2, &gpu, (), items, gpu_items, calibration)
+                });
+            }
+        }
         SigReport::from_verdicts(self.install(|| self.sm2.verify(items)))
     }
 
@@ -579,6 +608,37 @@ impl Verifier {
             pool: &self.cpu,
         };
         let (verdicts, timing) = gpu.verify_timed(self.policy, items);
+        let verdicts =
+            verdicts.map_err(|fault| Error::GpuUnavailable(GpuUnavailable::Fault(fault)))?;
+        let report = SigReport::from_verdicts(verdicts).on(items.len(), None);
+        Ok((report, timing))
+    }
+}
+
+impl Verifier {
+    /// Benchmark hook (not stable API): every SM2 item on the GPU, with the two halves of the
+    /// job timed: packing (checks 1–5 and the digests on this verifier's pool) and the
+    /// device's part (upload, kernel, readback). No fallback.
+    ///
+    /// # Errors
+    /// [`GpuUnavailable::NoGpuOnVerifier`] without a GPU, [`GpuUnavailable::Fault`] on a
+    /// fault.
+    #[cfg(feature = "gpu")]
+    #[doc(hidden)]
+    pub fn gpu_verify_sm2_profiled(
+        &self,
+        items: &[Sm2Item<'_>],
+    ) -> Result<(SigReport, SigTiming), Error> {
+        let context = self
+            .gpu
+            .as_ref()
+            .ok_or(Error::GpuUnavailable(GpuUnavailable::NoGpuOnVerifier))?;
+        let gpu = GpuSm2 {
+            context,
+            pool: &self.cpu,
+            engine: &self.sm2,
+        };
+        let (verdicts, timing) = gpu.verify_timed(items);
         let verdicts =
             verdicts.map_err(|fault| Error::GpuUnavailable(GpuUnavailable::Fault(fault)))?;
         let report = SigReport::from_verdicts(verdicts).on(items.len(), None);

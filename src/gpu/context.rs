@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use super::device::{AdapterSummary, DeviceState, GpuDevice, GpuOptions, InjectedFault, Kernels};
 use super::merkle::{self, KernelTiming, LowerLevels};
-use super::sig;
+use super::{sig, sm2};
 use crate::merkle::{DuplicatePair, Scheme};
 use crate::sig::{Policy, Verdict};
 use crate::{GpuFault, GpuUnavailable};
 
 /// How long an adapter took to compile this crate's shaders: the Merkle kernels when its
-/// device was opened, the Ed25519 kernels on its first signature job.
+/// device was opened, the Ed25519 and SM2 kernels on their first jobs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ShaderCompileTime {
@@ -27,6 +27,10 @@ pub struct ShaderCompileTime {
     /// Which build of the field arithmetic the Ed25519 kernels got (`int64` or `unrolled`,
     /// see `BLOCKVERIFY_GPU_FIELD` in the [`gpu`](crate::gpu) docs).
     pub ed25519_field: Option<&'static str>,
+    /// The SM2 kernel, compiled on the first SM2 job; `None` before it.
+    pub sm2: Option<Duration>,
+    /// Which build of the field arithmetic the SM2 kernel got (`int64` or `unrolled`).
+    pub sm2_field: Option<&'static str>,
 }
 
 /// A verifier's GPU: opened once, reopened after a loss.
@@ -71,10 +75,13 @@ impl GpuContext {
     pub(crate) fn compile_time(&self) -> Option<ShaderCompileTime> {
         self.device.with_kernels(|kernels| {
             let (ed25519, ed25519_field) = sig::compile_time(kernels);
+            let (sm2, sm2_field) = sm2::compile_time(kernels);
             ShaderCompileTime {
                 merkle: merkle::compile_time(kernels),
                 ed25519,
                 ed25519_field,
+                sm2,
+                sm2_field,
             }
         })
     }
@@ -113,5 +120,11 @@ impl GpuContext {
         packed: &[u32],
     ) -> Result<Vec<Verdict>, GpuFault> {
         sig::verify_packed(&self.device, policy, packed)
+    }
+
+    /// The verdicts of SM2's checks 6 and 7 for each packed item (see
+    /// `sig::sm2::device_form::pack`), in order.
+    pub(crate) fn verify_sm2_packed(&self, words: &[u32]) -> Result<Vec<Verdict>, GpuFault> {
+        sm2::verify_packed(&self.device, words)
     }
 }

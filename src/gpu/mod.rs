@@ -138,6 +138,8 @@ mod device;
 mod field_code;
 mod merkle;
 pub(crate) mod sig;
+mod sm2;
+mod sm2_field;
 
 pub(crate) use context::GpuContext;
 pub use context::ShaderCompileTime;

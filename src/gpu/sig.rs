@@ -129,12 +129,12 @@ fn compile(state: &DeviceState, sig: &mut SigKernels) -> Result<SigPipeline, Gpu
     Ok(SigPipeline { verify, base_table })
 }
 
-/// The signature kernel's buffers; a device keeps two sets.
-struct SigBuffers {
-    items: Pooled,
-    verdicts: Pooled,
-    readback: Pooled,
-    params: Pooled,
+/// A signature kernel's buffers (Ed25519's and SM2's); a device keeps two sets per kernel.
+pub(crate) struct SigBuffers {
+    pub(crate) items: Pooled,
+    pub(crate) verdicts: Pooled,
+    pub(crate) readback: Pooled,
+    pub(crate) params: Pooled,
 }
 
 impl Default for SigBuffers {

@@ -1,16 +1,19 @@
-//! One forced build of the GPU field arithmetic against the CPU engine: every edge case and
-//! 400 mixed items, both policies, on whatever adapter wgpu finds. Used by the test binaries
+//! One forced build of the GPU field arithmetic against the CPU engine: every Ed25519 edge
+//! case and 400 mixed items under both policies, and the SM2 corpus (`sm2_corpus`), on
+//! whatever adapter wgpu finds. Used by the test binaries
 //! `gpu_field_*.rs`, one build each (the build is chosen through an environment variable read
 //! when a verifier opens its device, so each binary sets it once, before any verifier exists).
 #![cfg(feature = "gpu")]
 
-use blockverify::{Backend, Placement, SigItem, Verifier, verify_single};
+use blockverify::sig::sm2::verify_sm2_single;
+use blockverify::{Backend, Placement, SigItem, Sm2Item, Verifier, verify_single};
 
 use super::edge_data::{POLICIES, load_cases};
 use super::{KINDS, Owned, make_item, require_gpu};
 
-/// Sets `BLOCKVERIFY_GPU_FIELD` to `build` and checks that the kernel compiled in that build
-/// gives every item the verdict of `verify_single`.
+/// Sets `BLOCKVERIFY_GPU_FIELD` to `build` and checks that the Ed25519 and SM2 kernels
+/// compiled in that build give every item the verdict of `verify_single` /
+/// `verify_sm2_single`.
 ///
 /// # Safety
 /// Call it once, as the only test of its binary: it sets an environment variable, which is
@@ -57,4 +60,26 @@ pub unsafe fn field_build_gives_the_cpu_engines_verdicts(build: &str) {
         }
         assert!(report.valid_count() > 0 && report.invalid_count() > 0);
     }
+    let owned = super::sm2_corpus::corpus(300, 0x5_3203);
+    let items: Vec<Sm2Item<'_>> = owned.iter().map(|o| o.item()).collect();
+    let gpu = Verifier::builder()
+        .backend(Backend::Gpu)
+        .build()
+        .expect("the adapter the Ed25519 part used");
+    let report = gpu.verify_sm2(&items);
+    assert_eq!(report.gpu_fault(), None);
+    assert_eq!(report.placement(), Placement::Gpu);
+    assert_eq!(
+        gpu.gpu_compile_time().and_then(|c| c.sm2_field),
+        Some(build)
+    );
+    for (i, item) in items.iter().enumerate() {
+        assert_eq!(
+            report.verdict(i),
+            Some(verify_sm2_single(item)),
+            "SM2 item {i}: {:?}",
+            owned[i]
+        );
+    }
+    assert!(report.valid_count() > 0 && report.invalid_count() > 0);
 }

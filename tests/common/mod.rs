@@ -3,6 +3,7 @@
 
 pub mod edge_data;
 pub mod field_build;
+pub mod sm2_corpus;
 
 use blockverify::Policy;
 pub use blockverify_testkit::mixed::{

@@ -158,6 +158,7 @@ impl Sm2Engine {
         &self,
         bytes: &[u8],
         call: u32,
+        combs: bool,
     ) -> Result<(Arc<CachedKey>, Option<Arc<KeyComb>>), Reason> {
         let decode = || {
             decode_key(bytes).map(|point| {
@@ -197,7 +198,7 @@ impl Sm2Engine {
                 decayed
             }
         };
-        if sightings < COMB_AFTER {
+        if !combs || sightings < COMB_AFTER {
             return Ok((key, None));
         }
         let xy = &key.xy;
@@ -219,12 +220,32 @@ impl Sm2Engine {
     }
 
     fn verify_chunk(&self, items: &[Sm2Item<'_>], out: &mut [Verdict], call: u32) {
-        // Checks 1–5 per item; the survivors' digests hashed together in the SM3 lanes, then
-        // the point arithmetic.
+        let pending = self.prepare_chunk(items, out, call, true);
+        let sums = self.joint_sums(&pending);
+        for (item, sum) in pending.iter().zip(&sums) {
+            let [r, _, _] = &item.rst;
+            out[item.index] = match rules::check_sum(sum, r, &item.e) {
+                Ok(()) => Verdict::Valid,
+                Err(reason) => Verdict::Invalid(reason),
+            };
+        }
+    }
+
+    /// Checks 1–5 of each item (failures written to `out`), then the survivors' digests,
+    /// hashed together in the SM3 lanes: what the joint sums and the final check need. With
+    /// `combs` the key cache builds frequent issuers' combs (the CPU engine's sums use them;
+    /// the GPU's do not).
+    fn prepare_chunk(
+        &self,
+        items: &[Sm2Item<'_>],
+        out: &mut [Verdict],
+        call: u32,
+        combs: bool,
+    ) -> Vec<Pending> {
         let mut pending = Vec::with_capacity(items.len());
         let mut to_hash: Vec<Vec<u8>> = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let checked = self.key(item.public_key, call).and_then(|key| {
+            let checked = self.key(item.public_key, call, combs).and_then(|key| {
                 check_id(&item.message)?;
                 let rst = decode_signature(&item.signature)?;
                 Ok((key, rst))
@@ -253,7 +274,7 @@ impl Sm2Engine {
         let mut digests = vec![[0u8; 32]; to_hash.len()];
         Sm3::detect().hash_into(&to_hash, &mut digests);
         let mut hashed = digests.into_iter();
-        let pending: Vec<Pending> = pending
+        pending
             .into_iter()
             .map(|(i, key, comb, rst, e)| Pending {
                 index: i,
@@ -262,15 +283,48 @@ impl Sm2Engine {
                 comb,
                 rst,
             })
+            .collect()
+    }
+
+    /// For an engine that computes the joint sums elsewhere (the GPU): checks 1–5 of every
+    /// item and the survivors' digests, in parallel on the current pool, exactly as the CPU
+    /// engine runs them. Returns the verdicts (each failure's reason; `Valid` for now for the
+    /// survivors) and `f` of each survivor, in input order.
+    #[cfg(feature = "gpu")]
+    pub(crate) fn prepare<T: Send>(
+        &self,
+        items: &[Sm2Item<'_>],
+        f: impl Fn(Survivor<'_>) -> T + Sync,
+    ) -> (Vec<Verdict>, Vec<T>) {
+        let call = self.calls.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        let mut verdicts = vec![Verdict::Valid; items.len()];
+        let chunk = items
+            .len()
+            .div_ceil(4 * rayon::current_num_threads())
+            .clamp(MIN_CHUNK, MAX_CHUNK);
+        let survivors = verdicts
+            .par_chunks_mut(chunk)
+            .zip(items.par_chunks(chunk))
+            .enumerate()
+            .flat_map_iter(|(c, (out, items))| {
+                let pending = self.prepare_chunk(items, out, call, false);
+                pending
+                    .into_iter()
+                    .map(|p| {
+                        let [r, s, t] = p.rst;
+                        f(Survivor {
+                            index: c * chunk + p.index,
+                            key: &p.key.point,
+                            r,
+                            s,
+                            t,
+                            e: p.e,
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
             .collect();
-        let sums = self.joint_sums(&pending);
-        for (item, sum) in pending.iter().zip(&sums) {
-            let [r, _, _] = &item.rst;
-            out[item.index] = match rules::check_sum(sum, r, &item.e) {
-                Ok(()) => Verdict::Valid,
-                Err(reason) => Verdict::Invalid(reason),
-            };
-        }
+        (verdicts, survivors)
     }
 
     /// `[s]G + [t]P` of each pending item: eight at a time in the lanes where there are lanes
@@ -314,6 +368,18 @@ impl Sm2Engine {
             .map(|(item, sum)| sum.unwrap_or_else(|| serial(item)))
             .collect()
     }
+}
+
+/// An item that passed checks 1–5, as [`Sm2Engine::prepare`] hands it out: its index in the
+/// call, the key, `r`, `s`, `t` (little-endian limbs) and the digest `e`.
+#[cfg(feature = "gpu")]
+pub(crate) struct Survivor<'a> {
+    pub index: usize,
+    pub key: &'a Affine,
+    pub r: [u64; 4],
+    pub s: [u64; 4],
+    pub t: [u64; 4],
+    pub e: [u8; 32],
 }
 
 /// An item that passed checks 1–5, with its digest.

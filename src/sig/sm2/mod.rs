@@ -46,6 +46,8 @@
 #![deny(unsafe_code)]
 
 mod der;
+#[cfg(feature = "gpu")]
+pub(crate) mod device_form;
 pub(crate) mod engine;
 mod field;
 #[cfg(target_arch = "x86_64")]

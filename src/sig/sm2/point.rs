@@ -269,6 +269,12 @@ impl Comb {
         Comb { rows }
     }
 
+    /// Every entry, row by row (`d·16^i·P` at position `15·i + d − 1`).
+    #[cfg(feature = "gpu")]
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &Affine> {
+        self.rows.iter().flatten()
+    }
+
     /// `[k]P` for a little-endian 256-bit `k`.
     pub(crate) fn mul(&self, k: &[u64; 4]) -> Jacobian {
         let mut acc = Jacobian::INFINITY;
