@@ -412,8 +412,8 @@ fn gpu_and_cpu_verify_blocks_identically() {
         assert_eq!(on_gpu.computed_root(), on_cpu.computed_root());
         assert_eq!(on_gpu.verdicts(), on_cpu.verdicts());
     }
-    // A guomi block: the SM3 root on the GPU, the SM2 signatures on the CPU engine (the GPU
-    // has no SM2 kernel yet), the same verdicts and root as the CPU backend's.
+    // A guomi block: the SM3 root and the SM2 signatures on the GPU, the same verdicts and
+    // root as the CPU backend's.
     let generated = blockverify_testkit::generate_block(&BlockSpec {
         scheme: Scheme::FiscoBcos,
         invalid_rate: 0.02,
@@ -423,7 +423,7 @@ fn gpu_and_cpu_verify_blocks_identically() {
     let on_cpu = cpu_verifier(Policy::Zip215)
         .verify_block_bytes(&generated.bytes)
         .unwrap();
-    assert_eq!(on_gpu.signature_placement(), Placement::Cpu);
+    assert_eq!(on_gpu.signature_placement(), Placement::Gpu);
     assert_eq!(on_gpu.merkle_placement(), Placement::Gpu);
     assert_eq!(on_gpu.computed_root(), on_cpu.computed_root());
     assert_eq!(on_gpu.verdicts(), on_cpu.verdicts());

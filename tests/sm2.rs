@@ -319,7 +319,7 @@ fn keys_whose_y_starts_with_a_zero_byte_hash_all_32_bytes() {
 }
 
 #[test]
-fn the_verifier_checks_sm2_on_every_backend_asked_and_reports_the_cpu() {
+fn the_cpu_backend_checks_sm2_on_the_cpu_engine() {
     let (public, key) = signer([3; 32], "1234567812345678");
     let sig = sign(&key, b"m");
     let items = [Sm2Item::new(&public, &sig, b"m")];

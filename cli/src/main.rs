@@ -33,8 +33,7 @@ enum Command {
     /// default ID 1234567812345678; "": the empty ID). The key is x||y (64 bytes), 04||x||y
     /// (65) or 02/03||x (33). What the library refuses (a key of another length or off the
     /// curve, a DER signature that is not strict DER, an ID over 8191 bytes) is a verdict with
-    /// its reason, not a malformed line. SM2 is verified on the CPU for now, whatever
-    /// --backend says.
+    /// its reason, not a malformed line.
     ///
     /// Writes one JSON line per input line, in order: {"index":N,"valid":true} or
     /// {"index":N,"valid":false,"reason":"..."}. A line that is not valid JSON, has an unknown
@@ -60,7 +59,7 @@ enum Command {
     /// how.
     Gen(GenArgs),
     /// Verify block files: every signature (under the algorithm and policy each block
-    /// declares; SM2 on the CPU whatever --backend says, for now), the Merkle root, duplicate
+    /// declares), the Merkle root, duplicate
     /// records, and (for several files, in chain order) each block's link to the one before.
     /// Blocks are verified pipelined (the next one parsed while this one is verified).
     ///

@@ -55,7 +55,7 @@
 
 /**
  * Every job runs on a GPU (any adapter wgpu finds, a software one included);
- * `bv_verifier_new` fails when there is none. SM2 runs on the CPU engine on every backend.
+ * `bv_verifier_new` fails when there is none.
  */
 #define BV_BACKEND_GPU 1
 

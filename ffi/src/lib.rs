@@ -32,7 +32,7 @@ use crate::raw::{Concatenated, Out, Regions};
 /// The verifier runs on the CPU engine only.
 pub const BV_BACKEND_CPU: c_int = 0;
 /// Every job runs on a GPU (any adapter wgpu finds, a software one included);
-/// `bv_verifier_new` fails when there is none. SM2 runs on the CPU engine on every backend.
+/// `bv_verifier_new` fails when there is none.
 pub const BV_BACKEND_GPU: c_int = 1;
 /// The CPU engine, and a hardware GPU when there is one (never a software emulation): large
 /// Merkle trees go to the GPU, and signature batches of 1024 items or more are split between

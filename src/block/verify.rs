@@ -47,8 +47,8 @@ impl Verifier {
 
     /// Verifies a parsed block: every record's signature under the algorithm the block
     /// declares — Ed25519 under its policy (whatever the verifier's default; on the same pool)
-    /// with [`Verifier::verify_ed25519`], or SM2 with [`Verifier::verify_sm2`] (on the CPU
-    /// engine whatever the backend, for now) — the records' Merkle root under the block's
+    /// with [`Verifier::verify_ed25519`], or SM2 with [`Verifier::verify_sm2`] (each where
+    /// the backend sends it, like Ed25519) — the records' Merkle root under the block's
     /// scheme against the header's, and that no record repeats an earlier one.
     ///
     /// The root is computed on another thread while the signatures are verified, each where

@@ -1,4 +1,4 @@
-//! The GPU backend: a wgpu device and the Merkle and Ed25519 kernels that run on it.
+//! The GPU backend: a wgpu device and the Merkle, Ed25519 and SM2 kernels that run on it.
 //!
 //! Built with the default-on cargo feature `gpu`. A [`Verifier`](crate::Verifier) built with
 //! [`Backend::Gpu`](crate::Backend::Gpu) or [`Backend::Auto`](crate::Backend::Auto) opens one
@@ -12,18 +12,18 @@
 //!   wgpu failure into a [`GpuFault`](crate::GpuFault), and offers what any kernel needs —
 //!   pooled buffers, readback, pipeline creation, timestamp queries, fault injection.
 //! * Each kernel family — `merkle` (SHA-256 and SM3 trees), `sig` (Ed25519, with
-//!   `field_code`) — owns its shaders, pipelines, bind-group layouts and buffers in one state
-//!   struct, which it keeps in the open device's `Kernels`: one slot per family, keyed by the
-//!   state's type, dropped with the device, so a reopened device starts empty and each family
-//!   rebuilds its state on it. The Merkle family fills its slot when a device opens (compile
-//!   and warm-up, as the device's open hook); the Ed25519 family on the device's first
-//!   signature job.
+//!   `field_code`), `sm2` (SM2, with `sm2_field`) — owns its shaders, pipelines, bind-group
+//!   layouts and buffers in one state struct, which it keeps in the open device's `Kernels`:
+//!   one slot per family, keyed by the state's type, dropped with the device, so a reopened
+//!   device starts empty and each family rebuilds its state on it. The Merkle family fills its
+//!   slot when a device opens (compile and warm-up, as the device's open hook); the signature
+//!   families on the device's first job of their algorithm.
 //! * `context` (the verifier's `GpuContext`) is the only module that names both: it gives the
 //!   device its open hook, hands each job to its family, and assembles [`ShaderCompileTime`].
 //!
-//! A new algorithm family (SM2 verification) is a new module with its own state struct, plus
-//! a method in `context`; `device` does not change. A new tree hash is not a family: it is a
-//! hash file behind which `merkle` compiles its reduction kernel once more.
+//! A new algorithm family is a new module with its own state struct, plus a method in
+//! `context`; `device` does not change (SM2 came that way). A new tree hash is not a family:
+//! it is a hash file behind which `merkle` compiles its reduction kernel once more.
 //!
 //! ## Choosing an adapter
 //!
@@ -106,10 +106,28 @@
 //!   while one runs; [`Verifier::submit_signatures`](crate::Verifier::submit_signatures)
 //!   hashes the next batch while the device works on the current one.
 //!
-//! `Backend::Auto` splits a batch: the GPU takes a share sized from both engines' measured
-//! rates (the first batch is split in half, later ones follow a running average), so that
-//! both finish together; below [`AUTO_GPU_MIN_SIGNATURES`](crate::AUTO_GPU_MIN_SIGNATURES)
-//! the CPU engine takes the whole batch.
+//! ## How an SM2 signature is verified (shaders/sm2.wgsl)
+//!
+//! * The CPU pool runs checks 1–5 (key, ID, signature encoding, ranges, `t ≠ 0`) and hashes
+//!   the digests `e`, with the CPU engine's own code and key cache, and packs each surviving
+//!   item into 48 words: the key's affine coordinates, `s`, `t`, and the final check's two
+//!   candidates `c = (r − e) mod n`, `c + n`. Reasons from those checks are the CPU engine's
+//!   by construction; messages never go to the device.
+//! * One invocation per item computes `[s]G + [t]P` (signed radix-16 windows over `P..8P`
+//!   built per item; `[s]G` from the CPU engine's comb of `G`, uploaded once per device) and
+//!   checks 6 and 7 in the CPU engine's order, comparing `X = c·Z²` (no inversion, nothing
+//!   modulo n on the device). All point arithmetic runs in one loop with one addition and one
+//!   doubling site (the kernel's size), every exceptional case of the additions handled.
+//! * The field is eight 32-bit words in Montgomery form with R = 2^256, the CPU engine's
+//!   representation, in the same two builds as Ed25519's: 64-bit word products where the
+//!   adapter offers `SHADER_INT64`, 16-bit halves otherwise (`sm2_field`).
+//!
+//! `Backend::Auto` splits a batch (Ed25519 and SM2 alike, each family with its own
+//! measurements): the GPU's share is packed on every core first, then the device and the CPU
+//! engine run side by side, the share sized from their measured rates (the first batch is
+//! split in half, later ones follow a running average) so that both finish together; below
+//! [`AUTO_GPU_MIN_SIGNATURES`](crate::AUTO_GPU_MIN_SIGNATURES) the CPU engine takes the whole
+//! batch.
 //!
 //! ## Trees larger than a storage binding
 //!

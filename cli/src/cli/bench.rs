@@ -130,7 +130,7 @@ pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .build()?;
-                let rows = sm2_bench::rows(opts.quick, threads, &pool)?;
+                let rows = sm2_bench::rows(opts.quick, threads, &pool, None)?;
                 progress::suspend(|| print_table(&rows));
                 rows_report(threads, &rows)?
             }
@@ -330,7 +330,7 @@ pub fn bench_sigs(
     {
         gpu.large_batch(quick, &pool, &mut rows)?;
     }
-    rows.extend(sm2_bench::rows(quick, threads, &pool)?);
+    rows.extend(sm2_bench::rows(quick, threads, &pool, gpu.as_ref().ok())?);
     progress::suspend(|| match &gpu {
         Ok(gpu) => gpu.print_compile_time(),
         Err(why) => println!("GPU rows: none ({why})"),
@@ -545,6 +545,85 @@ impl GpuSigs {
         self.items = prefix;
         result?;
         note_rows(&rows[first..]);
+        Ok(())
+    }
+
+    /// GPU rows for one SM2 scenario (`sm2_bench`): the whole batch on the GPU end to end,
+    /// its two halves (checks 1–5 and the digests on the CPU cores; the device's part), and
+    /// `Auto` with its share. The GPU verifiers are the Ed25519 rows' (SM2 takes no policy).
+    fn sm2_rows(
+        &self,
+        name: &str,
+        items: &[blockverify::Sm2Item<'_>],
+        want: &SigReport,
+        rows: &mut Vec<Row>,
+    ) -> Result<(), CliError> {
+        let n = items.len();
+        let check = |engine: &str, report: &SigReport| -> Result<(), CliError> {
+            if report.verdicts() == want.verdicts() {
+                Ok(())
+            } else {
+                Err(format!("{name}: {engine} disagrees with the CPU engine").into())
+            }
+        };
+        // The first job compiles the kernel: outside the timed runs.
+        let (report, _) = self.zip215.gpu_verify_sm2_profiled(items)?;
+        check("blockverify sm2 GPU", &report)?;
+        if !self.software {
+            // Clocked up first, as for the Ed25519 rows.
+            let warming = Instant::now();
+            while warming.elapsed() < Duration::from_millis(500) {
+                std::hint::black_box(self.zip215.gpu_verify_sm2_profiled(items)?);
+            }
+        }
+        let (mut pack, mut device, mut total) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..self.reps {
+            let started = Instant::now();
+            let (report, timing) = self.zip215.gpu_verify_sm2_profiled(items)?;
+            total.push(started.elapsed().as_secs_f64());
+            std::hint::black_box(report);
+            pack.push(timing.pack.as_secs_f64());
+            device.push(timing.device.as_secs_f64());
+        }
+        rows.push(Row::measured(
+            name,
+            "blockverify sm2 GPU".into(),
+            n,
+            median(&mut total),
+        ));
+        rows.push(Row::measured(
+            name,
+            format!("  GPU pack only (checks 1-5, e on {} thr)", self.threads),
+            n,
+            median(&mut pack),
+        ));
+        rows.push(Row::measured(
+            name,
+            "  GPU device only (upload+kernel+readback)".into(),
+            n,
+            median(&mut device),
+        ));
+        let engine = format!(
+            "blockverify sm2 Auto (GPU{} + {} thr)",
+            if self.software { " emulated" } else { "" },
+            self.threads
+        );
+        for _ in 0..3 {
+            check(&engine, &self.auto.verify_sm2(items))?;
+        }
+        let (mut times, mut share) = (Vec::new(), Vec::new());
+        for _ in 0..self.reps {
+            let started = Instant::now();
+            let report = self.auto.verify_sm2(items);
+            times.push(started.elapsed().as_secs_f64());
+            share.push(report.gpu_items() as f64 / n as f64);
+        }
+        rows.push(Row::measured(
+            name,
+            format!("{engine} {:.0}% GPU", 100.0 * median(&mut share)),
+            n,
+            median(&mut times),
+        ));
         Ok(())
     }
 

@@ -72,7 +72,6 @@ pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
     println!(
         "\nauto never uses a CPU emulation of a GPU (such as lavapipe): on a machine without a hardware GPU it is the CPU engine."
     );
-    println!("SM2 signatures are verified on the CPU engine on every backend for now.");
     Ok(if all_right {
         ExitCode::SUCCESS
     } else {

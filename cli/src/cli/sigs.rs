@@ -61,7 +61,6 @@ trait LineFormat {
 
 pub fn run(opts: &Options) -> Result<ExitCode, CliError> {
     // The policy travels with each Ed25519 call (`Alg::Ed25519`), not in the verifier.
-    // SM2 takes the backend as given: the library runs it on the CPU engine for now.
     let verifier = Verifier::builder()
         .backend(opts.backend)
         .threads(opts.threads)

@@ -111,7 +111,7 @@ const (
 	// CPU runs everything on the CPU engine.
 	CPU Backend = C.BV_BACKEND_CPU
 	// GPU runs every job on a GPU (any adapter, a software one included); New fails
-	// without one. SM2 runs on the CPU engine on every backend.
+	// without one.
 	GPU Backend = C.BV_BACKEND_GPU
 	// Auto uses the CPU engine and a hardware GPU when there is one.
 	Auto Backend = C.BV_BACKEND_AUTO

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use sm2::dsa::signature::{Signer, Verifier as _};
 
 use super::progress::note;
-use super::{CliError, Row, median_time};
+use super::{CliError, GpuSigs, Row, median_time};
 
 /// One SM2 workload: keys (04 ‖ x ‖ y), raw signatures, messages, and which are corrupted.
 struct Traffic {
@@ -137,11 +137,13 @@ fn openssl_verify(t: &Traffic, i: usize) -> bool {
     ctx.verify_init().is_ok() && ctx.verify(&e, &der).unwrap_or(false)
 }
 
-/// The SM2 rows of `bench sigs`.
+/// The SM2 rows of `bench sigs` (with `gpu`, the GPU and `Auto` rows of each scenario, and on
+/// a hardware GPU one GPU-sized batch).
 pub(super) fn rows(
     quick: bool,
     threads: usize,
     pool: &rayon::ThreadPool,
+    gpu: Option<&GpuSigs>,
 ) -> Result<Vec<Row>, CliError> {
     let (n, reps) = if quick { (512, 3) } else { (4096, 5) };
     let mut rows = Vec::new();
@@ -226,6 +228,10 @@ pub(super) fn rows(
                 t,
             );
         }
+        if let Some(gpu) = gpu {
+            gpu.sm2_rows(&name, &items, &report, &mut rows)?;
+        }
+        let mut push = |engine: String, t: f64| rows.push(Row::measured(&name, engine, n, t));
         push(format!("RustCrypto sm2 0.14 ({threads} thr)"), rustcrypto_t);
         push(format!("libsm 0.6 ({threads} thr)"), libsm_t);
         #[cfg(feature = "system-openssl")]
@@ -237,6 +243,34 @@ pub(super) fn rows(
                 .join(" ");
             push(format!("{version} ({threads} thr)"), openssl_t);
         }
+    }
+    if let Some(gpu) = gpu.filter(|gpu| !gpu.software) {
+        // A batch large enough to fill a big GPU, as the Ed25519 rows have: the distinct-key
+        // traffic over and over (signing 2^18 fresh items would take the benchmark longer
+        // than verifying them; every copy is verified in full all the same).
+        let repeats = if quick { 16 } else { 64 };
+        let traffic = pool.install(|| Traffic::generate(n, 0, 32, 0.0, 0x5A2));
+        let base = traffic.items();
+        let items: Vec<Sm2Item<'_>> = base.iter().cycle().take(n * repeats).copied().collect();
+        let name = format!(
+            "sm2: distinct keys, 32 B, all valid, {} items (GPU-sized)",
+            items.len()
+        );
+        note!("bench: {name} ({threads} threads)");
+        let report = verifier.verify_sm2(&items);
+        if !report.all_valid() {
+            return Err(format!("{name}: verdicts differ from the generator's").into());
+        }
+        let t = median_time(reps, || {
+            std::hint::black_box(verifier.verify_sm2(&items));
+        });
+        rows.push(Row::measured(
+            &name,
+            format!("blockverify sm2 (key cache warm, {threads} thr)"),
+            items.len(),
+            t,
+        ));
+        gpu.sm2_rows(&name, &items, &report, &mut rows)?;
     }
     Ok(rows)
 }
