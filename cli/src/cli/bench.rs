@@ -637,6 +637,15 @@ impl GpuSigs {
             ),
             None => println!("GPU shader compile: not measured"),
         }
+        if let Some(compiled) = self.zip215.gpu_compile_time()
+            && let Some(t) = compiled.sm2
+        {
+            println!(
+                "SM2 kernel compile ({} field build): {:.2} s, once per device, in no row",
+                compiled.sm2_field.unwrap_or("?"),
+                t.as_secs_f64()
+            );
+        }
     }
 }
 
