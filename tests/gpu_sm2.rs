@@ -12,8 +12,8 @@ use blockverify::sig::sm2::verify_sm2_single;
 use blockverify::{Backend, GpuFault, Placement, Reason, Sm2Item, Verdict, Verifier};
 use common::require_gpu;
 use common::sm2_corpus::{OwnedSm2, corpus, signed_traffic};
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
 
 fn gpu_verifier() -> Option<Verifier> {
     match Verifier::builder().backend(Backend::Gpu).build() {
@@ -88,6 +88,31 @@ fn gpu_verdicts_equal_the_cpu_engines_item_by_item() {
         );
     }
     assert!(gpu.verify_sm2(&[]).all_valid());
+}
+
+/// Random batches of up to a few thousand items, drawn without replacement from a pool of
+/// every kind, in random order: each item keeps the verdict `verify_sm2_single` gives it.
+#[test]
+fn random_batches_of_up_to_thousands_get_the_single_checks_verdicts() {
+    let Some(gpu) = gpu_verifier() else {
+        return;
+    };
+    let owned = corpus(2600, 0x5_3204);
+    let items = items(&owned);
+    let want: Vec<Verdict> = items.iter().map(verify_sm2_single).collect();
+    let mut rng = rand::rngs::ChaCha20Rng::seed_from_u64(0x5_3205);
+    for round in 0..10 {
+        let size = rng.random_range(1..=items.len());
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.shuffle(&mut rng);
+        order.truncate(size);
+        let batch: Vec<Sm2Item<'_>> = order.iter().map(|&i| items[i]).collect();
+        let report = gpu.verify_sm2(&batch);
+        assert_eq!(report.placement(), Placement::Gpu);
+        for (k, &i) in order.iter().enumerate() {
+            assert_eq!(report.verdict(k), Some(want[i]), "round {round}, item {i}");
+        }
+    }
 }
 
 #[test]

@@ -349,6 +349,9 @@ fn keys_and_der_signatures_made_by_the_system_openssl_verify() {
     let dir = std::env::temp_dir().join(format!("blockverify-sm2-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let verifier = cpu();
+    // Every item (key, DER signature, message, ID) and its verdict, for the GPU below.
+    type Case = (Vec<u8>, Vec<u8>, Vec<u8>, Option<&'static [u8]>, Verdict);
+    let mut all: Vec<Case> = Vec::new();
     for k in 0..4 {
         openssl(&["genpkey", "-algorithm", "SM2", "-out", "key.pem"], &dir);
         openssl(
@@ -410,9 +413,43 @@ fn keys_and_der_signatures_made_by_the_system_openssl_verify() {
             for (item, w) in items.iter().zip(want) {
                 assert_eq!(verify_sm2_single(item), w);
             }
+            for (der, id, w) in [
+                (&default_der, None, want[0]),
+                (&empty_der, Some(&b""[..]), want[1]),
+                (&empty_der, None, want[2]),
+                (&default_der, Some(&b""[..]), want[3]),
+            ] {
+                all.push((public.clone(), der.clone(), message.clone(), id, w));
+            }
         }
     }
     std::fs::remove_dir_all(&dir).ok();
+    // The same items on the GPU kernel (lavapipe in CI), all in one batch.
+    #[cfg(feature = "gpu")]
+    {
+        let items: Vec<Sm2Item<'_>> = all
+            .iter()
+            .map(|(key, der, message, id, _)| {
+                let item = Sm2Item::der(key, der, message);
+                match id {
+                    Some(id) => item.with_id(id),
+                    None => item,
+                }
+            })
+            .collect();
+        let want: Vec<Verdict> = all.iter().map(|(.., w)| *w).collect();
+        match Verifier::builder().backend(Backend::Gpu).build() {
+            Ok(gpu) => {
+                let report = gpu.verify_sm2(&items);
+                assert_eq!(report.placement(), blockverify::Placement::Gpu);
+                assert_eq!(report.verdicts(), &want[..]);
+            }
+            Err(e) if std::env::var("BLOCKVERIFY_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
+                panic!("BLOCKVERIFY_REQUIRE_GPU=1 but no GPU backend: {e}")
+            }
+            Err(e) => eprintln!("SKIP the GPU half: {e}"),
+        }
+    }
 }
 
 mod properties {

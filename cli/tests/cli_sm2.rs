@@ -443,8 +443,11 @@ fn ed25519_stays_the_default_and_the_formats_do_not_mix() {
     );
 }
 
+/// `--backend gpu` and `--backend auto` print exactly what `--backend cpu` prints. Without
+/// an adapter (and without `BLOCKVERIFY_REQUIRE_GPU=1`, as CI sets it) `gpu` is a usage
+/// error that says why.
 #[test]
-fn auto_backend_prints_the_cpu_verdicts() {
+fn gpu_and_auto_backends_print_the_cpu_verdicts() {
     let s = Signer::new(6, DEFAULT_ID);
     let input: String = (0..40u8)
         .map(|i| {
@@ -469,6 +472,20 @@ fn auto_backend_prints_the_cpu_verdicts() {
     assert_eq!(auto.stdout, cpu.stdout);
     let got = reasons(&cpu);
     assert_eq!(got.iter().filter(|r| *r == "valid").count(), 26);
+    let gpu = blockverify(
+        &["sigs", "--alg", "sm2", "--backend", "gpu"],
+        input.as_bytes(),
+    );
+    let require_gpu = std::env::var("BLOCKVERIFY_REQUIRE_GPU").is_ok_and(|v| v == "1");
+    if gpu.status.code() == Some(2) && !require_gpu {
+        assert!(stderr(&gpu).contains("GPU backend unavailable"));
+        eprintln!(
+            "SKIP the GPU half: no adapter (set BLOCKVERIFY_REQUIRE_GPU=1 to make this fail)"
+        );
+    } else {
+        assert_eq!(gpu.status.code(), Some(1), "stderr: {}", stderr(&gpu));
+        assert_eq!(gpu.stdout, cpu.stdout);
+    }
 }
 
 #[test]
