@@ -46,7 +46,7 @@ use rayon::prelude::*;
 use super::device::{DEVICE_WAIT, DeviceState, GpuDevice, Kernels, Pooled, compute_pipeline};
 use super::field_code::FieldCode;
 use crate::GpuFault;
-use crate::sig::{Policy, Reason, SigItem, Verdict, challenge};
+use crate::sig::{Lanes, Policy, Reason, SigItem, Verdict, challenges_into};
 
 /// 32-bit words per packed item: `A`, `R`, `S`, `k`, eight words each.
 pub(crate) const ITEM_WORDS: usize = 32;
@@ -162,18 +162,27 @@ struct SigParams {
 
 /// Packs `items` into `out` (exactly `ITEM_WORDS` words per item), hashing in parallel on the
 /// current rayon pool.
+/// The challenges are hashed eight at a time in the SHA-512 lanes where the CPU has them.
 pub(crate) fn pack_items(items: &[SigItem<'_>], out: &mut Vec<u32>) {
     out.clear();
     out.resize(items.len() * ITEM_WORDS, 0);
-    out.par_chunks_mut(ITEM_WORDS)
-        .zip(items.par_iter())
-        .with_min_len(256)
-        .for_each(|(words, item)| {
-            let k = challenge(item).to_bytes();
-            let parts: [&[u8; 32]; 4] = [item.public_key, item.r_bytes(), item.s_bytes(), &k];
-            for (part, dst) in parts.iter().zip(words.chunks_exact_mut(8)) {
-                for (word, bytes) in dst.iter_mut().zip(part.chunks_exact(4)) {
-                    *word = u32::from_le_bytes(bytes.try_into().expect("4 bytes"));
+    let lanes = Lanes::detect();
+    out.par_chunks_mut(8 * ITEM_WORDS)
+        .zip(items.par_chunks(8))
+        .with_min_len(32)
+        .for_each_init(Vec::new, |challenges, (words, eight)| {
+            challenges_into(lanes, eight, challenges);
+            for ((words, item), k) in words
+                .chunks_exact_mut(ITEM_WORDS)
+                .zip(eight)
+                .zip(&*challenges)
+            {
+                let k = k.to_bytes();
+                let parts: [&[u8; 32]; 4] = [item.public_key, item.r_bytes(), item.s_bytes(), &k];
+                for (part, dst) in parts.iter().zip(words.chunks_exact_mut(8)) {
+                    for (word, bytes) in dst.iter_mut().zip(part.chunks_exact(4)) {
+                        *word = u32::from_le_bytes(bytes.try_into().expect("4 bytes"));
+                    }
                 }
             }
         });

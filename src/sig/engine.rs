@@ -22,6 +22,10 @@
 //! form kept. Per item this is about 1.4× curve25519-dalek's double-scalar multiplication
 //! (BENCHMARKS.md), a bound set by the 252 doublings a full-size `k` needs.
 //!
+//! Every chunk's challenges `k = SHA-512(R ‖ A ‖ M) mod L` are hashed first, eight messages
+//! at a time in 64-bit AVX-512 lanes where the lanes exist (`super::sha512_lanes`, the same
+//! digests as the `sha2` crate's).
+//!
 //! When groups are smaller than the chunk, its items are put in key order first: each group
 //! pays one full-size (253-bit) term per distinct key, so a group of issuer traffic in key
 //! order pays for one or two keys instead of up to one per item.
@@ -60,7 +64,8 @@ use super::batch::{self, DecodedR, Prepared, Scratch};
 use super::key_cache::{DecodedKey, KeyCache};
 use super::lanes::{Lanes, Single, SingleOutcome};
 use super::rules::{
-    challenge, decode_r, decode_s, strict_equation, strict_point_checks, zip215_equation,
+    challenge, challenges_into, decode_r, decode_s, strict_equation, strict_point_checks,
+    zip215_equation,
 };
 use super::{Policy, Reason, SigItem, Verdict};
 use crate::Error;
@@ -151,6 +156,8 @@ struct ChunkState {
     strict_failed: Vec<usize>,
     /// Buffers for putting `prepared` in key order.
     key_order: KeyOrder,
+    /// The chunk's challenges, index for index (`rules::challenges_into`).
+    challenges: Vec<Scalar>,
     scratch: Scratch,
 }
 
@@ -280,12 +287,17 @@ impl CpuEngine {
         let lanes = self.lanes.filter(|_| {
             group.is_none_or(|g| g >= LANES_MIN_GROUP || chunk.len() / g >= LANES_GROUPS)
         });
-        for (slot, item) in chunk.iter().enumerate() {
-            match self.prepare(item, slot, lanes, st) {
+        // Every item's challenge first, eight at a time where there are lanes (whether or
+        // not this chunk's equations go to them).
+        let mut challenges = std::mem::take(&mut st.challenges);
+        challenges_into(self.lanes, chunk, &mut challenges);
+        for ((slot, item), k) in chunk.iter().enumerate().zip(&challenges) {
+            match self.prepare(item, slot, *k, lanes, st) {
                 Ok(p) => st.prepared.push(p),
                 Err(reason) => out[slot] = Verdict::Invalid(reason),
             }
         }
+        st.challenges = challenges;
         if let Some(lanes) = lanes {
             decode_r_in_lanes(lanes, &mut st.prepared, out);
             #[cfg(test)]
@@ -387,6 +399,7 @@ impl CpuEngine {
         &self,
         item: &SigItem<'_>,
         slot: usize,
+        k: Scalar,
         lanes: Option<Lanes>,
         st: &mut ChunkState,
     ) -> Result<Prepared, Reason> {
@@ -414,13 +427,7 @@ impl CpuEngine {
             },
             None => DecodedR::Dalek(decode_r(item.r_bytes())?),
         };
-        Ok(Prepared {
-            slot,
-            s,
-            r,
-            k: challenge(item),
-            key,
-        })
+        Ok(Prepared { slot, s, r, k, key })
     }
 
     /// `Strict`, item by item. With the lanes, the items that take the fast path (see
@@ -438,10 +445,12 @@ impl CpuEngine {
         st.key_slots.clear();
         st.key_encodings.clear();
         st.scratch.known_lanes_keys.clear();
-        for (slot, item) in chunk.iter().enumerate() {
+        let mut challenges = std::mem::take(&mut st.challenges);
+        challenges_into(Some(lanes), chunk, &mut challenges);
+        for ((slot, item), k) in chunk.iter().enumerate().zip(&challenges) {
             let prepared = decode_s(item.s_bytes()).and_then(|s| {
                 let key = self.keys.get(item.public_key)?;
-                Ok((s, key, challenge(item)))
+                Ok((s, key, *k))
             });
             let (s, key, k) = match prepared {
                 Ok(prepared) => prepared,
@@ -468,6 +477,7 @@ impl CpuEngine {
                 index: index.unwrap_or_default(),
             });
         }
+        st.challenges = challenges;
         let Some(forms) = batch::lanes_key_forms(lanes, &st.key_encodings, &mut st.scratch) else {
             // Not expected (the lanes decode what dalek decodes): each item on dalek's path.
             for job in &st.strict {

@@ -13,8 +13,9 @@
 //! everywhere too; off x86_64 `Affine` is a placeholder that no computation ever produces.
 #![forbid(unsafe_code)]
 
-use curve25519_dalek::EdwardsPoint;
+use curve25519_dalek::{EdwardsPoint, Scalar};
 
+use super::SigItem;
 use super::key_cache::{DecodedKey, KeyCache};
 
 pub(crate) use imp::{Affine, Single, SingleOutcome, Term, scalar_bytes};
@@ -60,6 +61,12 @@ impl Lanes {
         imp::compress8(self.0, points)
     }
 
+    /// The challenges `k = SHA-512(R ‖ A ‖ M) mod L` of up to eight items, a message per
+    /// 64-bit lane (`sha512_lanes::challenges8`).
+    pub(crate) fn challenges8(self, items: &[SigItem<'_>]) -> Vec<Scalar> {
+        imp::challenges8(self.0, items)
+    }
+
     /// The lanes' form of a key, where the key cache kept it beside the decoded point.
     pub(crate) fn cached_form(self, key: &DecodedKey) -> Option<Affine> {
         imp::cached_form(self.0, key)
@@ -86,6 +93,7 @@ mod imp {
         grouped_sums, scalar_bytes, sum_of_multiples,
     };
     use super::super::key_cache::{DecodedKey, KeyCache};
+    pub(crate) use super::super::sha512_lanes::challenges8;
 
     pub(crate) fn cached_form(_: Ifma, key: &DecodedKey) -> Option<Affine> {
         key.lanes
@@ -145,6 +153,10 @@ mod imp {
     }
 
     pub(crate) fn compress8(ifma: Ifma, _: &[Affine]) -> Vec<[u8; 32]> {
+        match ifma {}
+    }
+
+    pub(crate) fn challenges8(ifma: Ifma, _: &[super::SigItem<'_>]) -> Vec<super::Scalar> {
         match ifma {}
     }
 

@@ -43,6 +43,8 @@ mod key_cache;
 mod lanes;
 mod report;
 mod rules;
+#[cfg(target_arch = "x86_64")]
+mod sha512_lanes;
 pub mod sm2;
 
 pub use report::{Reason, SigReport, Verdict};
@@ -55,7 +57,8 @@ pub use rules::verify_single;
 
 pub(crate) use engine::CpuEngine;
 #[cfg(feature = "gpu")]
-pub(crate) use rules::challenge;
+pub(crate) use lanes::Lanes;
+pub(crate) use rules::challenges_into;
 
 /// Which Ed25519 validity rules apply. See the [module docs](self) for the exact rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -65,6 +65,24 @@ pub(crate) fn challenge(item: &SigItem<'_>) -> Scalar {
     Scalar::from_bytes_mod_order_wide(&digest.into())
 }
 
+/// Each item's challenge ([`challenge`]), in order, into `out` (cleared first): eight at a
+/// time in the SHA-512 lanes where there are lanes, the same values either way.
+pub(crate) fn challenges_into(
+    lanes: Option<super::lanes::Lanes>,
+    items: &[SigItem<'_>],
+    out: &mut Vec<Scalar>,
+) {
+    out.clear();
+    match lanes {
+        Some(lanes) => {
+            for eight in items.chunks(8) {
+                out.extend(lanes.challenges8(eight));
+            }
+        }
+        None => out.extend(items.iter().map(challenge)),
+    }
+}
+
 /// Rules 4–6 (Strict only).
 pub(crate) fn strict_point_checks(
     a_is_small_order: bool,
