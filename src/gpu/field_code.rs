@@ -378,6 +378,24 @@ fn emit_mul_wide(out: &mut String, layout: Layout) {
     out.push_str("    return fe_carry(r);\n}\n");
 }
 
+/// Parses and validates a kernel's whole WGSL source compiled in `field`'s build, as a
+/// device would (with `SHADER_INT64` for the int64 build), without a device: a shader error
+/// on a device shows only as a fault and a CPU fallback. Panics with naga's message.
+#[cfg(test)]
+pub(crate) fn assert_valid_wgsl(source: &str, field: FieldCode) {
+    use wgpu::naga;
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{}: {}", field.name(), e.emit_to_string(source)));
+    let capabilities = if field == FieldCode::Int64 {
+        naga::valid::Capabilities::SHADER_INT64
+    } else {
+        naga::valid::Capabilities::empty()
+    };
+    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{}: {}", field.name(), e.emit_to_string(source)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -156,6 +156,7 @@ mod device;
 mod field_code;
 mod merkle;
 pub(crate) mod sig;
+mod sig_pieces;
 mod sm2;
 mod sm2_field;
 

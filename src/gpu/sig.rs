@@ -29,35 +29,28 @@
 //!
 //! # Pieces and overlap
 //!
-//! Items go up in pieces of at most [`PIECE_ITEMS`] (and one storage binding); two sets of
-//! buffers alternate, so piece `p + 1` is uploaded and queued while piece `p` runs and the
-//! verdicts of piece `p − 1` are read back. Packing happens before the device is taken, so a
+//! Items go up in pieces (`sig_pieces`, shared with the SM2 kernel): two sets of buffers
+//! alternate, so piece `p + 1` is uploaded and queued while piece `p` runs and the verdicts
+//! of piece `p − 1` are read back. Packing happens before the device is taken, so a
 //! second batch (the pipelined [`Verifier::submit_signatures`](crate::Verifier)) hashes while
 //! the first one is on the device.
 #![forbid(unsafe_code)]
 
 use std::borrow::Cow;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::scalar::Scalar;
 use rayon::prelude::*;
 
-use super::device::{DEVICE_WAIT, DeviceState, GpuDevice, Kernels, Pooled, compute_pipeline};
+use super::device::{DEVICE_WAIT, DeviceState, GpuDevice, Kernels, compute_pipeline};
 use super::field_code::FieldCode;
+use super::sig_pieces::{self, Compiled, Spec};
 use crate::GpuFault;
 use crate::sig::{Lanes, Policy, Reason, SigItem, Verdict, challenges_into};
 
 /// 32-bit words per packed item: `A`, `R`, `S`, `k`, eight words each.
 pub(crate) const ITEM_WORDS: usize = 32;
-/// Bytes per packed item.
-const ITEM_BYTES: u64 = 4 * ITEM_WORDS as u64;
-/// Invocations per workgroup of `verify_signatures` (the shader's `@workgroup_size`).
-const WORKGROUP: u32 = 64;
-/// The most items one piece holds (8 MiB of packed items): small enough that two pieces
-/// overlap on any batch worth a GPU, large enough that a piece keeps a big GPU busy for
-/// tens of milliseconds.
-pub(crate) const PIECE_ITEMS: usize = 1 << 16;
 /// Multiples of `B` in the table: 1..=8, for signed radix-16 digits.
 const BASE_TABLE_LEN: u64 = 8;
 
@@ -84,37 +77,17 @@ pub struct SigTiming {
     pub device: Duration,
 }
 
-/// The signature kernel's state on one device, kept in its [`Kernels`] from the device's
-/// first signature job until the device is dropped.
-#[derive(Default)]
-struct SigKernels {
-    /// The kernel, compiled on the first signature job (Merkle-only users never pay its
-    /// compile time).
-    compiled: Option<SigPipeline>,
-    /// Two sets of buffers, so that one piece uploads while another runs.
-    buffers: [SigBuffers; 2],
-    /// Compilation and the warm-up dispatch, once done.
-    compile_time: Option<Duration>,
-    /// The build of the field arithmetic compiled.
-    field: Option<&'static str>,
-}
-
-/// The compiled signature kernel and the base-point table it reads.
-struct SigPipeline {
-    verify: wgpu::ComputePipeline,
-    base_table: wgpu::Buffer,
-}
+/// The Ed25519 family's key in a device's [`Kernels`] (see `sig_pieces`).
+struct Ed25519;
 
 /// How long the device's Ed25519 kernels took to compile (with their warm-up dispatch), and
 /// the build of the field arithmetic they got; `None` before the first signature job.
 pub(crate) fn compile_time(kernels: &Kernels) -> (Option<Duration>, Option<&'static str>) {
-    kernels
-        .get::<SigKernels>()
-        .map_or((None, None), |sig| (sig.compile_time, sig.field))
+    sig_pieces::compile_time::<Ed25519>(kernels)
 }
 
 /// Compiles the signature kernels on `state`'s device and builds the base-point table.
-fn compile(state: &DeviceState, sig: &mut SigKernels) -> Result<SigPipeline, GpuFault> {
+fn compile(state: &DeviceState) -> Result<Compiled, GpuFault> {
     let field = FieldCode::for_adapter(state.int64);
     let module = state
         .device
@@ -124,40 +97,12 @@ fn compile(state: &DeviceState, sig: &mut SigKernels) -> Result<SigPipeline, Gpu
         });
     let verify = compute_pipeline(&state.device, &module, "verify_signatures");
     let build_table = compute_pipeline(&state.device, &module, "build_base_table");
-    sig.field = Some(field.name());
-    let base_table = build_base_table(&state.device, &state.queue, &build_table, field)?;
-    Ok(SigPipeline { verify, base_table })
-}
-
-/// A signature kernel's buffers (Ed25519's and SM2's); a device keeps two sets per kernel.
-pub(crate) struct SigBuffers {
-    pub(crate) items: Pooled,
-    pub(crate) verdicts: Pooled,
-    pub(crate) readback: Pooled,
-    pub(crate) params: Pooled,
-}
-
-impl Default for SigBuffers {
-    fn default() -> Self {
-        use wgpu::BufferUsages as U;
-        SigBuffers {
-            items: Pooled::new("signature items", U::STORAGE | U::COPY_DST),
-            verdicts: Pooled::new("signature verdicts", U::STORAGE | U::COPY_SRC),
-            readback: Pooled::new("signature readback", U::MAP_READ | U::COPY_DST),
-            params: Pooled::new("signature params", U::UNIFORM | U::COPY_DST),
-        }
-    }
-}
-
-/// Mirrors `Params` in `shaders/ed25519.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct SigParams {
-    count: u32,
-    strict: u32,
-    one: u32,
-    /// Pads the block to 16 bytes.
-    pad: u32,
+    let table = build_base_table(&state.device, &state.queue, &build_table, field)?;
+    Ok(Compiled {
+        verify,
+        table,
+        field: field.name(),
+    })
 }
 
 /// Packs `items` into `out` (exactly `ITEM_WORDS` words per item), hashing in parallel on the
@@ -245,12 +190,8 @@ fn build_base_table(
     let params = upload(
         "base table params",
         wgpu::BufferUsages::UNIFORM,
-        bytemuck::bytes_of(&SigParams {
-            count: BASE_TABLE_LEN as u32,
-            strict: 0,
-            one: 1,
-            pad: 0,
-        }),
+        // `Params` in shaders/ed25519.wgsl: count, strict, one, padding.
+        bytemuck::cast_slice(&[BASE_TABLE_LEN as u32, 0, 1, 0]),
     );
     let table = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("base point table"),
@@ -304,160 +245,26 @@ pub(crate) fn verify_packed(
     policy: Policy,
     packed: &[u32],
 ) -> Result<Vec<Verdict>, GpuFault> {
-    let count = packed.len() / ITEM_WORDS;
-    device.run(|state, kernels| {
-        let sig = kernels.get_or_insert_with(SigKernels::default);
-        if sig.compiled.is_none() {
-            let started = Instant::now();
-            sig.compiled = Some(compile(state, sig)?);
-            // Many drivers (lavapipe among them) compile a pipeline at its first dispatch:
-            // one item verified here puts that compile into the compile time, not into the
-            // first batch's.
-            let warm_up = submit_piece(state, sig, 0, Policy::Zip215, &[0; ITEM_WORDS]);
-            collect(state, sig, 0, 1, warm_up, &mut Vec::new())?;
-            sig.compile_time = Some(started.elapsed());
-        }
-        let piece_items = piece_items(state);
-        let mut verdicts = Vec::with_capacity(count);
-        let mut in_flight: [Option<(usize, wgpu::SubmissionIndex)>; 2] = [None, None];
-        for (p, piece) in packed.chunks(piece_items * ITEM_WORDS).enumerate() {
-            let slot = p % 2;
-            if let Some((n, submission)) = in_flight[slot].take() {
-                collect(state, sig, slot, n, submission, &mut verdicts)?;
-            }
-            let n = piece.len() / ITEM_WORDS;
-            in_flight[slot] = Some((n, submit_piece(state, sig, slot, policy, piece)));
-        }
-        // The older piece first: pieces alternate slots.
-        let pieces = count.div_ceil(piece_items);
-        for slot in [pieces % 2, (pieces + 1) % 2] {
-            if let Some((n, submission)) = in_flight[slot].take() {
-                collect(state, sig, slot, n, submission, &mut verdicts)?;
-            }
-        }
-        Ok(verdicts)
-    })
-}
-
-/// Items per piece on this device: [`PIECE_ITEMS`], fewer if a binding or a dispatch's
-/// workgroup count is smaller.
-fn piece_items(state: &DeviceState) -> usize {
-    let by_binding = (state.binding_limit / ITEM_BYTES) as usize;
-    let by_dispatch = state.max_groups_per_dim as usize * WORKGROUP as usize;
-    PIECE_ITEMS.min(by_binding).min(by_dispatch).max(1)
-}
-
-/// Uploads one piece into buffer set `slot` and queues its kernel and the copy of its
-/// verdicts to the readback buffer.
-fn submit_piece(
-    state: &DeviceState,
-    sig: &mut SigKernels,
-    slot: usize,
-    policy: Policy,
-    piece: &[u32],
-) -> wgpu::SubmissionIndex {
-    let n = piece.len() / ITEM_WORDS;
-    let device = &state.device;
-    let buffers = &mut sig.buffers[slot];
-    let sig = sig
-        .compiled
-        .as_ref()
-        .expect("compiled before the first piece");
-    let items = buffers.items.get(device, 4 * piece.len() as u64).clone();
-    let verdicts = buffers.verdicts.get(device, 4 * n as u64).clone();
-    let readback = buffers.readback.get(device, 4 * n as u64).clone();
-    let params = buffers.params.get(device, 16).clone();
-    state
-        .queue
-        .write_buffer(&items, 0, bytemuck::cast_slice(piece));
-    state.queue.write_buffer(
-        &params,
-        0,
-        bytemuck::bytes_of(&SigParams {
-            count: n as u32,
-            strict: u32::from(policy == Policy::Strict),
-            one: 1,
-            pad: 0,
-        }),
-    );
-    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some("verify signatures"),
-        layout: &sig.verify.get_bind_group_layout(0),
-        entries: &[
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: params.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: items.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: sig.base_table.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 3,
-                resource: verdicts.as_entire_binding(),
-            },
-        ],
-    });
-    let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-        label: Some("verify signatures"),
-    });
-    {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-        pass.set_pipeline(&sig.verify);
-        pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups((n as u32).div_ceil(WORKGROUP), 1, 1);
-    }
-    encoder.copy_buffer_to_buffer(&verdicts, 0, &readback, 0, 4 * n as u64);
-    state.queue.submit([encoder.finish()])
-}
-
-/// Waits for the piece in buffer set `slot` and appends its verdicts.
-fn collect(
-    state: &DeviceState,
-    sig: &SigKernels,
-    slot: usize,
-    n: usize,
-    submission: wgpu::SubmissionIndex,
-    out: &mut Vec<Verdict>,
-) -> Result<(), GpuFault> {
-    let readback = sig.buffers[slot]
-        .readback
-        .current()
-        .ok_or(GpuFault::ReadbackFailed)?;
-    let decoded = state.read_back_after(Some(submission), readback, 4 * n as u64, |view| {
-        view.chunks_exact(4)
-            .map(|b| verdict_of(u32::from_le_bytes(b.try_into().expect("4 bytes"))))
-            .collect::<Result<Vec<_>, _>>()
-    })?;
-    out.extend(decoded?);
-    Ok(())
+    // `Params` in shaders/ed25519.wgsl after the count: the policy, and the constant 1 (see
+    // `runtime_count` there).
+    let spec = Spec {
+        item_words: ITEM_WORDS,
+        params: [u32::from(policy == Policy::Strict), 1, 0],
+        verdict_of,
+    };
+    sig_pieces::run_job::<Ed25519>(device, compile, &[0; ITEM_WORDS], &spec, packed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wgpu::naga;
 
     /// Every build of the kernel parses and validates as WGSL, without a device (a shader error
     /// on the device shows only as a fault and a CPU fallback).
     #[test]
     fn kernel_source_validates_in_every_build() {
         for field in [FieldCode::Unrolled, FieldCode::Int64] {
-            let source = kernel_source(field);
-            let module = naga::front::wgsl::parse_str(&source)
-                .unwrap_or_else(|e| panic!("{}: {}", field.name(), e.emit_to_string(&source)));
-            let capabilities = if field == FieldCode::Int64 {
-                naga::valid::Capabilities::SHADER_INT64
-            } else {
-                naga::valid::Capabilities::empty()
-            };
-            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
-                .validate(&module)
-                .unwrap_or_else(|e| panic!("{}: {}", field.name(), e.emit_to_string(&source)));
+            super::super::field_code::assert_valid_wgsl(&kernel_source(field), field);
         }
     }
 }

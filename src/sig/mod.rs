@@ -57,7 +57,9 @@ pub use rules::verify_single;
 
 pub(crate) use engine::CpuEngine;
 #[cfg(feature = "gpu")]
+#[cfg(feature = "gpu")]
 pub(crate) use lanes::Lanes;
+#[cfg(feature = "gpu")]
 pub(crate) use rules::challenges_into;
 
 /// Which Ed25519 validity rules apply. See the [module docs](self) for the exact rules.
