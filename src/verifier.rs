@@ -395,22 +395,13 @@ impl Verifier {
     /// all-valid report.
     pub fn verify_ed25519(&self, policy: Policy, items: &[SigItem<'_>]) -> SigReport {
         #[cfg(feature = "gpu")]
-        if let Some(context) = &self.gpu
-            && !items.is_empty()
         {
-            let gpu_items = match self.backend {
-                Backend::Gpu => items.len(),
-                _ => self.split.gpu_share(items.len()),
+            let gpu = |context| GpuEd25519 {
+                context,
+                pool: &self.cpu,
             };
-            if gpu_items > 0 {
-                let gpu = GpuEd25519 {
-                    context,
-                    pool: &self.cpu,
-                };
-                let calibration = (self.backend == Backend::Auto).then_some(&self.split);
-                return self.install(|| {
-                    split::verify_split(&self.cpu, &gpu, policy, items, gpu_items, calibration)
-                });
+            if let Some(report) = self.with_gpu(&self.cpu, gpu, policy, items, &self.split) {
+                return report;
             }
         }
         SigReport::from_verdicts(self.cpu.verify(policy, items))
@@ -432,26 +423,71 @@ impl Verifier {
     /// gives an empty, all-valid report.
     pub fn verify_sm2(&self, items: &[Sm2Item<'_>]) -> SigReport {
         #[cfg(feature = "gpu")]
-        if let Some(context) = &self.gpu
-            && !items.is_empty()
         {
-            let gpu_items = match self.backend {
-                Backend::Gpu => items.len(),
-                _ => self.split_sm2.gpu_share(items.len()),
+            let gpu = |context| GpuSm2 {
+                context,
+                pool: &self.cpu,
+                engine: &self.sm2,
             };
-            if gpu_items > 0 {
-                let gpu = GpuSm2 {
-                    context,
-                    pool: &self.cpu,
-                    engine: &self.sm2,
-                };
-                let calibration = (self.backend == Backend::Auto).then_some(&self.split_sm2);
-                return self.install(|| {
-                    split::verify_split(&self.sm2, &gpu, (), items, gpu_items, calibration)
-                });
+            if let Some(report) = self.with_gpu(&self.sm2, gpu, (), items, &self.split_sm2) {
+                return report;
             }
         }
         SigReport::from_verdicts(self.install(|| self.sm2.verify(items)))
+    }
+
+    /// A signature batch on the GPU, or split between the GPU and `cpu` (see
+    /// [`Verifier::verify_ed25519`]), as this verifier's backend and `split`'s measurements
+    /// say; `None` when the CPU engine takes it all (no GPU, an empty batch, or a share too
+    /// small for the GPU).
+    #[cfg(feature = "gpu")]
+    fn with_gpu<'v, Item, Cpu, Gpu>(
+        &'v self,
+        cpu: &Cpu,
+        gpu: impl FnOnce(&'v GpuContext) -> Gpu,
+        rules: Cpu::Rules,
+        items: &[Item],
+        split: &split::Calibration,
+    ) -> Option<SigReport>
+    where
+        Item: Sync,
+        Cpu: crate::engine::SignatureEngine<Item>,
+        Gpu: crate::engine::DeviceEngine<Item, Rules = Cpu::Rules>,
+    {
+        let context = self.gpu.as_ref().filter(|_| !items.is_empty())?;
+        let gpu_items = match self.backend {
+            Backend::Gpu => items.len(),
+            _ => split.gpu_share(items.len()),
+        };
+        if gpu_items == 0 {
+            return None;
+        }
+        let gpu = gpu(context);
+        let calibration = (self.backend == Backend::Auto).then_some(split);
+        Some(self.install(|| split::verify_split(cpu, &gpu, rules, items, gpu_items, calibration)))
+    }
+
+    /// Every item on the GPU with the job's two halves timed, for the benchmark hooks.
+    #[cfg(feature = "gpu")]
+    fn gpu_profiled<'v, Item, Gpu>(
+        &'v self,
+        gpu: impl FnOnce(&'v GpuContext) -> Gpu,
+        rules: Gpu::Rules,
+        items: &[Item],
+    ) -> Result<(SigReport, SigTiming), Error>
+    where
+        Item: Sync,
+        Gpu: crate::engine::DeviceEngine<Item>,
+    {
+        let context = self
+            .gpu
+            .as_ref()
+            .ok_or(Error::GpuUnavailable(GpuUnavailable::NoGpuOnVerifier))?;
+        let (verdicts, timing) = gpu(context).verify_timed(rules, items);
+        let verdicts =
+            verdicts.map_err(|fault| Error::GpuUnavailable(GpuUnavailable::Fault(fault)))?;
+        let report = SigReport::from_verdicts(verdicts).on(items.len(), None);
+        Ok((report, timing))
     }
 
     /// Starts verifying `batch` under the default policy on this verifier's pool and returns
@@ -599,23 +635,13 @@ impl Verifier {
         &self,
         items: &[SigItem<'_>],
     ) -> Result<(SigReport, SigTiming), Error> {
-        let context = self
-            .gpu
-            .as_ref()
-            .ok_or(Error::GpuUnavailable(GpuUnavailable::NoGpuOnVerifier))?;
-        let gpu = GpuEd25519 {
+        let gpu = |context| GpuEd25519 {
             context,
             pool: &self.cpu,
         };
-        let (verdicts, timing) = gpu.verify_timed(self.policy, items);
-        let verdicts =
-            verdicts.map_err(|fault| Error::GpuUnavailable(GpuUnavailable::Fault(fault)))?;
-        let report = SigReport::from_verdicts(verdicts).on(items.len(), None);
-        Ok((report, timing))
+        self.gpu_profiled(gpu, self.policy, items)
     }
-}
 
-impl Verifier {
     /// Benchmark hook (not stable API): every SM2 item on the GPU, with the two halves of the
     /// job timed: packing (checks 1–5 and the digests on this verifier's pool) and the
     /// device's part (upload, kernel, readback). No fallback.
@@ -629,20 +655,12 @@ impl Verifier {
         &self,
         items: &[Sm2Item<'_>],
     ) -> Result<(SigReport, SigTiming), Error> {
-        let context = self
-            .gpu
-            .as_ref()
-            .ok_or(Error::GpuUnavailable(GpuUnavailable::NoGpuOnVerifier))?;
-        let gpu = GpuSm2 {
+        let gpu = |context| GpuSm2 {
             context,
             pool: &self.cpu,
             engine: &self.sm2,
         };
-        let (verdicts, timing) = gpu.verify_timed(items);
-        let verdicts =
-            verdicts.map_err(|fault| Error::GpuUnavailable(GpuUnavailable::Fault(fault)))?;
-        let report = SigReport::from_verdicts(verdicts).on(items.len(), None);
-        Ok((report, timing))
+        self.gpu_profiled(gpu, (), items)
     }
 }
 

@@ -20,10 +20,8 @@ pub(crate) use gpu::GpuEd25519;
 
 #[cfg(feature = "gpu")]
 mod gpu {
-    use std::time::Instant;
-
     use crate::engine::DeviceEngine;
-    use crate::gpu::{self, GpuContext, SigTiming};
+    use crate::gpu::{self, GpuContext};
     use crate::sig::{CpuEngine, Policy, SigItem};
     use crate::{GpuFault, Verdict};
 
@@ -31,25 +29,6 @@ mod gpu {
     pub(crate) struct GpuEd25519<'v> {
         pub context: &'v GpuContext,
         pub pool: &'v CpuEngine,
-    }
-
-    impl GpuEd25519<'_> {
-        /// The verdicts of a whole job on the device, with its two halves timed: packing
-        /// (each challenge `k` hashed on the pool) and the device's part (upload, kernel,
-        /// readback).
-        pub(crate) fn verify_timed(
-            &self,
-            policy: Policy,
-            items: &[SigItem<'_>],
-        ) -> (Result<Vec<Verdict>, GpuFault>, SigTiming) {
-            let started = Instant::now();
-            let packed = self.pack(items);
-            let pack = started.elapsed();
-            let started = Instant::now();
-            let verdicts = self.run(policy, &packed, items.len());
-            let device = started.elapsed();
-            (verdicts, SigTiming { pack, device })
-        }
     }
 
     impl<'a> DeviceEngine<SigItem<'a>> for GpuEd25519<'_> {

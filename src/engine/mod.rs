@@ -64,6 +64,21 @@ pub(crate) trait DeviceEngine<Item: Sync>: Sync {
         packed: &Self::Packed,
         items: usize,
     ) -> Result<Vec<Verdict>, GpuFault>;
+
+    /// A whole job on the device (no split), with its two halves timed.
+    fn verify_timed(
+        &self,
+        rules: Self::Rules,
+        items: &[Item],
+    ) -> (Result<Vec<Verdict>, GpuFault>, crate::gpu::SigTiming) {
+        let started = std::time::Instant::now();
+        let packed = self.pack(items);
+        let pack = started.elapsed();
+        let started = std::time::Instant::now();
+        let verdicts = self.run(rules, &packed, items.len());
+        let device = started.elapsed();
+        (verdicts, crate::gpu::SigTiming { pack, device })
+    }
 }
 
 /// Hashes one family's Merkle trees. (Without the `gpu` feature only the CPU engine exists

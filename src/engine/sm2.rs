@@ -22,10 +22,8 @@ pub(crate) use gpu::GpuSm2;
 
 #[cfg(feature = "gpu")]
 mod gpu {
-    use std::time::Instant;
-
     use crate::engine::DeviceEngine;
-    use crate::gpu::{GpuContext, SigTiming};
+    use crate::gpu::GpuContext;
     use crate::sig::CpuEngine;
     use crate::sig::sm2::device_form::{self, Packed};
     use crate::sig::sm2::{Sm2Item, engine::Sm2Engine};
@@ -37,24 +35,6 @@ mod gpu {
         pub context: &'v GpuContext,
         pub pool: &'v CpuEngine,
         pub engine: &'v Sm2Engine,
-    }
-
-    impl GpuSm2<'_> {
-        /// The verdicts of a whole job on the device, with its two halves timed: packing
-        /// (checks 1–5 and the digests on the pool) and the device's part (upload, kernel,
-        /// readback).
-        pub(crate) fn verify_timed(
-            &self,
-            items: &[Sm2Item<'_>],
-        ) -> (Result<Vec<Verdict>, GpuFault>, SigTiming) {
-            let started = Instant::now();
-            let packed = self.pack(items);
-            let pack = started.elapsed();
-            let started = Instant::now();
-            let verdicts = self.run((), &packed, items.len());
-            let device = started.elapsed();
-            (verdicts, SigTiming { pack, device })
-        }
     }
 
     impl<'a> DeviceEngine<Sm2Item<'a>> for GpuSm2<'_> {

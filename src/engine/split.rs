@@ -19,9 +19,8 @@ const AUTO_REPROBE_EVERY: u32 = 32;
 ///
 /// Rates are items per second of wall time, each engine measured while the other runs beside
 /// it (the GPU's rate is the device's half: upload, kernel, readback; its share's packing on
-/// every core comes before, see [`verify_split`]), and
-/// smoothed over batches: `new = (old + measured) / 2`, so the split follows a change of load
-/// within a few batches. Until both are measured the batch is split in half. A batch that
+/// every core comes before, see [`verify_split`]), and smoothed over batches:
+/// `new = (old + measured) / 2`, so the split follows a change of load within a few batches. Until both are measured the batch is split in half. A batch that
 /// gives the GPU nothing measures nothing, so while the GPU's share is under the minimum every
 /// [`AUTO_REPROBE_EVERY`]th batch large enough gives it the minimum anyway: if the GPU got
 /// faster (or the CPU busier) the split finds out.

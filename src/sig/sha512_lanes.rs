@@ -119,26 +119,28 @@ const IV: [u64; 8] = [
 /// `rules::challenge` computes them one by one.
 pub(crate) fn challenges8(_: Ifma, items: &[SigItem<'_>]) -> Vec<Scalar> {
     assert!(items.len() <= 8, "at most eight items, one per lane");
-    // Each lane's padded message: R ‖ A ‖ M ‖ 0x80 ‖ zeros ‖ the 128-bit bit length, a
-    // multiple of 128 bytes.
-    let padded: Vec<Vec<u8>> = items
+    // Each lane's padded message, one after another in one buffer: R ‖ A ‖ M ‖ 0x80 ‖ zeros
+    // ‖ the 128-bit bit length, a multiple of 128 bytes.
+    let blocks = items
         .iter()
-        .map(|item| {
-            let len = 64 + item.message.len();
-            let blocks = (len + 17).div_ceil(128);
-            let mut m = Vec::with_capacity(128 * blocks);
-            m.extend_from_slice(item.r_bytes());
-            m.extend_from_slice(item.public_key);
-            m.extend_from_slice(item.message);
-            m.push(0x80);
-            m.resize(128 * blocks - 16, 0);
-            m.extend_from_slice(&(8 * len as u128).to_be_bytes());
-            m
-        })
-        .collect();
+        .map(|item| (64 + item.message.len() + 17).div_ceil(128));
+    let mut padded = Vec::with_capacity(128 * blocks.clone().sum::<usize>());
+    let mut lanes = Vec::with_capacity(items.len());
+    for (item, blocks) in items.iter().zip(blocks) {
+        let start = padded.len();
+        let len = 64 + item.message.len();
+        padded.extend_from_slice(item.r_bytes());
+        padded.extend_from_slice(item.public_key);
+        padded.extend_from_slice(item.message);
+        padded.push(0x80);
+        padded.resize(start + 128 * blocks - 16, 0);
+        padded.extend_from_slice(&(8 * len as u128).to_be_bytes());
+        lanes.push(start..start + 128 * blocks);
+    }
+    let lanes: Vec<&[u8]> = lanes.into_iter().map(|range| &padded[range]).collect();
     // SAFETY: the `Ifma` argument exists only if `Ifma::detect` found AVX-512 F (and IFMA) on
     // this CPU, all that `hash_lanes` needs.
-    let digests = unsafe { hash_lanes(&padded) };
+    let digests = unsafe { hash_lanes(&lanes) };
     digests
         .iter()
         .take(items.len())
@@ -156,7 +158,7 @@ fn splat(x: u64) -> __m512i {
 /// The SHA-512 digests of up to eight padded messages, one per lane (idle lanes hash
 /// nothing and return garbage the caller drops).
 #[target_feature(enable = "avx512f")]
-fn hash_lanes(padded: &[Vec<u8>]) -> [[u8; 64]; 8] {
+fn hash_lanes(padded: &[&[u8]]) -> [[u8; 64]; 8] {
     let blocks: [usize; 8] = std::array::from_fn(|j| padded.get(j).map_or(0, |m| m.len() / 128));
     let most = blocks.iter().copied().max().unwrap_or(0);
     let mut state: [__m512i; 8] = IV.map(splat);

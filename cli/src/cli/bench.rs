@@ -445,62 +445,80 @@ impl GpuSigs {
             }
             let engine = format!("blockverify {policy} GPU");
             check(&engine, &report)?;
-            if !self.software {
-                // A hardware GPU left idle by the CPU rows before these has clocked down
-                // (an H200 idles at a sixth of its clock) and takes a few hundred
-                // milliseconds of work to clock up again: measured on one, the first GPU row
-                // after a long CPU row ran at a quarter of the next rows' rate. Keep it busy
-                // for half a second first, so every GPU row is timed at full clock.
-                let warming = Instant::now();
-                while warming.elapsed() < Duration::from_millis(500) {
-                    std::hint::black_box(verifier.gpu_verify_signatures_profiled(items)?);
-                }
-            }
-            let mut pack = Vec::new();
-            let mut device = Vec::new();
-            let mut total = Vec::new();
-            for _ in 0..self.reps {
-                let started = Instant::now();
-                let (report, timing) = verifier.gpu_verify_signatures_profiled(items)?;
-                total.push(started.elapsed().as_secs_f64());
-                std::hint::black_box(report);
-                pack.push(timing.pack.as_secs_f64());
-                device.push(timing.device.as_secs_f64());
-            }
-            push(engine, median(&mut total));
+            let (total, pack, device) =
+                self.time_gpu_job(|| Ok(verifier.gpu_verify_signatures_profiled(items)?.1))?;
+            push(engine, total);
             if policy == "zip215" {
-                push(
-                    format!("  GPU pack only (k on {} thr)", self.threads),
-                    median(&mut pack),
-                );
-                push(
-                    "  GPU device only (upload+kernel+readback)".into(),
-                    median(&mut device),
-                );
+                push(format!("  GPU pack only (k on {} thr)", self.threads), pack);
+                push("  GPU device only (upload+kernel+readback)".into(), device);
             }
         }
-        let engine = format!(
-            "blockverify zip215 Auto (GPU{} + {} thr)",
-            if self.software { " emulated" } else { "" },
-            self.threads
-        );
-        // Calibration: the first batches split by guesswork, then by measured rates.
-        for _ in 0..3 {
-            check(&engine, &self.auto.verify_signatures(items))?;
+        let engine = self.auto_engine("zip215");
+        let (time, share) = self.time_auto(
+            n,
+            || self.auto.verify_signatures(items),
+            |report| check(&engine, report),
+        )?;
+        push(format!("{engine} {:.0}% GPU", 100.0 * share), time);
+        Ok(())
+    }
+
+    /// Medians over the repetitions of a GPU-only job (`job` runs one and returns its
+    /// halves' times): end to end, packing, the device's part, in seconds. On a hardware GPU
+    /// the job first runs for half a second: a GPU left idle by the CPU rows before has
+    /// clocked down (an H200 idles at a sixth of its clock) and takes a few hundred
+    /// milliseconds of work to clock up again; measured on one, the first GPU row after a long
+    /// CPU row ran at a quarter of the next rows' rate.
+    fn time_gpu_job(
+        &self,
+        job: impl Fn() -> Result<blockverify::gpu::SigTiming, CliError>,
+    ) -> Result<(f64, f64, f64), CliError> {
+        if !self.software {
+            let warming = Instant::now();
+            while warming.elapsed() < Duration::from_millis(500) {
+                job()?;
+            }
         }
-        let mut times = Vec::new();
-        let mut gpu_share = Vec::new();
+        let (mut total, mut pack, mut device) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..self.reps {
             let started = Instant::now();
-            let report = self.auto.verify_signatures(items);
-            times.push(started.elapsed().as_secs_f64());
-            gpu_share.push(report.gpu_items() as f64 / n as f64);
+            let timing = job()?;
+            total.push(started.elapsed().as_secs_f64());
+            pack.push(timing.pack.as_secs_f64());
+            device.push(timing.device.as_secs_f64());
         }
-        push(
-            format!("{engine} {:.0}% GPU", 100.0 * median(&mut gpu_share)),
-            median(&mut times),
-        );
-        Ok(())
+        Ok((median(&mut total), median(&mut pack), median(&mut device)))
+    }
+
+    /// The name of an `Auto` row for `what`.
+    fn auto_engine(&self, what: &str) -> String {
+        format!(
+            "blockverify {what} Auto (GPU{} + {} thr)",
+            if self.software { " emulated" } else { "" },
+            self.threads
+        )
+    }
+
+    /// `Auto` on `n` items: three calibrating batches (the first split by guesswork, then by
+    /// measured rates), each `check`ed, then the median time in seconds and the median share
+    /// of the items the GPU took.
+    fn time_auto(
+        &self,
+        n: usize,
+        job: impl Fn() -> SigReport,
+        check: impl Fn(&SigReport) -> Result<(), CliError>,
+    ) -> Result<(f64, f64), CliError> {
+        for _ in 0..3 {
+            check(&job())?;
+        }
+        let (mut times, mut share) = (Vec::new(), Vec::new());
+        for _ in 0..self.reps {
+            let started = Instant::now();
+            let report = job();
+            times.push(started.elapsed().as_secs_f64());
+            share.push(report.gpu_items() as f64 / n as f64);
+        }
+        Ok((median(&mut times), median(&mut share)))
     }
 
     /// On a hardware GPU, one more scenario large enough to fill it (16,384 items keep a big
@@ -569,61 +587,22 @@ impl GpuSigs {
         // The first job compiles the kernel: outside the timed runs.
         let (report, _) = self.zip215.gpu_verify_sm2_profiled(items)?;
         check("blockverify sm2 GPU", &report)?;
-        if !self.software {
-            // Clocked up first, as for the Ed25519 rows.
-            let warming = Instant::now();
-            while warming.elapsed() < Duration::from_millis(500) {
-                std::hint::black_box(self.zip215.gpu_verify_sm2_profiled(items)?);
-            }
-        }
-        let (mut pack, mut device, mut total) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..self.reps {
-            let started = Instant::now();
-            let (report, timing) = self.zip215.gpu_verify_sm2_profiled(items)?;
-            total.push(started.elapsed().as_secs_f64());
-            std::hint::black_box(report);
-            pack.push(timing.pack.as_secs_f64());
-            device.push(timing.device.as_secs_f64());
-        }
-        rows.push(Row::measured(
-            name,
-            "blockverify sm2 GPU".into(),
-            n,
-            median(&mut total),
-        ));
-        rows.push(Row::measured(
-            name,
+        let (total, pack, device) =
+            self.time_gpu_job(|| Ok(self.zip215.gpu_verify_sm2_profiled(items)?.1))?;
+        let mut push = |engine: String, t: f64| rows.push(Row::measured(name, engine, n, t));
+        push("blockverify sm2 GPU".into(), total);
+        push(
             format!("  GPU pack only (checks 1-5, e on {} thr)", self.threads),
-            n,
-            median(&mut pack),
-        ));
-        rows.push(Row::measured(
-            name,
-            "  GPU device only (upload+kernel+readback)".into(),
-            n,
-            median(&mut device),
-        ));
-        let engine = format!(
-            "blockverify sm2 Auto (GPU{} + {} thr)",
-            if self.software { " emulated" } else { "" },
-            self.threads
+            pack,
         );
-        for _ in 0..3 {
-            check(&engine, &self.auto.verify_sm2(items))?;
-        }
-        let (mut times, mut share) = (Vec::new(), Vec::new());
-        for _ in 0..self.reps {
-            let started = Instant::now();
-            let report = self.auto.verify_sm2(items);
-            times.push(started.elapsed().as_secs_f64());
-            share.push(report.gpu_items() as f64 / n as f64);
-        }
-        rows.push(Row::measured(
-            name,
-            format!("{engine} {:.0}% GPU", 100.0 * median(&mut share)),
+        push("  GPU device only (upload+kernel+readback)".into(), device);
+        let engine = self.auto_engine("sm2");
+        let (time, share) = self.time_auto(
             n,
-            median(&mut times),
-        ));
+            || self.auto.verify_sm2(items),
+            |report| check(&engine, report),
+        )?;
+        push(format!("{engine} {:.0}% GPU", 100.0 * share), time);
         Ok(())
     }
 

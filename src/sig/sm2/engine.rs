@@ -139,13 +139,7 @@ impl Sm2Engine {
     pub(crate) fn verify(&self, items: &[Sm2Item<'_>]) -> Vec<Verdict> {
         let call = self.calls.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         let mut verdicts = vec![Verdict::Valid; items.len()];
-        // Large tasks, but about four per thread: a task's items with and without a key comb
-        // go to the lanes in separate batches of eight, so each task may leave two batches
-        // part-empty, a cost that shrinks as tasks grow.
-        let chunk = items
-            .len()
-            .div_ceil(4 * rayon::current_num_threads())
-            .clamp(MIN_CHUNK, MAX_CHUNK);
+        let chunk = chunk_len(items.len());
         verdicts
             .par_chunks_mut(chunk)
             .zip(items.par_chunks(chunk))
@@ -298,10 +292,7 @@ impl Sm2Engine {
     ) -> (Vec<Verdict>, Vec<T>) {
         let call = self.calls.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         let mut verdicts = vec![Verdict::Valid; items.len()];
-        let chunk = items
-            .len()
-            .div_ceil(4 * rayon::current_num_threads())
-            .clamp(MIN_CHUNK, MAX_CHUNK);
+        let chunk = chunk_len(items.len());
         let survivors = verdicts
             .par_chunks_mut(chunk)
             .zip(items.par_chunks(chunk))
@@ -368,6 +359,15 @@ impl Sm2Engine {
             .map(|(item, sum)| sum.unwrap_or_else(|| serial(item)))
             .collect()
     }
+}
+
+/// Items per task for a call of `n` items on the current pool: large tasks, but about four
+/// per thread. A task's items with and without a key comb go to the lanes in separate
+/// batches of eight, so each task may leave two batches part-empty, a cost that shrinks as
+/// tasks grow.
+fn chunk_len(n: usize) -> usize {
+    n.div_ceil(4 * rayon::current_num_threads())
+        .clamp(MIN_CHUNK, MAX_CHUNK)
 }
 
 /// An item that passed checks 1–5, as [`Sm2Engine::prepare`] hands it out: its index in the
