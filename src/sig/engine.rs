@@ -19,7 +19,7 @@
 //! those that fail read off `R` decoded and re-encoded in the lanes; every `Zip215` item once
 //! failures are dense; and the items of dense runs and exhausted searches (`batch.rs`). Keys
 //! the key cache holds without their lanes' form are decoded there eight at a time and the
-//! form kept. Per item this is about 1.4× curve25519-dalek's double-scalar multiplication
+//! form kept. Per item this is about 1.7× curve25519-dalek's double-scalar multiplication
 //! (BENCHMARKS.md), a bound set by the 252 doublings a full-size `k` needs.
 //!
 //! Every chunk's challenges `k = SHA-512(R ‖ A ‖ M) mod L` are hashed first, eight messages
@@ -46,8 +46,12 @@
 //! item in a small group costs one more combination of the group (the locator in `batch.rs`),
 //! and two or more a search that halves the group in the lanes, about two more combinations
 //! for two bad items, so the cost of failures stays proportional to their number, whatever
-//! the batch size (without them, a failing group is bisected on dalek's path). This only
-//! changes cost: every path gives the same verdicts (see `batch.rs`).
+//! the batch size (without them, a failing group is bisected on dalek's path). Failures that
+//! came in runs (one issuer's broken batch, or an attacker's choice of where to put its bad
+//! signatures: [`FailureRate::clustered`]) leave most chunks clean, so then every chunk is
+//! first checked whole, as with no failures seen, and only a chunk that fails is checked again
+//! in small groups, in its items' own order. This only changes cost: every path gives the
+//! same verdicts (see `batch.rs`).
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
@@ -112,6 +116,11 @@ const COLD_RECHECK_GROUP: usize = 16;
 /// after it (`examples/failure_recovery.rs`, BENCHMARKS.md "Tuning"). One to two windows hold
 /// 20–40 failures at 1%, enough to size groups.
 const FAILURE_WINDOW: u64 = 2 * MAX_CHUNK as u64;
+/// The mean length of the runs of failing items (consecutive in a call's order) at or above
+/// which the failures recently seen count as runs ([`FailureRate::clustered`]): scattered
+/// failures at a rate `f` below [`DENSE_FAILURE_RATE`] make runs of about `1 / (1 − f)`, at
+/// most 1.25 items.
+const CLUSTERED_RUN_LENGTH: u64 = 3;
 
 /// The canonical encodings of the 8 points of small order.
 static SMALL_ORDER_ENCODINGS: LazyLock<[[u8; 32]; 8]> =
@@ -204,11 +213,8 @@ impl CpuEngine {
     /// One verdict per item, in order.
     pub fn verify(&self, policy: Policy, items: &[SigItem<'_>]) -> Vec<Verdict> {
         let mut verdicts = vec![Verdict::Valid; items.len()];
-        let small_groups = policy == Policy::Zip215
-            && self
-                .recent
-                .group_size(MAX_CHUNK)
-                .is_some_and(|g| g < MAX_CHUNK);
+        let small_groups =
+            policy == Policy::Zip215 && self.group_size(MAX_CHUNK).is_some_and(|g| g < MAX_CHUNK);
         let max_chunk = if small_groups {
             MAX_CHUNK_SMALL_GROUPS
         } else {
@@ -240,11 +246,28 @@ impl CpuEngine {
                     );
                 });
         });
-        let (n, failures) = call.totals();
+        let (n, failures, runs) = call.totals();
         if n > 0 {
-            self.recent.record(n, failures);
+            self.recent.record_runs(n, failures, runs);
         }
         verdicts
+    }
+
+    /// The batch group size for a chunk of `n` prepared items, or `None` for single checks:
+    /// the failure estimate's ([`FailureRate::group_size`]), except that when recent failures
+    /// came in runs ([`FailureRate::clustered`]) and the lanes run, each chunk is first
+    /// checked whole, as when no failures were seen: runs leave most chunks clean, and a chunk
+    /// holding one is checked again in small groups (`zip215_chunk`), where sizing every
+    /// chunk's groups for the call's failure rate made every clean chunk pay small groups.
+    /// Scattered failures, should they follow runs, cost that one extra whole-chunk equation
+    /// per chunk for one call, after which the estimate says they are scattered (a bounded
+    /// cost, and only of time). Without the lanes a failing chunk would be bisected instead of
+    /// checked again in groups, so the estimate's size stands.
+    fn group_size(&self, n: usize) -> Option<usize> {
+        if self.lanes.is_some() && self.recent.clustered() {
+            return Some(n.max(1));
+        }
+        self.recent.group_size(n)
     }
 
     /// Counts a chunk's equations and failures toward the failure estimate: into the call's
@@ -253,12 +276,15 @@ impl CpuEngine {
     /// items in one chunk of four made the next call's groups four times too small,
     /// BENCHMARKS.md); or at once where the chunk's own failures are dense, so that the rest of
     /// a call full of bad signatures is checked item by item.
-    fn record_chunk(&self, call: &CallFailures, items: usize, failures: usize) {
+    /// `runs`: how many runs of consecutive items (in the chunk's order) the failures form,
+    /// which tells runs of bad items from scattered ones.
+    fn record_chunk(&self, call: &CallFailures, items: usize, failures: usize, runs: usize) {
         if failures as f64 > DENSE_FAILURE_RATE * items as f64 {
-            self.recent.record(items, failures);
+            self.recent.record_runs(items, failures, runs);
         } else {
             call.items.fetch_add(items as u64, Ordering::Relaxed);
             call.failures.fetch_add(failures as u64, Ordering::Relaxed);
+            call.runs.fetch_add(runs as u64, Ordering::Relaxed);
         }
     }
 
@@ -279,10 +305,7 @@ impl CpuEngine {
         // many small ones together; a few small groups and single checks keep dalek's path.
         // A chunk sized for small groups may meet an estimate that has since cleared: its
         // groups still stay within MAX_CHUNK items.
-        let group = self
-            .recent
-            .group_size(chunk.len())
-            .map(|g| g.min(MAX_CHUNK));
+        let group = self.group_size(chunk.len()).map(|g| g.min(MAX_CHUNK));
         // Dense failures (no group) check every item alone, eight at a time in the lanes.
         let lanes = self.lanes.filter(|_| {
             group.is_none_or(|g| g >= LANES_MIN_GROUP || chunk.len() / g >= LANES_GROUPS)
@@ -312,25 +335,28 @@ impl CpuEngine {
                 // (a node's first bad block), the chunk is checked again in small groups, as
                 // when failures are known, rather than bisected: bisecting a chunk with ~10
                 // bad items costs several times the chunk's own check.
-                let group = if group >= st.prepared.len()
+                let (group, in_runs) = if group >= st.prepared.len()
                     && lanes.is_some()
                     && st.prepared.len() >= COLD_RECHECK_GROUP * LANES_GROUPS
                 {
                     match batch::whole_passes(lanes, &st.prepared, &st.key_points, &mut st.scratch)
                     {
                         Some(true) => {
-                            self.record_chunk(call, st.prepared.len(), 0);
+                            self.record_chunk(call, st.prepared.len(), 0, 0);
                             return;
                         }
-                        _ => COLD_RECHECK_GROUP,
+                        _ => (COLD_RECHECK_GROUP, self.recent.clustered()),
                     }
                 } else {
-                    group
+                    (group, false)
                 };
                 // Small groups each pay a multiscalar term per distinct key: with the items
                 // ordered by key, a group of issuer traffic holds one or two keys instead of
-                // up to one per item. Verdicts go to slots, so order changes only cost.
-                if group < st.prepared.len() {
+                // up to one per item. Verdicts go to slots, so order changes only cost. Not
+                // when this chunk failed while failures come in runs: key order would spread
+                // a run of many issuers' items over every group, each then searched, where in
+                // the items' own order the run fills a few groups, checked item by item.
+                if group < st.prepared.len() && !in_runs {
                     st.key_order.apply(&mut st.prepared, st.key_points.len());
                 }
                 let failures = batch::check_zip215(
@@ -350,7 +376,8 @@ impl CpuEngine {
                 failures
             }
         };
-        self.record_chunk(call, st.prepared.len(), failures);
+        let runs = if failures == 0 { 0 } else { failure_runs(out) };
+        self.record_chunk(call, st.prepared.len(), failures, runs);
     }
 
     /// Every prepared item of the chunk checked alone (failures dense): eight at a time in the
@@ -609,17 +636,29 @@ fn strict_rest(
     equation.unwrap_or_else(|| strict_equation(s, &key.point, item.r_bytes(), k))
 }
 
-/// A call's equations and failures, summed over its chunks (see [`CpuEngine::record_chunk`]).
+/// How many runs of consecutive items whose equations failed `verdicts` holds.
+fn failure_runs(verdicts: &[Verdict]) -> usize {
+    let failed = |v: &Verdict| *v == Verdict::Invalid(Reason::EquationFailed);
+    let starts = verdicts
+        .windows(2)
+        .filter(|w| failed(&w[1]) && !failed(&w[0]));
+    starts.count() + usize::from(verdicts.first().is_some_and(failed))
+}
+
+/// A call's equations, failures and runs of failures, summed over its chunks (see
+/// [`CpuEngine::record_chunk`]).
 #[derive(Default)]
 struct CallFailures {
     items: AtomicU64,
     failures: AtomicU64,
+    runs: AtomicU64,
 }
 
 impl CallFailures {
-    fn totals(&self) -> (usize, usize) {
+    /// Items, failures, runs.
+    fn totals(&self) -> (usize, usize, usize) {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as usize;
-        (load(&self.items), load(&self.failures))
+        (load(&self.items), load(&self.failures), load(&self.runs))
     }
 }
 
@@ -693,31 +732,57 @@ fn decode_r_in_lanes(lanes: Lanes, prepared: &mut Vec<Prepared>, out: &mut [Verd
 /// Updated once per call with the call's totals, and at once by a chunk whose own failures
 /// are dense ([`CpuEngine::record_chunk`]); with relaxed atomics, whose races only blur the
 /// estimate, which steers cost, never verdicts.
+///
+/// It also counts the runs those failures formed (consecutive failing items, in each chunk's
+/// order), which tells runs of bad items from scattered ones ([`FailureRate::clustered`]).
 #[derive(Default)]
 struct FailureRate {
     items: AtomicU64,
     failures: AtomicU64,
+    runs: AtomicU64,
     previous_items: AtomicU64,
     previous_failures: AtomicU64,
+    previous_runs: AtomicU64,
     /// Whether the last closed window was dense enough for single checks (for the `tracing`
     /// event on a switch; the estimate itself is `group_size`'s).
     dense: std::sync::atomic::AtomicBool,
 }
 
 impl FailureRate {
+    /// Scattered failures: each a run of its own.
+    #[cfg(test)]
     fn record(&self, items: usize, failures: usize) {
+        self.record_runs(items, failures, failures);
+    }
+
+    fn record_runs(&self, items: usize, failures: usize, runs: usize) {
         let n = self.items.fetch_add(items as u64, Ordering::Relaxed) + items as u64;
         let f = self.failures.fetch_add(failures as u64, Ordering::Relaxed) + failures as u64;
+        let r = self.runs.fetch_add(runs as u64, Ordering::Relaxed) + runs as u64;
         if n >= FAILURE_WINDOW {
             self.previous_items.store(n, Ordering::Relaxed);
             self.previous_failures.store(f, Ordering::Relaxed);
+            self.previous_runs.store(r, Ordering::Relaxed);
             self.items.store(0, Ordering::Relaxed);
             self.failures.store(0, Ordering::Relaxed);
+            self.runs.store(0, Ordering::Relaxed);
             let dense = f as f64 > DENSE_FAILURE_RATE * n as f64;
             if self.dense.swap(dense, Ordering::Relaxed) != dense {
                 crate::trace::single_checks(dense, f * 1000 / n);
             }
         }
+    }
+
+    /// Whether the failures recently seen came in runs: [`CLUSTERED_RUN_LENGTH`] items per
+    /// run or more on average, and not dense (where every item is checked alone anyway).
+    fn clustered(&self) -> bool {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let items = load(&self.items) + load(&self.previous_items);
+        let failures = load(&self.failures) + load(&self.previous_failures);
+        let runs = load(&self.runs) + load(&self.previous_runs);
+        failures > 0
+            && failures as f64 <= DENSE_FAILURE_RATE * items as f64
+            && failures >= CLUSTERED_RUN_LENGTH * runs
     }
 
     /// The batch group size for `n` prepared items, or `None` for single checks.
@@ -1031,7 +1096,9 @@ mod tests {
     /// The failure estimate is the whole call's: 1% of a call's items bad, all in one run
     /// inside one of its four chunks, sizes the next call's groups for 1% (16), whichever chunk
     /// finished last. (Recorded chunk by chunk, the run's chunk alone, 4% bad, could set the
-    /// estimate: groups of 4 for every chunk of the next call.)
+    /// estimate: groups of 4 for every chunk of the next call.) It also says the failures came
+    /// in a run, and, after a call whose failures are scattered, that they no longer do; calls
+    /// made in either state, with either traffic, give the same verdicts.
     #[test]
     fn a_call_records_its_own_failure_rate_not_its_last_chunks() {
         use blockverify_testkit::{InvalidPlacement, Workload, WorkloadSpec};
@@ -1042,21 +1109,58 @@ mod tests {
             invalid_fraction: 0.01,
             seed: 11,
         };
-        let traffic = Workload::generate_with_placement(&spec, InvalidPlacement::OneRun);
-        let (items, _) = items_and_reference(&traffic, &traffic.signatures, spec.message_len);
+        let run = Workload::generate_with_placement(&spec, InvalidPlacement::OneRun);
+        let scattered = Workload::generate_with_placement(&spec, InvalidPlacement::Scattered);
+        let (run_items, _) = items_and_reference(&run, &run.signatures, spec.message_len);
+        let (scattered_items, _) =
+            items_and_reference(&scattered, &scattered.signatures, spec.message_len);
         for threads in [1, 2, 4] {
             let engine = CpuEngine::new(threads, 1024).expect("engine");
-            let verdicts = engine.verify(Policy::Zip215, &items);
-            let invalid: Vec<usize> = (0..items.len())
-                .filter(|&i| !verdicts[i].is_valid())
-                .collect();
-            assert_eq!(invalid, traffic.corrupted, "{threads} threads");
+            let check = |items: &[SigItem<'_>], traffic: &Workload, what: &str| {
+                let verdicts = engine.verify(Policy::Zip215, items);
+                let invalid: Vec<usize> = (0..items.len())
+                    .filter(|&i| !verdicts[i].is_valid())
+                    .collect();
+                assert_eq!(invalid, traffic.corrupted, "{threads} threads, {what}");
+            };
+            check(&run_items, &run, "a run, no history");
             assert_eq!(
                 engine.recent.group_size(MAX_CHUNK),
                 Some(16),
                 "{threads} threads"
             );
+            assert!(engine.recent.clustered(), "{threads} threads");
+            check(&run_items, &run, "a run after a run");
+            assert!(engine.recent.clustered(), "{threads} threads");
+            check(&scattered_items, &scattered, "scattered after a run");
+            assert!(!engine.recent.clustered(), "{threads} threads");
+            check(&run_items, &run, "a run after scattered failures");
+            check(&run_items, &run, "a run after a run again");
         }
+    }
+
+    /// Runs of failing items are counted in the items' order, and only equation failures
+    /// count; the estimate calls failures clustered when their runs are long on average and
+    /// the failures are not dense.
+    #[test]
+    fn runs_of_failures_are_told_from_scattered_failures() {
+        let (bad, ok) = (Verdict::Invalid(Reason::EquationFailed), Verdict::Valid);
+        let other = Verdict::Invalid(Reason::NonCanonicalS);
+        assert_eq!(failure_runs(&[]), 0);
+        assert_eq!(failure_runs(&[ok, ok]), 0);
+        assert_eq!(failure_runs(&[bad]), 1);
+        assert_eq!(failure_runs(&[bad, bad, ok, bad, other, bad, bad]), 3);
+        let rate = |items: usize, failures: usize, runs: usize| {
+            let rate = FailureRate::default();
+            rate.record_runs(items, failures, runs);
+            rate.clustered()
+        };
+        assert!(!rate(4 * MAX_CHUNK, 0, 0), "no failures");
+        assert!(!rate(4 * MAX_CHUNK, 40, 40), "scattered");
+        assert!(!rate(4 * MAX_CHUNK, 40, 14), "runs of under three");
+        assert!(rate(4 * MAX_CHUNK, 40, 13), "runs of three");
+        assert!(rate(4 * MAX_CHUNK, 40, 1), "one run");
+        assert!(!rate(2 * MAX_CHUNK, MAX_CHUNK, 1), "one dense run");
     }
 
     /// A chunk whose items all fail rules 1–3 runs no batch equation, and so must cache no
