@@ -485,9 +485,10 @@ fn decode_into(
 }
 
 /// The fewest items the search checks alone in the lanes: a round of the lanes costs the same
-/// for one item as for eight, about 4.7 of curve25519-dalek's single checks (each equation
-/// there is about 1.7× faster, BENCHMARKS.md), so fewer items are checked on dalek's path.
-const LANES_SINGLES_MIN: usize = 5;
+/// for one item as for eight, about 4.5 of curve25519-dalek's single checks (each equation
+/// there is about 1.75× faster, BENCHMARKS.md); five and six measured level in
+/// `profile_sigs`, so fewer than six items are checked on dalek's path.
+const LANES_SINGLES_MIN: usize = 6;
 
 /// The largest group searched with the one-bad-item locator ([`Search::locate_one`]) (larger
 /// groups are chosen only when failures are rare, and may well hold two bad items).

@@ -19,8 +19,10 @@
 //! those that fail read off `R` decoded and re-encoded in the lanes; every `Zip215` item once
 //! failures are dense; and the items of dense runs and exhausted searches (`batch.rs`). Keys
 //! the key cache holds without their lanes' form are decoded there eight at a time and the
-//! form kept. Per item this is about 1.7× curve25519-dalek's double-scalar multiplication
-//! (BENCHMARKS.md), a bound set by the 252 doublings a full-size `k` needs.
+//! form kept. Per item this is about 1.7× curve25519-dalek's double-scalar multiplication for
+//! `Strict` (a bound set by the 252 doublings a full-size `k` needs) and 1.75× dalek's
+//! cofactored check for `Zip215`, whose scalars are halved first (128 doublings,
+//! `super::halving`; BENCHMARKS.md).
 //!
 //! Every chunk's challenges `k = SHA-512(R ‖ A ‖ M) mod L` are hashed first, eight messages
 //! at a time in 64-bit AVX-512 lanes where the lanes exist (`super::sha512_lanes`, the same
@@ -615,7 +617,7 @@ fn takes_fast_path(key: &DecodedKey, item: &SigItem<'_>) -> bool {
 /// `Strict`'s rules 3–7 for an item that passed rules 1 and 2, given its equation where it was
 /// computed already (only for items that [`takes_fast_path`]).
 ///
-/// Fast path, exact: if compress([S]B − [k]A) equals R's bytes, then R decodes and is
+/// Fast path, exact: if `compress([S]B − [k]A)` equals R's bytes, then R decodes and is
 /// canonically encoded (it is the encoding of a point), and R is of small order exactly when
 /// those canonical bytes are one of the 8 torsion points' encodings. So rules 3, 5 and 6 hold
 /// without decompressing R, saving a field square root per valid signature. Otherwise the

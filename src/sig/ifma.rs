@@ -9,12 +9,18 @@
 //!
 //! The kernels are `#[target_feature(enable = "avx512f,avx512ifma")]` functions, which are
 //! unsound to run on a CPU without those instructions. The only way in from safe code is
-//! through the entry points [`decompress8`], [`sum_of_multiples`] and [`grouped_sums`], and
+//! through the entry points [`decompress8`], [`sum_of_multiples`], [`grouped_sums`],
+//! [`compress8`] and [`double_base8`], and
 //! each takes an [`Ifma`] token as its first argument. The token is zero-sized with a private
 //! field, so nothing outside this module can build one: only [`Ifma::detect`], which hands one
 //! out after run-time detection found both features. Holding a token is the proof each
 //! entry point's `unsafe` block relies on. The engine reaches these through
 //! `super::lanes::Lanes`, which wraps the token and exists on every architecture.
+//!
+//! Single checks ([`double_base8`]): eight equations `[S]B − [k]A` at once, `A` by a table of
+//! its multiples built per call, `B` from fixed tables of its affine multiples 0..=128 (and
+//! `[2^128]B`'s) read by gathers with signed radix-256 digits; `Zip215`'s cofactored checks
+//! with their scalars halved first ([`super::halving`]), in 128 doublings instead of 252.
 //!
 //! # Representation
 //!
@@ -806,13 +812,10 @@ fn straus8(columns: &[Column]) -> Point8 {
         if t + 1 != top {
             acc = acc.double_n(4);
         }
-        let mut entries = columns
-            .iter()
-            .filter_map(|column| column.entry(t))
-            .peekable();
-        while let Some(entry) = entries.next() {
-            // A doubling follows the last addition of every position but the final one.
-            acc = acc.added(&entry).point(t > 0 && entries.peek().is_none());
+        for column in columns {
+            if let Some(entry) = column.entry(t) {
+                acc = acc.add(&entry);
+            }
         }
     }
     acc
@@ -862,52 +865,156 @@ pub(crate) enum SingleOutcome {
 /// Up to eight signatures' equations at once, one per lane: `[S]B − [k]A` by a Straus sum
 /// (252 doublings shared by the eight) over `−A`'s signed radix-16 digits, with a table of
 /// 1..8 multiples built per call, and `S`'s signed radix-256 digits, with the fixed table of
-/// `B`'s multiples 0..=128 in affine form ([`basepoint_table`]): half as many additions for
+/// `B`'s multiples 0..=128 in affine form ([`basepoint_tables`]): half as many additions for
 /// `B` as radix 16 would take, each one product cheaper, looked up by gathers (a blend per
 /// entry would cost 128). Then per job either its encoding or the cofactored comparison with
 /// `R` (see [`Single`]). `−[k]A` is computed as `[k](−A)`, as curve25519-dalek's
 /// `vartime_double_scalar_mul_basepoint` does, not as `[L − k]A`: the two differ by `[L]A`,
 /// the torsion component of a mixed-order key, which `Strict`'s uncofactored comparison
 /// would see.
+///
+/// Jobs that all carry `R` (`Zip215`) are checked halved ([`super::halving`]): the same
+/// verdicts with a chain of 128 doublings.
 pub(crate) fn double_base8(ifma: Ifma, jobs: &[Single]) -> Vec<SingleOutcome> {
     assert!(jobs.len() <= 8, "at most eight jobs, one per lane");
-    let table = basepoint_table(ifma);
+    let tables = basepoint_tables(ifma);
+    if jobs.iter().all(|job| job.r.is_some()) {
+        let halved: Option<Vec<Halved>> = jobs.iter().map(Halved::of).collect();
+        if let Some(halved) = halved {
+            // SAFETY: as below.
+            return unsafe { halved_lanes(tables, jobs, &halved) };
+        }
+    }
     // SAFETY: the `Ifma` argument exists only if `Ifma::detect` found the target features
     // `double_base_lanes` needs on this CPU.
-    unsafe { double_base_lanes(table, jobs) }
+    unsafe { double_base_lanes(&tables[0], jobs) }
 }
 
-/// Words per entry of [`basepoint_table`]: `y + x`, `y − x` and `2d·x·y`, five limbs each.
+/// One `Zip215` job halved ([`super::halving`]): its check `[8]([S]B − [k]A − R) = O` as
+/// `[8]([b]B − [ρ]A − [τ]R) = O`, with `ρ ≡ τ·k` and `b = τ·S mod L`.
+struct Halved {
+    /// `b`, little-endian.
+    b: [u8; 32],
+    rho: [u8; 32],
+    /// `|τ|`.
+    tau: [u8; 32],
+    tau_negative: bool,
+}
+
+impl Halved {
+    /// `None` if halving refused `k` (never for the canonical scalars jobs carry).
+    fn of(job: &Single) -> Option<Halved> {
+        use curve25519_dalek::Scalar;
+        let (rho, tau) = super::halving::half_gcd(&job.k)?;
+        let magnitude = Scalar::from(tau.unsigned_abs());
+        let tau_scalar = if tau < 0 { -magnitude } else { magnitude };
+        Some(Halved {
+            b: (Scalar::from_bytes_mod_order(job.s) * tau_scalar).to_bytes(),
+            rho: scalar_bytes(rho),
+            tau: scalar_bytes(tau.unsigned_abs()),
+            tau_negative: tau < 0,
+        })
+    }
+}
+
+/// The halved checks of up to eight `Zip215` jobs: one Straus sum of 33 radix-16 positions
+/// (132 doublings) over `−A` with `ρ`, `∓R` with `|τ|`, and `b`'s signed radix-256 digits,
+/// its low half from `B`'s table and its high half (`b`'s digits 16..33, weight 2^128 each
+/// step) from `[2^128]B`'s.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn halved_lanes(tables: &[Vec<u64>; 2], jobs: &[Single], halved: &[Halved]) -> Vec<SingleOutcome> {
+    let job = |j: usize| jobs.get(j);
+    let half = |j: usize| halved.get(j);
+    let (ax, ay) = load_affine(|j| job(j).map(|job| &job.key));
+    let minus_a = Column::new(&Point8::affine(&ax.neg(), &ay), |j| half(j).map(|h| &h.rho));
+    // −[τ]R = [|τ|](−R) for τ > 0, [|τ|]R for τ < 0.
+    let (rx, ry) = load_affine(|j| job(j).and_then(|job| job.r.as_ref()));
+    let negate_r = (0..8).fold(0u8, |mask, j| {
+        mask | u8::from(half(j).is_some_and(|h| !h.tau_negative)) << j
+    });
+    let r = Column::new(&Point8::affine(&rx.select(negate_r, &rx.neg()), &ry), |j| {
+        half(j).map(|h| &h.tau)
+    });
+    let b_digits = position_major_radix256(|j| half(j).map(|h| &h.b));
+    // b's digit u counts 256^u: from B's table at position 2u (u < 16), from [2^128]B's at
+    // position 2(u − 16) (u ≥ 16).
+    let position = |u: usize| if u < 16 { 2 * u } else { 2 * (u - 16) };
+    let b_top = (0..33)
+        .filter(|&u| b_digits[u] != 0)
+        .map(|u| position(u) + 1)
+        .max();
+    let top = minus_a.top().max(r.top()).max(b_top.unwrap_or(0));
+    let mut acc = Point8::identity();
+    for t in (0..top).rev() {
+        if t + 1 != top {
+            acc = acc.double_n(4);
+        }
+        let b_here = [(0, t / 2), (1, t / 2 + 16)].map(|(table, u)| {
+            (t % 2 == 0 && u < 33 && position(u) == t && b_digits[u] != 0).then_some((table, u))
+        });
+        let entries = [minus_a.entry(t), r.entry(t)];
+        // A doubling follows the last addition of every position but the final one.
+        let mut left = entries.iter().flatten().count() + b_here.iter().flatten().count();
+        for entry in entries.iter().flatten() {
+            left -= 1;
+            acc = acc.added(entry).point(t > 0 && left == 0);
+        }
+        for (table, u) in b_here.into_iter().flatten() {
+            left -= 1;
+            let widened = _mm512_cvtepi8_epi64(_mm_cvtsi64_si128(b_digits[u]));
+            let entry = lookup_basepoint(&tables[table], widened);
+            acc = acc.added_affine(&entry).point(t > 0 && left == 0);
+        }
+    }
+    let cleared = acc.cofactor_cleared();
+    (0..jobs.len())
+        .map(|j| SingleOutcome::Cofactored(cleared >> j & 1 == 1))
+        .collect()
+}
+
+/// Each lane's scalar's signed radix-256 digits ([`radix256`]), position-major: position
+/// `u`'s eight digits as one little-endian word (lane `j` in byte `j`; `None`: zero).
+fn position_major_radix256<'s>(scalar: impl Fn(usize) -> Option<&'s [u8; 32]>) -> [i64; 33] {
+    let lane_digits: [[i8; 33]; 8] = std::array::from_fn(|j| scalar(j).map_or([0; 33], radix256));
+    std::array::from_fn(|u| i64::from_le_bytes(lane_digits.map(|d| d[u] as u8)))
+}
+
+/// Words per entry of [`basepoint_tables`]: `y + x`, `y − x` and `2d·x·y`, five limbs each.
 const NIELS_WORDS: usize = 15;
 
-/// Entries of [`basepoint_table`]: the multiples 0..=128 of `B` (a signed radix-256 digit's
-/// magnitudes).
+/// Entries of each of [`basepoint_tables`]: the multiples 0..=128 (a signed radix-256
+/// digit's magnitudes).
 const BASE_MULTIPLES: usize = 129;
 
-/// The multiples `[m]B`, `m` in 0..=128, affine, as (`y + x`, `y − x`, `2d·x·y`) in canonical
-/// limbs, entry-major ([`NIELS_WORDS`] words each), built once from curve25519-dalek's
-/// multiples of its base point (30 KiB).
-fn basepoint_table(_: Ifma) -> &'static [u64] {
-    static TABLE: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
+/// The multiples `[m]B` and `[m][2^128]B`, `m` in 0..=128, affine, as (`y + x`, `y − x`,
+/// `2d·x·y`) in canonical limbs, entry-major ([`NIELS_WORDS`] words each), built once from
+/// curve25519-dalek's multiples of its base point (30 KiB each; the second serves the high
+/// half of a halved check's `B` scalar).
+fn basepoint_tables(_: Ifma) -> &'static [Vec<u64>; 2] {
+    static TABLES: std::sync::OnceLock<[Vec<u64>; 2]> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
         use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
-        let multiples: Vec<[u8; 32]> = (0..BASE_MULTIPLES.next_multiple_of(8))
-            .scan(curve25519_dalek::EdwardsPoint::default(), |p, _| {
-                let encoding = p.compress().to_bytes();
-                *p += ED25519_BASEPOINT_POINT;
-                Some(encoding)
-            })
-            .collect();
-        let mut table = Vec::with_capacity(multiples.len() * NIELS_WORDS);
-        for eight in multiples.chunks_exact(8) {
-            let eight: &[[u8; 32]; 8] = eight.try_into().expect("chunks of eight");
-            // SAFETY: the `Ifma` argument exists only if `Ifma::detect` found the target
-            // features `niels8` needs on this CPU.
-            let entries = unsafe { niels8(eight) };
-            table.extend(entries.iter().flatten());
-        }
-        table.truncate(BASE_MULTIPLES * NIELS_WORDS);
-        table
+        let two_128 =
+            curve25519_dalek::Scalar::from(1u128 << 127) * curve25519_dalek::Scalar::from(2u8);
+        [ED25519_BASEPOINT_POINT, two_128 * ED25519_BASEPOINT_POINT].map(|base| {
+            let multiples: Vec<[u8; 32]> = (0..BASE_MULTIPLES.next_multiple_of(8))
+                .scan(curve25519_dalek::EdwardsPoint::default(), |p, _| {
+                    let encoding = p.compress().to_bytes();
+                    *p += base;
+                    Some(encoding)
+                })
+                .collect();
+            let mut table = Vec::with_capacity(multiples.len() * NIELS_WORDS);
+            for eight in multiples.chunks_exact(8) {
+                let eight: &[[u8; 32]; 8] = eight.try_into().expect("chunks of eight");
+                // SAFETY: the `Ifma` argument exists only if `Ifma::detect` found the target
+                // features `niels8` needs on this CPU.
+                let entries = unsafe { niels8(eight) };
+                table.extend(entries.iter().flatten());
+            }
+            table.truncate(BASE_MULTIPLES * NIELS_WORDS);
+            table
+        })
     })
 }
 
@@ -933,7 +1040,7 @@ struct Niels8 {
     t2d: Fe8,
 }
 
-/// Each lane's multiple `digit[j]·B` (signed, |digit| ≤ 128) from [`basepoint_table`], by one
+/// Each lane's multiple `digit[j]·B` (signed, |digit| ≤ 128) from [`basepoint_tables`], by one
 /// gather per limb vector.
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn lookup_basepoint(table: &[u64], digits: __m512i) -> Niels8 {
@@ -980,10 +1087,7 @@ fn double_base_lanes(table: &[u64], jobs: &[Single]) -> Vec<SingleOutcome> {
     });
     // S's digits, position-major; position u counts 256^u = 16^(2u), so it is added at the
     // radix-16 chain's position 2u.
-    let lane_digits: [[i8; 33]; 8] =
-        std::array::from_fn(|j| job(j).map_or([0; 33], |job| radix256(&job.s)));
-    let s_digits: [i64; 33] =
-        std::array::from_fn(|u| i64::from_le_bytes(lane_digits.map(|d| d[u] as u8)));
+    let s_digits = position_major_radix256(|j| job(j).map(|job| &job.s));
     let s_top = s_digits
         .iter()
         .rposition(|&d| d != 0)
@@ -1498,8 +1602,9 @@ mod tests {
             encodings[0] = p.compress().to_bytes();
             decompress8(ifma, &encodings)[0].expect("a point decodes")
         };
-        // Rounds 0..40 mix `Strict` and `Zip215` jobs; rounds 40..100 are all `Zip215` (the
-        // batches the dense and search single checks hand over).
+        // Rounds 0..40 mix `Strict` and `Zip215` jobs (the full chain); rounds 40..100 are all
+        // `Zip215` (halved, `super::halving`: the batches the dense and search single checks
+        // hand over).
         for round in 0..100 {
             let n = round % 8 + 1;
             let mut jobs = Vec::new();
@@ -1663,6 +1768,50 @@ mod tests {
             1e6 * dalek_single / 1024.0,
             1e6 * ours_single / 1024.0,
             dalek_single / ours_single
+        );
+        // Zip215's check against R (decoded): halved in the lanes, against dalek's
+        // double-scalar multiplication with the cofactored comparison.
+        let rs: Vec<EdwardsPoint> = (0..1024u64)
+            .map(|i| Scalar::from(i + 1) * curve25519_dalek::constants::ED25519_BASEPOINT_POINT)
+            .collect();
+        let lanes_rs: Vec<Affine> = rs
+            .iter()
+            .map(|r| {
+                let mut encodings = [[0u8; 32]; 8];
+                encodings[0] = r.compress().to_bytes();
+                decompress8(ifma, &encodings)[0].expect("decodes")
+            })
+            .collect();
+        let zip215_jobs: Vec<Single> = jobs
+            .iter()
+            .zip(&lanes_rs)
+            .map(|(job, r)| Single {
+                r: Some(*r),
+                ..*job
+            })
+            .collect();
+        let dalek_zip215 = time(&|| {
+            for ((a, (s, k)), r) in keys.iter().zip(&scalars).zip(&rs) {
+                let r_prime = EdwardsPoint::vartime_double_scalar_mul_basepoint(k, &-a, s);
+                std::hint::black_box((r - r_prime).mul_by_cofactor());
+            }
+        });
+        let ours_zip215 = time(&|| {
+            for eight in zip215_jobs.chunks(8) {
+                std::hint::black_box(double_base8(ifma, eight));
+            }
+        });
+        let half_gcd = time(&|| {
+            for (_, k) in &scalars {
+                std::hint::black_box(super::super::halving::half_gcd(&k.to_bytes()));
+            }
+        });
+        eprintln!(
+            "[8]([S]B − [k]A − R), 1 thread, µs per signature: dalek {:.2}, ifma x8 halved {:.2} ({:.2}x; of which half_gcd {:.2})",
+            1e6 * dalek_zip215 / 1024.0,
+            1e6 * ours_zip215 / 1024.0,
+            dalek_zip215 / ours_zip215,
+            1e6 * half_gcd / 1024.0,
         );
     }
 }

@@ -38,6 +38,8 @@
 pub mod batch;
 mod engine;
 #[cfg(target_arch = "x86_64")]
+mod halving;
+#[cfg(target_arch = "x86_64")]
 mod ifma;
 mod key_cache;
 mod lanes;
