@@ -55,19 +55,6 @@ impl U256 {
         false
     }
 
-    /// `self − other`, for `other ≤ self`.
-    fn sub(&self, other: &U256) -> U256 {
-        let mut out = [0u64; 4];
-        let mut borrow = false;
-        for (i, limb) in out.iter_mut().enumerate() {
-            let (d, b1) = self.0[i].overflowing_sub(other.0[i]);
-            let (d, b2) = d.overflowing_sub(u64::from(borrow));
-            *limb = d;
-            borrow = b1 || b2;
-        }
-        U256(out)
-    }
-
     fn shl(&self, by: u32) -> U256 {
         let (words, bits) = ((by / 64) as usize, by % 64);
         let mut out = [0u64; 4];
@@ -130,7 +117,7 @@ impl U256 {
         U256(out)
     }
 
-    /// `self − other mod 2^256`.
+    /// `self − other mod 2^256` (exact for `other ≤ self`).
     fn wrapping_sub(&self, other: &U256) -> U256 {
         let mut out = [0u64; 4];
         let mut borrow = false;
@@ -157,7 +144,7 @@ impl U256 {
             if rem.lt(d) {
                 return Some((q, rem));
             }
-            rem = rem.sub(d);
+            rem = rem.wrapping_sub(d);
         }
         let shift = self.bits() - d.bits();
         if shift >= 127 {
@@ -169,7 +156,7 @@ impl U256 {
         for _ in 0..=shift {
             q <<= 1;
             if !rem.lt(&step) {
-                rem = rem.sub(&step);
+                rem = rem.wrapping_sub(&step);
                 q |= 1;
             }
             step = step.shr1();
@@ -221,7 +208,9 @@ pub(crate) fn half_gcd(k: &[u8; 32]) -> Option<(u128, i128)> {
         (t0, t1) = (t1, t2);
     }
     let rho = u128::from(r1.0[0]) | u128::from(r1.0[1]) << 64;
-    (t1.unsigned_abs() < 1 << 127).then_some((rho, t1))
+    // τ = 0 would make the halved equation hold for anything: Euclid's cofactors after the
+    // first are never 0, and this keeps it so whatever happened above.
+    (t1 != 0 && t1.unsigned_abs() < 1 << 127).then_some((rho, t1))
 }
 
 /// Lehmer's rounds take their leading bits of `r0` only above this size, so that one round,
