@@ -949,8 +949,11 @@ fn halved_lanes(tables: &[Vec<u64>; 2], jobs: &[Single], halved: &[Halved]) -> V
         if t + 1 != top {
             acc = acc.double_n(4);
         }
+        // At an even position t: b's digit t/2 from B's table (t/2 < 16) and digit t/2 + 16
+        // from [2^128]B's.
         let b_here = [(0, t / 2), (1, t / 2 + 16)].map(|(table, u)| {
-            (t % 2 == 0 && u < 33 && position(u) == t && b_digits[u] != 0).then_some((table, u))
+            let in_table = if table == 0 { u < 16 } else { u < 33 };
+            (t % 2 == 0 && in_table && b_digits[u] != 0).then_some((table, u))
         });
         let entries = [minus_a.entry(t), r.entry(t)];
         // A doubling follows the last addition of every position but the final one.
@@ -1602,10 +1605,10 @@ mod tests {
             encodings[0] = p.compress().to_bytes();
             decompress8(ifma, &encodings)[0].expect("a point decodes")
         };
-        // Rounds 0..40 mix `Strict` and `Zip215` jobs (the full chain); rounds 40..100 are all
+        // Rounds 0..40 mix `Strict` and `Zip215` jobs (the full chain); rounds 40..240 are all
         // `Zip215` (halved, `super::halving`: the batches the dense and search single checks
         // hand over).
-        for round in 0..100 {
+        for round in 0..240 {
             let n = round % 8 + 1;
             let mut jobs = Vec::new();
             let mut want = Vec::new();
