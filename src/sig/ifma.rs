@@ -902,12 +902,19 @@ struct Halved {
 }
 
 impl Halved {
-    /// `None` if halving refused `k` (never for the canonical scalars jobs carry).
+    /// `None` if halving refused `k` (never for the canonical scalars jobs carry), or if its
+    /// `ρ ≡ τ·k (mod L)` did not hold, which the verdict's equivalence rests on: checked here
+    /// by curve25519-dalek's scalar arithmetic (one product), so that the verdict does not
+    /// depend on the half gcd's multi-step arithmetic being right. A `None` job is checked by
+    /// the full chain.
     fn of(job: &Single) -> Option<Halved> {
         use curve25519_dalek::Scalar;
         let (rho, tau) = super::halving::half_gcd(&job.k)?;
         let magnitude = Scalar::from(tau.unsigned_abs());
         let tau_scalar = if tau < 0 { -magnitude } else { magnitude };
+        if Scalar::from(rho) != Scalar::from_bytes_mod_order(job.k) * tau_scalar {
+            return None;
+        }
         Some(Halved {
             b: (Scalar::from_bytes_mod_order(job.s) * tau_scalar).to_bytes(),
             rho: scalar_bytes(rho),
